@@ -1,0 +1,73 @@
+"""Checkpoints: tensors in a .safetensors file beside a .json config. Never pickle.
+
+``save(path, tensors, config)`` writes ``path.safetensors`` and ``path.json``
+(``path`` may carry either suffix or none). ``load(path)`` reads both and raises
+:class:`CheckpointError`, naming the file, for anything missing or malformed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+
+class CheckpointError(Exception):
+    """A checkpoint file is missing, corrupt, or does not fit the model it is loaded into."""
+
+
+def paths(path: str | os.PathLike) -> tuple[Path, Path]:
+    """The (.safetensors, .json) pair for a checkpoint path given with or without a suffix."""
+    p = Path(path)
+    stem = p.with_suffix("") if p.suffix in (".safetensors", ".json") else p
+    return stem.with_name(stem.name + ".safetensors"), stem.with_name(stem.name + ".json")
+
+
+def save(path: str | os.PathLike, tensors: dict[str, torch.Tensor], config: dict[str, Any]) -> Path:
+    """Write the tensors (contiguous, on the CPU) and the JSON config; return the .safetensors path.
+
+    Both files are written to temporary names first and renamed, so a crash never
+    leaves half a checkpoint behind.
+    """
+    weights, meta = paths(path)
+    weights.parent.mkdir(parents=True, exist_ok=True)
+    tmp_w, tmp_m = weights.with_name(weights.name + ".tmp"), meta.with_name(meta.name + ".tmp")
+    save_file({k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}, str(tmp_w))
+    tmp_m.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp_w, weights)
+    os.replace(tmp_m, meta)
+    return weights
+
+
+def load(path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Read a checkpoint written by :func:`save`; tensors are returned as float32 unless integer."""
+    weights, meta = paths(path)
+    for f in (weights, meta):
+        if not f.exists():
+            raise CheckpointError(f"{f}: checkpoint file not found")
+    try:
+        config = json.loads(meta.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise CheckpointError(f"{meta}: not a valid JSON config ({err})") from err
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{meta}: the config must be a JSON object")
+    try:
+        tensors = load_file(str(weights), device=str(device))
+    except (SafetensorError, OSError, ValueError) as err:
+        raise CheckpointError(f"{weights}: not a valid safetensors file ({err})") from err
+    return {k: v.float() if v.is_floating_point() else v for k, v in tensors.items()}, config
+
+
+def expect_shapes(path: str | os.PathLike, tensors: dict[str, torch.Tensor], shapes: dict[str, tuple[int, ...]]) -> None:
+    """Raise CheckpointError naming the file unless ``tensors`` has exactly these names and shapes."""
+    missing = sorted(set(shapes) - set(tensors))
+    if missing:
+        raise CheckpointError(f"{paths(path)[0]}: missing tensors {', '.join(missing)}")
+    for name, shape in shapes.items():
+        if tuple(tensors[name].shape) != tuple(shape):
+            raise CheckpointError(f"{paths(path)[0]}: {name} has shape {tuple(tensors[name].shape)}, expected {tuple(shape)}")

@@ -1,0 +1,385 @@
+"""Run: one background thread that trains or samples a model, with live parameters and snapshots.
+
+A model family describes *what one step is* as a :class:`Task`; a :class:`Run`
+decides *when* steps happen (play, pause, single steps, slow motion) and
+publishes immutable :class:`Snapshot` objects that any number of readers (a
+Streamlit page, a test, the CLI) can draw without locking or copying.
+
+The thread never touches a screen. Parameters can be changed while it runs;
+the change is seen by the next step. A step that produces NaN or Inf pauses the
+run, rolls the model back to the last good frame when the task can, and says
+which quantity blew up; an exception puts the run in the ``failed`` state with
+its message; a run nobody has read for ``idle_timeout`` seconds pauses itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+IDLE, RUNNING, PAUSED, FAILED, CLOSED = "idle", "running", "paused", "failed", "closed"
+
+
+@runtime_checkable
+class Task(Protocol):
+    """One model's training or sampling, as a Run drives it.
+
+    Required: ``reset(params)`` builds a fresh model from ``params`` (seed
+    included); ``step(params)`` advances by one step and returns scalar metrics;
+    ``arrays()`` returns the current state to draw, as NumPy arrays.
+
+    Optional: ``check_params(params)`` raises ValueError for values out of range;
+    ``nonfinite()`` names a parameter holding NaN or Inf (or returns None);
+    ``state()`` / ``restore(state)`` copy and restore the model, letting the
+    run roll back after a divergence; ``divergence_hint`` says what to change.
+    """
+
+    def reset(self, params: Mapping[str, Any]) -> None: ...
+
+    def step(self, params: Mapping[str, Any]) -> Mapping[str, float]: ...
+
+    def arrays(self) -> Mapping[str, np.ndarray]: ...
+
+
+@dataclass(frozen=True)
+class Series:
+    """One metric over time: ``values[i]`` was recorded at step ``steps[i]``."""
+
+    steps: np.ndarray
+    values: np.ndarray
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """An immutable picture of a run; ``version`` grows by one with every publication."""
+
+    version: int
+    step: int
+    wall_time: float
+    status: str
+    message: str
+    metrics: Mapping[str, Series]
+    arrays: Mapping[str, np.ndarray]
+    params: Mapping[str, Any]
+    steps_per_second: float = 0.0
+
+    def latest(self, metric: str, default: float = math.nan) -> float:
+        """The most recent value of ``metric``."""
+        series = self.metrics.get(metric)
+        return float(series.values[-1]) if series is not None and len(series.values) else default
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a = np.array(a, copy=True)
+    a.flags.writeable = False
+    return a
+
+
+@dataclass
+class _History:
+    """Metric history that stays bounded: past ``limit`` points it keeps every other one and halves its rate."""
+
+    limit: int
+    steps: list[int] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+    stride: int = 1
+
+    def add(self, step: int, value: float) -> None:
+        if self.steps and step - self.steps[-1] < self.stride:
+            return
+        self.steps.append(step)
+        self.values.append(value)
+        if len(self.steps) > self.limit:
+            self.steps, self.values, self.stride = self.steps[::2], self.values[::2], self.stride * 2
+
+    def truncate(self, last_step: int) -> None:
+        keep = sum(1 for s in self.steps if s <= last_step)
+        del self.steps[keep:], self.values[keep:]
+
+    def series(self) -> Series:
+        return Series(_frozen(np.asarray(self.steps, dtype=np.int64)), _frozen(np.asarray(self.values, dtype=np.float64)))
+
+
+class Diverged(Exception):
+    """Raised inside the run loop when a step produced NaN or Inf."""
+
+
+class Run:
+    """Drive a :class:`Task` from one background thread.
+
+    ``steps_per_second`` (None = as fast as possible) gives slow motion;
+    ``steps_per_frame`` is how many steps are taken between publications
+    (publications are also capped at ``max_fps``, so a fast model does not
+    spend its time copying arrays nobody can see).
+    """
+
+    def __init__(
+        self,
+        task: Task,
+        params: Mapping[str, Any],
+        *,
+        steps_per_second: float | None = None,
+        steps_per_frame: int = 1,
+        max_fps: float = 30.0,
+        idle_timeout: float = 60.0,
+        history: int = 4000,
+    ):
+        self.task = task
+        self.idle_timeout = idle_timeout
+        self.max_fps = max_fps
+        self._history_limit = history
+        self._params: dict[str, Any] = dict(params)
+        self._check(self._params)
+        self._speed = (steps_per_second, int(steps_per_frame))
+        self._check_speed(*self._speed)
+        self._cond = threading.Condition()  # guards status, params and speed
+        self._task_lock = threading.RLock()  # one step, reset or arrays() at a time
+        self._snap_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._status, self._message = IDLE, ""
+        self._version = 0
+        self._last_read = time.monotonic()
+        self._last_publish = 0.0
+        self._rate = 0.0
+        with self._task_lock:
+            self._fresh_start()
+
+    # ------------------------------------------------------------------ public controls
+
+    @property
+    def status(self) -> str:
+        return self._status
+
+    @property
+    def params(self) -> Mapping[str, Any]:
+        """A read-only copy of the current parameters."""
+        with self._cond:
+            return MappingProxyType(dict(self._params))
+
+    def update_params(self, **changes: Any) -> None:
+        """Change parameters; the next step sees them. Out-of-range values raise ValueError and change nothing."""
+        with self._cond:
+            candidate = {**self._params, **changes}
+            self._check(candidate)
+            self._params = candidate
+
+    @property
+    def speed(self) -> tuple[float | None, int]:
+        """(steps per second or None for full speed, steps per published frame)."""
+        return self._speed
+
+    def set_speed(self, steps_per_second: float | None = None, steps_per_frame: int | None = None) -> None:
+        """Slow motion (e.g. 0.25 steps/s) up to full speed (None)."""
+        frame = self._speed[1] if steps_per_frame is None else int(steps_per_frame)
+        self._check_speed(steps_per_second, frame)
+        with self._cond:
+            self._speed = (steps_per_second, frame)
+            self._cond.notify_all()
+
+    def start(self) -> None:
+        """Play: start (or resume) stepping in the background thread."""
+        with self._cond:
+            if self._status == CLOSED:
+                raise RuntimeError("this run is closed")
+            if self._status == FAILED:
+                raise RuntimeError(f"this run failed ({self._message}); reset it first")
+            self._status, self._message = RUNNING, ""
+            self._last_read = time.monotonic()
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name=f"genlab-run-{type(self.task).__name__}", daemon=True)
+                self._thread.start()
+            self._cond.notify_all()
+        self._publish()
+
+    resume = start
+
+    def pause(self, message: str = "") -> None:
+        """Stop stepping after the step in progress; the model stays as it is."""
+        with self._cond:
+            if self._status in (RUNNING, IDLE):
+                self._status, self._message = PAUSED, message
+            self._cond.notify_all()
+        self._publish()
+
+    def step(self, n: int = 1) -> Snapshot:
+        """Take ``n`` steps now, in the caller's thread, and publish the result (for Step buttons, tests and the CLI)."""
+        if self._status in (CLOSED, FAILED):
+            raise RuntimeError(f"cannot step a {self._status} run")
+        try:
+            self._advance(n)
+        except Diverged:
+            pass
+        except Exception as err:
+            self._fail(err)
+            raise
+        self._publish()
+        return self.snapshot()
+
+    def reset(self) -> None:
+        """Build a fresh model from the current parameters; the run ends up paused at step 0."""
+        with self._cond:
+            if self._status == CLOSED:
+                raise RuntimeError("this run is closed")
+            self._status = PAUSED if self._status in (RUNNING, FAILED, PAUSED) else IDLE
+            self._message = ""
+        with self._task_lock:
+            try:
+                self._fresh_start()
+            except Exception as err:
+                self._fail(err)
+                raise
+        self._publish()
+
+    def close(self) -> None:
+        """Stop the thread and wait for it; the run cannot be used afterwards."""
+        with self._cond:
+            self._status = CLOSED
+            self._cond.notify_all()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=30)
+        self._publish()
+
+    @property
+    def thread_alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def snapshot(self) -> Snapshot:
+        """The latest published snapshot (reading it counts as someone watching)."""
+        self._last_read = time.monotonic()
+        with self._snap_lock:
+            return self._snap
+
+    # ------------------------------------------------------------------ internals
+
+    def _check(self, params: Mapping[str, Any]) -> None:
+        check = getattr(self.task, "check_params", None)
+        if check is not None:
+            check(params)
+
+    @staticmethod
+    def _check_speed(steps_per_second: float | None, steps_per_frame: int) -> None:
+        if steps_per_second is not None and not 0.01 <= steps_per_second <= 100000:
+            raise ValueError(f"steps per second must be between 0.01 and 100000 (or None for full speed), got {steps_per_second}")
+        if not 1 <= steps_per_frame <= 100000:
+            raise ValueError(f"steps per frame must be between 1 and 100000, got {steps_per_frame}")
+
+    def _fresh_start(self) -> None:
+        self.task.reset(dict(self._params))
+        self._step, self._wall = 0, 0.0
+        self._hist: dict[str, _History] = {}
+        self._good = self._save_good()
+        self._publish(force=True)
+
+    def _save_good(self) -> tuple[int, float, Any] | None:
+        state = getattr(self.task, "state", None)
+        return (self._step, self._wall, state()) if state is not None else None
+
+    def _advance(self, n: int) -> None:
+        """Take n steps under the task lock; on NaN/Inf roll back, pause and raise Diverged."""
+        with self._task_lock:
+            for _ in range(n):
+                with self._cond:
+                    params = dict(self._params)
+                t0 = time.perf_counter()
+                metrics = self.task.step(params)
+                self._wall += time.perf_counter() - t0
+                self._step += 1
+                bad = next((k for k, v in metrics.items() if not math.isfinite(float(v))), None)
+                if bad is None and hasattr(self.task, "nonfinite"):
+                    bad = self.task.nonfinite()
+                if bad is not None:
+                    self._diverged(bad, metrics.get(bad))
+                for k, v in metrics.items():
+                    self._hist.setdefault(k, _History(self._history_limit)).add(self._step, float(v))
+
+    def _diverged(self, what: str, value: Any) -> None:
+        kind = "NaN" if value is not None and math.isnan(float(value)) else "NaN or Inf"
+        if value is not None and math.isinf(float(value)):
+            kind = "Inf"
+        hint = getattr(self.task, "divergence_hint", "lower the learning rate")
+        bad_step = self._step
+        if self._good is not None:
+            self._step, self._wall, state = self._good
+            self.task.restore(state)
+            for h in self._hist.values():
+                h.truncate(self._step)
+            where = f"rolled back to step {self._step}"
+        else:
+            where = "press Reset to start again"
+        with self._cond:
+            if self._status != CLOSED:
+                self._status = PAUSED
+            self._message = f"Paused: {what} became {kind} at step {bad_step}; {where}. Try this: {hint}."
+        raise Diverged(self._message)
+
+    def _fail(self, err: BaseException) -> None:
+        log.exception("run failed")
+        with self._cond:
+            self._status, self._message = FAILED, f"{type(err).__name__}: {err}"
+        self._publish()
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while self._status not in (RUNNING, CLOSED):
+                    self._cond.wait()
+                if self._status == CLOSED:
+                    return
+                sps, per_frame = self._speed
+            if time.monotonic() - self._last_read > self.idle_timeout:
+                self.pause(f"Paused: nobody has looked at this run for {self.idle_timeout:.0f} s.")
+                continue
+            t0 = time.perf_counter()
+            try:
+                self._advance(per_frame)
+            except Diverged:
+                self._publish()
+                continue
+            except Exception as err:
+                self._fail(err)
+                continue
+            elapsed = time.perf_counter() - t0
+            self._rate = 0.8 * self._rate + 0.2 * (per_frame / max(elapsed, 1e-9)) if self._rate else per_frame / max(elapsed, 1e-9)
+            if sps is not None:
+                self._wait(per_frame / sps - elapsed)
+                self._publish()
+            else:
+                self._publish(force=False)
+
+    def _wait(self, seconds: float) -> None:
+        """Sleep for slow motion, waking early on pause, close or a speed change."""
+        deadline = time.monotonic() + seconds
+        with self._cond:
+            speed = self._speed
+            while self._status == RUNNING and self._speed == speed:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                self._cond.wait(left)
+
+    def _publish(self, force: bool = True) -> None:
+        now = time.monotonic()
+        if not force and now - self._last_publish < 1.0 / self.max_fps:
+            return
+        with self._task_lock:
+            arrays = {k: _frozen(v) for k, v in self.task.arrays().items()}
+            metrics = {k: h.series() for k, h in self._hist.items()}
+            step, wall = self._step, self._wall
+            if self._status != FAILED:
+                self._good = self._save_good()
+        with self._cond:
+            status, message, params = self._status, self._message, MappingProxyType(dict(self._params))
+        with self._snap_lock:
+            self._version += 1
+            self._snap = Snapshot(self._version, step, wall, status, message, MappingProxyType(metrics), MappingProxyType(arrays), params, self._rate)
+        self._last_publish = now

@@ -1,0 +1,28 @@
+"""The lab's entry point: ``streamlit run lab/app.py`` (or just ``genlab``).
+
+Builds the navigation from ``lab.catalog`` and sets the page layout; each page
+lives in ``pages/``.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from engine.device import configure_threads
+from lab.catalog import HOME, LAB_PAGES
+
+
+def navigation() -> st.navigation:
+    sections: dict[str, list] = {"": [st.Page(HOME.path, title=HOME.title, icon=HOME.icon, url_path=HOME.url_path, default=True)]}
+    for page in LAB_PAGES:
+        sections.setdefault(page.section, []).append(st.Page(page.path, title=page.title, icon=page.icon, url_path=page.url_path))
+    return st.navigation(sections, expanded=True)
+
+
+def main() -> None:
+    st.set_page_config(page_title="Generative Models Lab", page_icon=":material/science:", layout="wide")
+    configure_threads()
+    navigation().run()
+
+
+main()

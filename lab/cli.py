@@ -1,0 +1,144 @@
+"""``genlab``: start the lab, fetch data, and train / evaluate / benchmark models from a shell.
+
+    genlab                          start the lab (opens a browser unless --headless)
+    genlab data fetch NAME...       download datasets before a class, with a progress bar
+    genlab data list                what is known and what is on disk
+    genlab train MODEL ...          train and write a checkpoint
+    genlab eval MODEL PATH ...      evaluate a checkpoint
+    genlab bench MODEL ...          speed against a peer implementation
+
+With ``--json`` the last line printed is one JSON object. Each model family
+plugs in through a module ``lab/commands/<family>.py`` that defines any of
+``add_train / train``, ``add_eval / evaluate`` and ``add_bench / bench``:
+``add_*(parser)`` declares arguments, and the command function takes the parsed
+arguments and returns the result as a JSON-ready dict.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+APP = Path(__file__).with_name("app.py")
+VERBS = {"train": ("add_train", "train"), "eval": ("add_eval", "evaluate"), "bench": ("add_bench", "bench")}
+
+
+def families() -> dict[str, ModuleType]:
+    """The model families that have a CLI module in lab/commands/."""
+    import lab.commands
+
+    return {m.name: importlib.import_module(f"lab.commands.{m.name}") for m in pkgutil.iter_modules(lab.commands.__path__)}
+
+
+def _emit(result: dict, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result, default=float))
+    else:
+        for k, v in result.items():
+            print(f"{k}: {json.dumps(v, default=float) if isinstance(v, (dict, list)) else v}")
+
+
+def _serve(args: argparse.Namespace) -> int:
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", str(APP),
+        "--server.port", str(args.port),
+        "--server.headless", "true" if args.headless else "false",
+        "--browser.gatherUsageStats", "false",
+        "--theme.base", "light",
+        "--theme.primaryColor", "#1f5fbf",
+        "--server.runOnSave", "false",
+    ]  # fmt: skip
+    print(f"Generative Models Lab on http://localhost:{args.port}", flush=True)
+    return subprocess.call(cmd)
+
+
+def _data(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from engine import data
+
+    if args.action == "list":
+        root = data.data_root(args.root)
+        print(f"data root: {root}")
+        for name in data.DATASETS:
+            files = data.REMOTE.get(name)
+            where = "generated or bundled, always available" if files is None else ", ".join(
+                f"{f} [{'present' if (root / name / f).exists() else 'missing'}]" for f in files
+            )
+            print(f"  {name:14s} {where}")
+        return 0
+    bars: dict[str, tqdm] = {}
+
+    def progress(done: int, total: int, filename: str) -> None:
+        bar = bars.get(filename)
+        if bar is None:
+            bar = bars[filename] = tqdm(total=total or None, unit="B", unit_scale=True, desc=filename, leave=True)
+        bar.update(done - bar.n)
+
+    status = 0
+    for name in args.names:
+        try:
+            paths = data.fetch(name, root=args.root, progress=progress)
+            print(f"{name}: ready in {paths[0].parent}")
+        except data.DataError as err:
+            print(f"error: {err}", file=sys.stderr)
+            status = 1
+    for bar in bars.values():
+        bar.close()
+    return status
+
+
+def build_parser(fams: dict[str, ModuleType]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="genlab", description="Generative Models Lab: start the lab, or train, evaluate and benchmark models.")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("GENLAB_PORT", "8501")), help="port for the lab (default 8501)")
+    parser.add_argument("--headless", action="store_true", help="do not open a browser")
+    sub = parser.add_subparsers(dest="command")
+
+    d = sub.add_parser("data", help="datasets: fetch before a class, or list what is on disk")
+    d.add_argument("action", choices=["fetch", "list"])
+    d.add_argument("names", nargs="*", help="datasets to fetch: mnist, fashion-mnist, frey")
+    d.add_argument("--root", default=None, help="data folder (default: $GENLAB_DATA or the user cache)")
+
+    for verb, (adder, _) in VERBS.items():
+        vp = sub.add_parser(verb, help=f"{verb} a model ({', '.join(n for n, m in fams.items() if hasattr(m, adder)) or 'none installed'})")
+        models = vp.add_subparsers(dest="model", required=True)
+        for name, module in fams.items():
+            if hasattr(module, adder):
+                mp = models.add_parser(name, help=(module.__doc__ or "").strip().splitlines()[0] if module.__doc__ else None)
+                getattr(module, adder)(mp)
+                mp.add_argument("--json", action="store_true", help="print the result as one JSON object on the last line")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    fams = families()
+    args = build_parser(fams).parse_args(argv)
+    if args.command is None:
+        return _serve(args)
+    if args.command == "data":
+        if args.action == "fetch" and not args.names:
+            print("error: name the datasets to fetch, e.g. `genlab data fetch mnist frey`", file=sys.stderr)
+            return 2
+        return _data(args)
+    from engine.checkpoint import CheckpointError
+    from engine.data import DataError
+
+    module = fams[args.model]
+    try:
+        result = getattr(module, VERBS[args.command][1])(args)
+    except (ValueError, OSError, DataError, CheckpointError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    _emit(result, args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One CLI module per model family: ``genlab train|eval|bench <family>`` (see lab/cli.py)."""

@@ -1,0 +1,133 @@
+"""Run controls and parameter widgets shared by every page.
+
+- ``session_run``: one Run per browser tab and key, closed (thread joined) when the tab goes away.
+- ``run_controls``: Play / Pause / Step / Reset and a speed control, plus the run's status message.
+- Parameter widgets (``slider``, ``log_slider``, ``select``, ``toggle``, ``number``): every one
+  is bound to the URL (``?key=value``, seed included, so a copied link reproduces the setup)
+  and persists across page switches. Their values go into ``run.update_params`` through
+  ``push_params``; moving a slider never restarts training.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import streamlit as st
+
+from engine.run import FAILED, RUNNING, Run, Task
+
+SPEEDS: dict[str, float | None] = {
+    "1 step / 4 s": 0.25,
+    "1 step / s": 1.0,
+    "4 steps / s": 4.0,
+    "15 steps / s": 15.0,
+    "60 steps / s": 60.0,
+    "full speed": None,
+}
+
+
+def _release(run: Run) -> None:
+    run.close()
+
+
+@st.cache_resource(scope="session", on_release=_release, show_spinner="Building the model ...")
+def _cached_run(key: str, _make_task: Callable[[], Task], _params: dict, _run_kwargs: dict) -> Run:
+    return Run(_make_task(), _params, **_run_kwargs)
+
+
+def session_run(key: str, make_task: Callable[[], Task], params: Mapping[str, Any], **run_kwargs: Any) -> Run:
+    """This tab's Run for ``key``, created on first use from ``make_task()`` and ``params``.
+
+    Later calls return the same Run (its thread keeps going across reruns and page
+    switches); the thread is closed when the browser session ends.
+    """
+    return _cached_run(key, make_task, dict(params), run_kwargs)
+
+
+def push_params(run: Run, params: Mapping[str, Any]) -> None:
+    """Send widget values that differ from the run's into it; show refusals as errors."""
+    current = run.params
+    changed = {k: v for k, v in params.items() if current.get(k) != v}
+    if not changed:
+        return
+    try:
+        run.update_params(**changed)
+    except ValueError as err:
+        st.error(f"Not applied: {err}")
+
+
+def run_controls(run: Run, key: str, *, step_label: str = "Step", show_speed: bool = True, default_speed: str = "full speed") -> None:
+    """Play / Pause / Step / Reset buttons, the speed control and the run's status line."""
+    running = run.status == RUNNING
+    cols = st.columns([1, 1, 1, 1, 3] if show_speed else [1, 1, 1, 1])
+    if cols[0].button("Play", icon=":material/play_arrow:", key=f"{key}.play", disabled=running or run.status == FAILED, type="primary", width="stretch"):
+        run.start()
+        st.rerun()
+    if cols[1].button("Pause", icon=":material/pause:", key=f"{key}.pause", disabled=not running, width="stretch"):
+        run.pause()
+        st.rerun()
+    if cols[2].button(step_label, icon=":material/skip_next:", key=f"{key}.step", disabled=running or run.status == FAILED, width="stretch"):
+        run.step(run.speed[1])
+    if cols[3].button("Reset", icon=":material/restart_alt:", key=f"{key}.reset", width="stretch"):
+        run.reset()
+        st.rerun()
+    if show_speed:
+        with cols[4]:
+            label = st.select_slider(
+                "Speed",
+                options=list(SPEEDS),
+                value=default_speed,
+                key=f"{key}.speed",
+                bind="query-params",
+                persist_state="session",
+                label_visibility="collapsed",
+                help="Slow motion down to one step every 4 seconds",
+            )
+        if run.speed[0] != SPEEDS[label]:
+            run.set_speed(SPEEDS[label])
+    status_line(run)
+
+
+def status_line(run: Run) -> None:
+    """The run's state in words: a warning when it paused itself, an error when it failed."""
+    snap = run.snapshot()
+    if snap.status == FAILED:
+        st.error(f"The run failed: {snap.message}. Press Reset to start again.", icon=":material/error:")
+    elif snap.message:
+        st.warning(snap.message, icon=":material/pause_circle:")
+
+
+# --------------------------------------------------------------------------- parameter widgets
+# Each returns the widget's value. Keys double as URL query parameters, so keep them
+# short and page-prefixed ("rbm.lr").
+
+_BOUND = {"bind": "query-params", "persist_state": "session"}
+
+
+def slider(key: str, label: str, min_value: float, max_value: float, value: float, step: float | None = None, help: str | None = None, format: str | None = None) -> Any:
+    """A linear slider."""
+    return st.slider(label, min_value=min_value, max_value=max_value, value=value, step=step, key=key, help=help, format=format, **_BOUND)
+
+
+def log_slider(key: str, label: str, options: Sequence[float], value: float, help: str | None = None) -> float:
+    """A slider over log-spaced values (learning rates, precisions)."""
+    return st.select_slider(label, options=list(options), value=value, key=key, help=help, format_func=lambda v: f"{v:g}", **_BOUND)
+
+
+def select(key: str, label: str, options: Sequence[Any], value: Any, help: str | None = None, format_func: Callable[[Any], str] = str, horizontal: bool = False) -> Any:
+    """A choice among a few options (radio when horizontal, else a select box)."""
+    options = list(options)
+    if horizontal:
+        return st.radio(label, options, index=options.index(value), key=key, help=help, format_func=format_func, horizontal=True, **_BOUND)
+    return st.selectbox(label, options, index=options.index(value), key=key, help=help, format_func=format_func, **_BOUND)
+
+
+def toggle(key: str, label: str, value: bool, help: str | None = None) -> bool:
+    """An on/off switch."""
+    return st.toggle(label, value=value, key=key, help=help, **_BOUND)
+
+
+def number(key: str, label: str, min_value: int, max_value: int, value: int, step: int = 1, help: str | None = None) -> int:
+    """An integer box (seeds, sizes)."""
+    return st.number_input(label, min_value=min_value, max_value=max_value, value=value, step=step, key=key, help=help, **_BOUND)
