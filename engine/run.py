@@ -253,9 +253,10 @@ class Run:
     def thread_alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def snapshot(self) -> Snapshot:
-        """The latest published snapshot (reading it counts as someone watching)."""
-        self._last_read = time.monotonic()
+    def snapshot(self, watch: bool = True) -> Snapshot:
+        """The latest published snapshot; reading it counts as someone watching unless ``watch`` is False."""
+        if watch:
+            self._last_read = time.monotonic()
         with self._snap_lock:
             return self._snap
 

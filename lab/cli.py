@@ -45,18 +45,23 @@ def _emit(result: dict, as_json: bool) -> None:
             print(f"{k}: {json.dumps(v, default=float) if isinstance(v, (dict, list)) else v}")
 
 
-def _serve(args: argparse.Namespace) -> int:
-    cmd = [
+def serve_command(port: int, headless: bool) -> list[str]:
+    """The ``streamlit run`` command line that serves the lab (also used by the browser tests)."""
+    return [
         sys.executable, "-m", "streamlit", "run", str(APP),
-        "--server.port", str(args.port),
-        "--server.headless", "true" if args.headless else "false",
+        "--server.port", str(port),
+        "--server.headless", "true" if headless else "false",
         "--browser.gatherUsageStats", "false",
+        "--client.toolbarMode", "minimal",
         "--theme.base", "light",
         "--theme.primaryColor", "#1f5fbf",
         "--server.runOnSave", "false",
     ]  # fmt: skip
+
+
+def _serve(args: argparse.Namespace) -> int:
     print(f"Generative Models Lab on http://localhost:{args.port}", flush=True)
-    return subprocess.call(cmd)
+    return subprocess.call(serve_command(args.port, args.headless))
 
 
 def _data(args: argparse.Namespace) -> int:

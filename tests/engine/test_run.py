@@ -1,0 +1,207 @@
+"""Run: the background thread's lifecycle, live parameters, speed, divergence and failure handling."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from engine.run import FAILED, IDLE, PAUSED, RUNNING, Run
+
+
+class Growth:
+    """x <- x * (1 + rate): a model whose every step is known exactly."""
+
+    divergence_hint = "lower the rate"
+
+    def __init__(self):
+        self.calls = 0
+
+    def check_params(self, p):
+        if not 0 <= p["rate"] <= 1e6:
+            raise ValueError(f"rate must be in [0, 1e6], got {p['rate']}")
+
+    def reset(self, p):
+        self.x = float(p.get("x0", 1.0))
+
+    def step(self, p):
+        self.calls += 1
+        if p.get("explode_at") == self.calls:
+            raise RuntimeError("boom")
+        self.x *= 1 + p["rate"]
+        return {"x": self.x, "rate_seen": p["rate"]}
+
+    def arrays(self):
+        return {"x": np.array([self.x])}
+
+    def state(self):
+        return self.x
+
+    def restore(self, s):
+        self.x = s
+
+
+def wait_until(cond, timeout=5.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(0.005)
+    return False
+
+
+@pytest.fixture
+def run():
+    r = Run(Growth(), {"rate": 0.5})
+    yield r
+    r.close()
+
+
+def test_synchronous_steps_are_exact(run):
+    assert run.status == IDLE and run.snapshot().step == 0
+    snap = run.step(3)
+    assert snap.step == 3
+    assert snap.arrays["x"][0] == pytest.approx(1.5**3)
+    np.testing.assert_array_equal(snap.metrics["x"].steps, [1, 2, 3])
+    np.testing.assert_allclose(snap.metrics["x"].values, [1.5, 2.25, 3.375])
+
+
+def test_snapshots_are_immutable_and_versioned(run):
+    a = run.snapshot()
+    run.step(1)
+    b = run.snapshot()
+    assert b.version > a.version
+    assert a.arrays["x"][0] == 1.0  # the old snapshot did not change under the reader
+    with pytest.raises(ValueError):
+        b.arrays["x"][0] = 7.0
+    with pytest.raises(TypeError):
+        b.arrays["y"] = np.zeros(1)
+
+
+def test_play_pause_resume(run):
+    run.update_params(rate=0.0)
+    run.start()
+    assert run.status == RUNNING and run.thread_alive
+    assert wait_until(lambda: run.snapshot().step > 50)
+    run.pause()
+    assert run.status == PAUSED
+    frozen = run.snapshot().step
+    time.sleep(0.1)
+    assert run.snapshot().step == frozen
+    run.resume()
+    assert wait_until(lambda: run.snapshot().step > frozen + 50)
+
+
+def test_live_parameter_change_is_seen_at_next_step(run):
+    run.step(2)
+    run.update_params(rate=1.0)
+    snap = run.step(1)
+    np.testing.assert_array_equal(snap.metrics["rate_seen"].values, [0.5, 0.5, 1.0])
+    assert snap.arrays["x"][0] == pytest.approx(2.25 * 2)
+
+
+def test_live_parameter_change_while_running(run):
+    run.update_params(rate=0.0)
+    run.start()
+    assert wait_until(lambda: run.snapshot().step > 10)
+    run.update_params(rate=1e-9)
+    assert wait_until(lambda: run.snapshot().latest("rate_seen") == 1e-9)
+    run.pause()
+    values = run.snapshot().metrics["rate_seen"].values
+    switch = int(np.argmax(values > 0))
+    assert (values[:switch] == 0).all() and (values[switch:] == 1e-9).all()
+
+
+def test_out_of_range_parameter_is_refused_and_nothing_changes(run):
+    with pytest.raises(ValueError, match="rate must be in"):
+        run.update_params(rate=-1.0)
+    assert run.params["rate"] == 0.5
+
+
+def test_reset_rebuilds_from_current_params(run):
+    run.step(5)
+    run.update_params(x0=10.0)
+    run.reset()
+    snap = run.snapshot()
+    assert snap.step == 0 and snap.arrays["x"][0] == 10.0 and snap.metrics == {}
+
+
+def test_slow_motion(run):
+    run.update_params(rate=0.0)
+    run.set_speed(steps_per_second=20.0)
+    run.start()
+    time.sleep(0.5)
+    run.pause()
+    assert 5 <= run.snapshot().step <= 14  # ~10 steps at 20 steps/s in 0.5 s
+    with pytest.raises(ValueError, match="steps per second"):
+        run.set_speed(steps_per_second=0.0)
+
+
+def test_steps_per_frame_publishes_every_frame_in_slow_motion(run):
+    run.update_params(rate=0.0)
+    run.set_speed(steps_per_second=200.0, steps_per_frame=5)
+    run.start()
+    assert wait_until(lambda: run.snapshot().step >= 20)
+    run.pause()
+    seen = run.snapshot().step
+    assert seen % 5 == 0
+
+
+def test_nan_pauses_rolls_back_and_names_the_quantity():
+    run = Run(Growth(), {"rate": 1e6})
+    run.start()
+    assert wait_until(lambda: run.status == PAUSED)
+    snap = run.snapshot()
+    assert "x became Inf" in snap.message and "lower the rate" in snap.message
+    assert np.isfinite(snap.arrays["x"]).all()
+    assert snap.step < 60  # rolled back to a finite state (1e6**k overflows float64 near k = 52)
+    assert np.isfinite(snap.metrics["x"].values).all()
+    run.update_params(rate=0.0)
+    run.start()  # the run can go on from the last good state after lowering the rate
+    assert wait_until(lambda: run.snapshot().step > snap.step + 5)
+    run.close()
+
+
+def test_exception_in_thread_marks_failed_with_message():
+    run = Run(Growth(), {"rate": 0.0, "explode_at": 3})
+    run.start()
+    assert wait_until(lambda: run.status == FAILED)
+    assert run.snapshot().message == "RuntimeError: boom"
+    with pytest.raises(RuntimeError, match="reset it first"):
+        run.start()
+    run.update_params(explode_at=None)
+    run.reset()
+    assert run.status == PAUSED
+    run.close()
+
+
+def test_unwatched_run_pauses_itself():
+    run = Run(Growth(), {"rate": 0.0}, idle_timeout=0.2)
+    run.start()
+    assert wait_until(lambda: run.snapshot(watch=False).status == PAUSED, timeout=3.0)
+    assert "nobody has looked" in run.snapshot().message
+    run.close()
+
+
+def test_close_joins_the_thread():
+    before = threading.active_count()
+    run = Run(Growth(), {"rate": 0.0})
+    run.start()
+    assert run.thread_alive
+    run.close()
+    assert not run.thread_alive
+    assert threading.active_count() == before
+    with pytest.raises(RuntimeError, match="closed"):
+        run.start()
+
+
+def test_history_stays_bounded_and_spans_the_whole_run():
+    run = Run(Growth(), {"rate": 0.0}, history=100)
+    run.step(1000)
+    series = run.snapshot().metrics["x"]
+    assert 50 <= len(series.steps) <= 100
+    assert series.steps[0] == 1 and series.steps[-1] >= 900
+    assert (np.diff(series.steps) > 0).all()
+    run.close()
