@@ -55,6 +55,7 @@ def serve_command(port: int, headless: bool) -> list[str]:
         "--client.toolbarMode", "minimal",
         "--theme.base", "light",
         "--theme.primaryColor", "#1f5fbf",
+        "--theme.baseFontSize", "18",
         "--server.runOnSave", "false",
     ]  # fmt: skip
 
