@@ -1,0 +1,201 @@
+"""Training an RBM by stochastic maximum likelihood: CD-k and PCD / SML (book section 18.2).
+
+The log-likelihood gradient is a positive phase minus a negative phase (eq. 18.15)::
+
+    d log P(v) / d theta = E_data[-dE/dtheta] - E_model[-dE/dtheta]
+
+For W this is  <v h'>_data - <v h'>_model  (for a Gaussian RBM, v is scaled by its precision).
+The model expectation comes from a short Gibbs chain: started at the data for CD-k
+(contrastive divergence, Algorithm 18.2), or continued from the previous update's
+chains for PCD (stochastic maximum likelihood, Algorithm 18.3).
+
+Extras from Hinton's practical guide: momentum, L2 weight decay, mini-batches; and the
+centering trick of Montavon & Mueller (2012), which computes the gradient of the
+model re-written around offsets mu (visible) and lambda (hidden)::
+
+    E(v, h) = -(v - mu)'W(h - lambda) - (v - mu)'b~ - (h - lambda)'c~
+
+and applies it to the book's (uncentred) parameters: b = b~ - W lambda, c = c~ - W' mu.
+The offsets follow the data means with a sliding average.
+
+The step is written to be matmul-bound: every buffer is preallocated, the positive
+and negative statistics share one (2B, n) matrix each, and the weight gradient is a
+single GEMM accumulated straight into the momentum buffer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from engine.models.rbm import RBM
+
+METHODS = ("cd", "pcd")
+
+
+@dataclass
+class TrainConfig:
+    """Hyperparameters of one update; all of them may change between updates."""
+
+    method: str = "pcd"
+    """``cd`` (contrastive divergence) or ``pcd`` (persistent chains, a.k.a. SML)."""
+    k: int = 1
+    """Gibbs steps per update."""
+    lr: float = 0.01
+    momentum: float = 0.5
+    weight_decay: float = 1e-4
+    """L2 penalty on W (added to the gradient as -weight_decay * W)."""
+    centering: bool = False
+    centering_rate: float = 0.01
+    """Sliding-average rate of the centering offsets."""
+
+    def check(self) -> None:
+        """ValueError naming the parameter and its allowed range."""
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {', '.join(METHODS)}, got {self.method!r}")
+        if not 1 <= int(self.k) <= 100:
+            raise ValueError(f"k (Gibbs steps per update) must be between 1 and 100, got {self.k}")
+        if not 0.0 < self.lr <= 10.0:
+            raise ValueError(f"learning rate must be in (0, 10], got {self.lr}")
+        if not 0.0 <= self.momentum < 1.0:
+            raise ValueError(f"momentum must be in [0, 1), got {self.momentum}")
+        if not 0.0 <= self.weight_decay <= 1.0:
+            raise ValueError(f"weight decay must be in [0, 1], got {self.weight_decay}")
+        if not 0.0 < self.centering_rate <= 1.0:
+            raise ValueError(f"centering rate must be in (0, 1], got {self.centering_rate}")
+
+
+class RBMTrainer:
+    """Holds the optimiser state of one RBM: momentum buffers, persistent chains, centering offsets.
+
+    ``step(v, config)`` does one update on a mini-batch v (B, n_visible) in place.
+    After a step, ``update`` holds the last change of W (for the update-to-weight ratio),
+    ``chains`` the persistent visible states (PCD) or the last negative samples (CD).
+    """
+
+    def __init__(self, rbm: RBM, generator: torch.Generator | None = None, data_mean: torch.Tensor | None = None):
+        self.rbm = rbm
+        self.generator = generator
+        kw = {"device": rbm.device, "dtype": rbm.dtype}
+        self.velocity = {name: torch.zeros_like(t) for name, t in rbm.parameters().items()}
+        self.mu = data_mean.to(**kw).clone() if data_mean is not None else torch.full((rbm.n_visible,), 0.5, **kw)
+        self.lam = torch.full((rbm.n_hidden,), 0.5, **kw)
+        self._batch = 0
+        self.chains: torch.Tensor | None = None
+        self._chain_h: torch.Tensor | None = None
+        self.updates = 0
+
+    @property
+    def update(self) -> torch.Tensor:
+        """The most recent change applied to W."""
+        return self.velocity["W"]
+
+    def _allocate(self, batch: int) -> None:
+        kw = {"device": self.rbm.device, "dtype": self.rbm.dtype}
+        nv, nh = self.rbm.n_visible, self.rbm.n_hidden
+        self.V = torch.empty(2 * batch, nv, **kw)  # [v_data; v_model] (precision-scaled for Gaussian units)
+        self.H = torch.empty(2 * batch, nh, **kw)  # [P(h|v_data); -P(h|v_model)]
+        self.h = torch.empty(batch, nh, **kw)  # a hidden sample
+        self.v = torch.empty(batch, nv, **kw)  # a visible sample
+        self.u_h = torch.empty(batch, nh, **kw)  # uniform noise for Bernoulli sampling
+        self.u_v = torch.empty(batch, nv, **kw)
+        self._batch = batch
+
+    def reset_chains(self, v: torch.Tensor) -> None:
+        """Start the persistent chains at these visible states (one chain per row)."""
+        self.chains = v.to(self.rbm.W).clone()
+        self._chain_h = torch.bernoulli(self.rbm.prob_h_given_v(self.chains), generator=self.generator)
+
+    def step(self, v_data: torch.Tensor, config: TrainConfig) -> None:
+        """One stochastic gradient update of W, b, c (and the precisions of a Gaussian RBM) from v_data."""
+        rbm = self.rbm
+        B = v_data.shape[0]
+        if B != self._batch:
+            self._allocate(B)
+        if config.method == "pcd" and (self._chain_h is None or self._chain_h.shape[0] != B):
+            self.reset_chains(v_data)
+        V, H, h, v = self.V, self.H, self.h, self.v
+        Vd, Vm, Hd, Hm = V[:B], V[B:], H[:B], H[B:]
+        prec = rbm.precision if rbm.gaussian else None
+
+        # positive phase: P(h|v_data)   (eq. 20.14)
+        torch.mul(v_data, prec, out=Vd) if rbm.gaussian else Vd.copy_(v_data)
+        torch.addmm(rbm.c, Vd, rbm.W, out=Hd).sigmoid_()
+
+        # negative phase: k steps of block Gibbs sampling from the data (CD) or the chains (PCD)
+        if config.method == "pcd":
+            h.copy_(self._chain_h)
+        else:
+            self._bernoulli(Hd, self.u_h, h)
+        for i in range(int(config.k)):
+            self._sample_visible(h, v)
+            torch.mul(v, prec, out=Vm) if rbm.gaussian else Vm.copy_(v)
+            torch.addmm(rbm.c, Vm, rbm.W, out=Hm).sigmoid_()
+            if i < config.k - 1 or config.method == "pcd":
+                self._bernoulli(Hm, self.u_h, h)
+        self.chains = v.clone() if self.chains is None or self.chains.shape != v.shape else self.chains.copy_(v)
+        if config.method == "pcd":
+            self._chain_h = h.clone() if self._chain_h is None or self._chain_h.shape != h.shape else self._chain_h.copy_(h)
+
+        self._apply(config, v_data, B)
+
+    def _sample_visible(self, h: torch.Tensor, out: torch.Tensor) -> None:
+        """out ~ P(v|h) (eq. 20.15, or N(b + Wh, 1/beta_v) for Gaussian units), without new allocations."""
+        rbm = self.rbm
+        torch.addmm(rbm.b, h, rbm.W.T, out=out)
+        if rbm.gaussian:
+            noise = torch.randn(out.shape, generator=self.generator, device=out.device, dtype=out.dtype)
+            out.addcmul_(noise, rbm.log_precision.mul(-0.5).exp())
+        else:
+            self._bernoulli(out.sigmoid_(), self.u_v, out)
+
+    def _bernoulli(self, p: torch.Tensor, noise: torch.Tensor, out: torch.Tensor) -> None:
+        """out = 1[u < p] with u ~ U(0, 1): a Bernoulli(p) sample into a preallocated buffer."""
+        torch.rand(noise.shape, generator=self.generator, out=noise)
+        torch.lt(noise, p, out=out)
+
+    def _apply(self, config: TrainConfig, v_data: torch.Tensor, B: int) -> None:
+        """Momentum update: velocity = momentum * velocity + lr * gradient; theta += velocity."""
+        rbm, V, H, vel = self.rbm, self.V, self.H, self.velocity
+        lr, mom = float(config.lr), float(config.momentum)
+        Hm = H[B:]
+        Hm.neg_()
+        dv = (V[:B].sum(0) - V[B:].sum(0)) / B  # <x>_data - <x>_model, x = v (or beta_v * v: then also -dE/db)
+        dh = H.sum(0) / B  # <h>_data - <h>_model
+        # W: <v h'>_data - <v h'>_model as one GEMM over the stacked batch, straight into the momentum buffer
+        torch.addmm(vel["W"], V.T, H, beta=mom, alpha=lr / B, out=vel["W"])
+        if config.weight_decay:
+            vel["W"].add_(rbm.W, alpha=-lr * config.weight_decay)
+        db, dc = dv.clone(), dh.clone()
+        if config.centering:
+            # the centred gradient <(v-mu)(h-lam)'>_d - <...>_m = gW - mu dh' - dv lam'
+            vel["W"].addr_(self.mu, dh, alpha=-lr).addr_(dv, self.lam, alpha=-lr)
+            gW_lam = (V.T @ (H @ self.lam)) / B - self.mu * (dh @ self.lam) - dv * (self.lam @ self.lam)
+            gWt_mu = (H.T @ (V @ self.mu)) / B - dh * (self.mu @ self.mu) - self.lam * (dv @ self.mu)
+            db -= gW_lam
+            dc -= gWt_mu
+        vel["b"].mul_(mom).add_(db, alpha=lr)
+        vel["c"].mul_(mom).add_(dc, alpha=lr)
+        if rbm.gaussian and rbm.config.learn_precision:
+            vel["log_precision"].mul_(mom).add_(self._precision_gradient(v_data, B), alpha=lr)
+        for name, t in rbm.parameters().items():
+            if name != "log_precision" or rbm.config.learn_precision:
+                t.add_(vel[name])
+        if config.centering:
+            r = config.centering_rate
+            self.mu.mul_(1 - r).add_(V[:B].mean(0), alpha=r)
+            self.lam.mul_(1 - r).add_(H[:B].mean(0), alpha=r)
+        self.updates += 1
+
+    def _precision_gradient(self, v_data: torch.Tensor, B: int) -> torch.Tensor:
+        """d log P / d log beta_v = <-dE/d log beta_v>_data - <...>_model with
+        -dE/d log beta_v,i = -beta_v,i ((v_i - b_i)^2 / 2 - v_i (Wh)_i)."""
+        rbm, H = self.rbm, self.H
+        prec = rbm.precision
+
+        def stat(v: torch.Tensor, ph: torch.Tensor) -> torch.Tensor:
+            wh = ph @ rbm.W.T
+            return (-prec * (0.5 * (v - rbm.b) ** 2 - v * wh)).sum(0)
+
+        return (stat(v_data, H[:B]) - stat(self.chains, -H[B:])) / B
