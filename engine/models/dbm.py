@@ -302,6 +302,32 @@ class DBM:
 
     # ------------------------------------------------------------------ odd layers with the even ones summed out
 
+    def even_inputs(self, odd: dict[int, torch.Tensor], v: torch.Tensor | None = None) -> dict[int, torch.Tensor]:
+        """The total input bias_l + x_{l-1}'W_l + W_{l+1} x_{l+1} of every even layer l to be summed out,
+        given the odd layers (the visible layer is left out when ``v`` holds it)."""
+        x: list[torch.Tensor | None] = [None] * len(self.sizes)
+        for l, t in odd.items():
+            x[l] = t
+        inputs = {}
+        for l in self.even_layers():
+            if l == 0 and v is not None:
+                continue
+            a = self.bias[l]
+            if l > 0:
+                a = a + x[l - 1] @ self.W[l - 1]
+            if l < self.n_hidden_layers:
+                a = a + x[l + 1] @ self.W[l].T
+            inputs[l] = a
+        return inputs
+
+    def odd_linear_terms(self, odd: dict[int, torch.Tensor], v: torch.Tensor | None = None) -> torch.Tensor:
+        """-E restricted to the terms that do not involve a summed-out unit: sum_odd c_l'h_l, plus
+        b'v + v'W1 h1 when ``v`` is held fixed."""
+        total = sum(odd[l] @ self.bias[l] for l in odd)
+        if v is not None:
+            total = total + v @ self.bias[0] + ((v @ self.W[0]) * odd[1]).sum(-1)
+        return total
+
     def log_unnormalized_odd(self, odd: dict[int, torch.Tensor], beta: float = 1.0, v: torch.Tensor | None = None) -> torch.Tensor:
         """log sum_{even layers} exp(-beta E): the unnormalised log-probability of the odd layers at
         inverse temperature beta, each even unit summed out analytically (a softplus of its input).
@@ -309,19 +335,8 @@ class DBM:
         With ``v`` given, the visible layer is held at v instead of summed out: the result is then
         log sum_{even hidden} exp(-beta E(v, h)) as a function of the odd layers.
         """
-        x: list[torch.Tensor | None] = [None] * len(self.sizes)
-        for l, t in odd.items():
-            x[l] = t
-        total = sum(beta * (x[l] @ self.bias[l]) for l in odd)
-        for l in self.even_layers():
-            if l == 0 and v is not None:
-                total = total + beta * (v @ self.bias[0] + ((v @ self.W[0]) * x[1]).sum(-1))
-                continue
-            a = self.bias[l]
-            if l > 0:
-                a = a + x[l - 1] @ self.W[l - 1]
-            if l < self.n_hidden_layers:
-                a = a + x[l + 1] @ self.W[l].T
+        total = beta * self.odd_linear_terms(odd, v)
+        for a in self.even_inputs(odd, v).values():
             total = total + F.softplus(beta * a).sum(-1)
         return total
 

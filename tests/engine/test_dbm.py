@@ -117,26 +117,27 @@ def test_bound_equals_log_prob_minus_kl_for_exact_posterior_one_hidden_unit_each
 def test_ais_matches_exact_log_z():
     m = tiny_dbm((6, 5, 4), seed=6, std=0.8, dtype=torch.float32)
     exact = m.exact_log_z()
-    est = ais_log_z(m, n_chains=200, n_betas=1000, generator=torch.Generator().manual_seed(0))
+    est = ais_log_z(m, n_chains=200, n_betas=1000, seed=0)
     assert abs(est.log_z - exact) < 0.1
-    assert est.interval[0] <= est.log_z <= est.interval[1]
+    assert est.log_z_low <= est.log_z <= est.log_z_high
 
 
 def test_ais_three_layers_matches_exact_log_z():
     m = tiny_dbm((4, 4, 3, 3), seed=7, std=0.8, dtype=torch.float32)
-    est = ais_log_z(m, n_chains=200, n_betas=1000, generator=torch.Generator().manual_seed(1))
+    est = ais_log_z(m, n_chains=200, n_betas=1000, seed=1)
     assert abs(est.log_z - m.exact_log_z()) < 0.1
 
 
 def test_held_out_bound_uses_mean_field_and_ais():
     m = tiny_dbm((5, 4, 3), seed=8, std=0.7, dtype=torch.float32)
     v = torch.bernoulli(torch.full((20, 5), 0.5), generator=torch.Generator().manual_seed(2))
-    est = ais_log_z(m, n_chains=100, n_betas=500, generator=torch.Generator().manual_seed(3))
+    est = ais_log_z(m, n_chains=100, n_betas=500, seed=3)
     bound = held_out_bound(m, v, est, "fixed", mf_iterations=20)
     expected = (m.mean_field(v, 20).bound[-1].double().mean() - est.log_z).item()
-    assert bound.mean_bound == pytest.approx(expected, abs=1e-5)
-    assert bound.mean_bound <= m.exact_log_prob(v).mean().item() + 0.1
-    assert bound.interval[0] <= bound.mean_bound <= bound.interval[1]
+    assert bound.mean == pytest.approx(expected, abs=1e-5)
+    assert bound.mean <= m.exact_log_prob(v).mean().item() + 0.1
+    assert bound.low <= bound.mean <= bound.high
+    assert bound.scheme == "fixed"
 
 
 def _tv_distance(samples: list[torch.Tensor], m: DBM) -> float:
