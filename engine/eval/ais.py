@@ -132,8 +132,9 @@ class _RBMState:
 class RBMAnnealing(AnnealingPath):
     """The geometric path from a base RBM A (W = 0, c = 0, visible bias b_A) to the target RBM B.
 
-    log p*_beta(v) = (1 - beta) [-E_A,vis(v) + n_h log 2] + beta [-E_B,vis(v)] + sum_j softplus(beta x_j(v)),
-    with x = c + v'W (Salakhutdinov & Murray 2008, eq. 14-16). A Gaussian RBM keeps its precisions along
+    log p*_beta(v) = (1 - beta) [-E_A,vis(v)] + beta [-E_B,vis(v)] + sum_j softplus(beta x_j(v)),
+    with x = c + v'W (Salakhutdinov & Murray 2008, eq. 14-16, with the hidden units of A and B shared:
+    at beta = 0 they contribute the factor 2^n_h of Z_A). A Gaussian RBM keeps its precisions along
     the path, so P_beta(v|h) stays Gaussian with mean (1 - beta) b_A + beta (b + Wh).
     """
 
@@ -142,7 +143,6 @@ class RBMAnnealing(AnnealingPath):
         if base_bias is None:
             base_bias = rbm.b.clone() if rbm.gaussian else torch.zeros_like(rbm.b)
         self.b_A = base_bias.to(rbm.b)
-        self.nh_log2 = rbm.n_hidden * math.log(2.0)
 
     def base_log_z(self) -> float:
         """Z_A = 2^n_h prod_i (1 + e^(b_A,i)) for binary units; 2^n_h prod_i sqrt(2 pi / beta_v,i) for Gaussian ones."""
@@ -150,23 +150,25 @@ class RBMAnnealing(AnnealingPath):
             vis = 0.5 * torch.log(2 * math.pi / self.rbm.precision.double()).sum()
         else:
             vis = F.softplus(self.b_A.double()).sum()
-        return float(vis) + self.nh_log2
+        return float(vis) + self.rbm.n_hidden * math.log(2.0)
 
     def _visible_terms(self, v: torch.Tensor, beta: float) -> torch.Tensor:
+        """(1 - beta) (-E_A,vis(v)) + beta (-E_B,vis(v)), computed in v's dtype."""
         rbm = self.rbm
+        b_A, b_B = self.b_A.to(v.dtype), rbm.b.to(v.dtype)
         if rbm.gaussian:
-            prec = rbm.precision
-            return -0.5 * (((1 - beta) * (v - self.b_A) ** 2 + beta * (v - rbm.b) ** 2) * prec).sum(-1)
-        return v @ ((1 - beta) * self.b_A + beta * rbm.b)
+            prec = rbm.precision.to(v.dtype)
+            return -0.5 * (((1 - beta) * (v - b_A) ** 2 + beta * (v - b_B) ** 2) * prec).sum(-1)
+        return v @ ((1 - beta) * b_A + beta * b_B)
 
     def log_unnormalized(self, state: _RBMState, beta: float) -> torch.Tensor:
-        return self._visible_terms(state.v, beta) + (1 - beta) * self.nh_log2 + F.softplus(beta * state.x).sum(-1)
+        return self._visible_terms(state.v, beta) + F.softplus(beta * state.x).sum(-1)
 
     def log_ratio(self, state: _RBMState, beta_from: float, beta_to: float) -> torch.Tensor:
         """The difference term by term, so that float32 rounding does not accumulate over thousands of betas."""
         vis = self._visible_terms(state.v.double(), beta_to) - self._visible_terms(state.v.double(), beta_from)
         hid = (F.softplus(beta_to * state.x) - F.softplus(beta_from * state.x)).double().sum(-1)
-        return vis - (beta_to - beta_from) * self.nh_log2 + hid
+        return vis + hid
 
     def sample_base(self, n: int, generator: torch.Generator) -> _RBMState:
         rbm = self.rbm

@@ -4,7 +4,9 @@ The log-likelihood gradient is a positive phase minus a negative phase (eq. 18.1
 
     d log P(v) / d theta = E_data[-dE/dtheta] - E_model[-dE/dtheta]
 
-For W this is  <v h'>_data - <v h'>_model  (for a Gaussian RBM, v is scaled by its precision).
+For W this is  <v h'>_data - <v h'>_model. For a Gaussian RBM the gradients of W and b carry a
+factor beta_v (-dE/dW = (beta_v v) h'); the trainer divides it out (a diagonal preconditioner, as
+if the data had unit variance), so that the step size does not grow with the learned precision.
 The model expectation comes from a short Gibbs chain: started at the data for CD-k
 (contrastive divergence, Algorithm 18.2), or continued from the previous update's
 chains for PCD (stochastic maximum likelihood, Algorithm 18.3).
@@ -32,6 +34,8 @@ import torch
 from engine.models.rbm import RBM
 
 METHODS = ("cd", "pcd")
+PRECISION_LR_SCALE = 0.1
+"""The log-precisions of a Gaussian RBM learn ten times slower than W: faster, they oscillate and diverge."""
 
 
 @dataclass
@@ -94,7 +98,7 @@ class RBMTrainer:
     def _allocate(self, batch: int) -> None:
         kw = {"device": self.rbm.device, "dtype": self.rbm.dtype}
         nv, nh = self.rbm.n_visible, self.rbm.n_hidden
-        self.V = torch.empty(2 * batch, nv, **kw)  # [v_data; v_model] (precision-scaled for Gaussian units)
+        self.V = torch.empty(2 * batch, nv, **kw)  # [v_data; v_model]
         self.H = torch.empty(2 * batch, nh, **kw)  # [P(h|v_data); -P(h|v_model)]
         self.h = torch.empty(batch, nh, **kw)  # a hidden sample
         self.v = torch.empty(batch, nv, **kw)  # a visible sample
@@ -117,11 +121,12 @@ class RBMTrainer:
             self.reset_chains(v_data)
         V, H, h, v = self.V, self.H, self.h, self.v
         Vd, Vm, Hd, Hm = V[:B], V[B:], H[:B], H[B:]
-        prec = rbm.precision if rbm.gaussian else None
+        # a Gaussian unit feeds beta_v * v to the hidden layer: fold its precision into the weights once
+        W_in = rbm.W * rbm.precision[:, None] if rbm.gaussian else rbm.W
 
         # positive phase: P(h|v_data)   (eq. 20.14)
-        torch.mul(v_data, prec, out=Vd) if rbm.gaussian else Vd.copy_(v_data)
-        torch.addmm(rbm.c, Vd, rbm.W, out=Hd).sigmoid_()
+        Vd.copy_(v_data)
+        torch.addmm(rbm.c, Vd, W_in, out=Hd).sigmoid_()
 
         # negative phase: k steps of block Gibbs sampling from the data (CD) or the chains (PCD)
         if config.method == "pcd":
@@ -130,8 +135,8 @@ class RBMTrainer:
             self._bernoulli(Hd, self.u_h, h)
         for i in range(int(config.k)):
             self._sample_visible(h, v)
-            torch.mul(v, prec, out=Vm) if rbm.gaussian else Vm.copy_(v)
-            torch.addmm(rbm.c, Vm, rbm.W, out=Hm).sigmoid_()
+            Vm.copy_(v)
+            torch.addmm(rbm.c, Vm, W_in, out=Hm).sigmoid_()
             if i < config.k - 1 or config.method == "pcd":
                 self._bernoulli(Hm, self.u_h, h)
         self.chains = v.clone() if self.chains is None or self.chains.shape != v.shape else self.chains.copy_(v)
@@ -161,7 +166,7 @@ class RBMTrainer:
         lr, mom = float(config.lr), float(config.momentum)
         Hm = H[B:]
         Hm.neg_()
-        dv = (V[:B].sum(0) - V[B:].sum(0)) / B  # <x>_data - <x>_model, x = v (or beta_v * v: then also -dE/db)
+        dv = (V[:B].sum(0) - V[B:].sum(0)) / B  # <v>_data - <v>_model
         dh = H.sum(0) / B  # <h>_data - <h>_model
         # W: <v h'>_data - <v h'>_model as one GEMM over the stacked batch, straight into the momentum buffer
         torch.addmm(vel["W"], V.T, H, beta=mom, alpha=lr / B, out=vel["W"])
@@ -178,7 +183,7 @@ class RBMTrainer:
         vel["b"].mul_(mom).add_(db, alpha=lr)
         vel["c"].mul_(mom).add_(dc, alpha=lr)
         if rbm.gaussian and rbm.config.learn_precision:
-            vel["log_precision"].mul_(mom).add_(self._precision_gradient(v_data, B), alpha=lr)
+            vel["log_precision"].mul_(mom).add_(self._precision_gradient(v_data, B), alpha=lr * PRECISION_LR_SCALE)
         for name, t in rbm.parameters().items():
             if name != "log_precision" or rbm.config.learn_precision:
                 t.add_(vel[name])
