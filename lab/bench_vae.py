@@ -1,0 +1,148 @@
+"""`genlab bench vae`: the engine's live training against a plain PyTorch loop, and the manifold redraw rate.
+
+Contender 1 (engine): a :class:`engine.run.Run` driving :class:`engine.tasks.vae.VAETask` in its
+background thread at full speed, publishing snapshots (the decoder's parameters) as a page would see them.
+Contender 2 (peer): the same MNIST 784-400-2 model (tanh MLPs, Bernoulli decoder, dynamic
+binarization, Adam 1e-3, batch 100) as a plain ``for`` loop written here, with no live machinery.
+Both run in the same process, alternately, ``repeats`` times; the best rate of each is reported.
+
+The redraw rate times what the Manifold page does per frame: decode a 20 x 20 grid of z, tile the
+400 means, upscale and encode the PNG that ``st.image`` sends.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from PIL import Image
+from torch import nn
+
+from engine.device import configure_threads
+from engine.models.vae import VAE, latent_grid
+from engine.run import Run
+from engine.tasks.vae import VAETask, decoder_from_arrays, load_vae_data
+from lab.views import fit_scale, tile_grid, upscale
+
+PARAMS = {"dataset": "mnist", "n_z": 2, "hidden": 400, "activation": "tanh", "rule": "aevb", "binarization": "dynamic", "lr": 1e-3, "batch_size": 100, "beta": 1.0, "k": 1, "seed": 0}
+PRETRAINED = Path(__file__).resolve().parent.parent / "assets" / "vae" / "mnist_z2"
+
+
+class PlainVAE(nn.Module):
+    """The peer: 784-400-2 encoder and 2-400-784 decoder written out by hand."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.enc = nn.Sequential(nn.Linear(784, 400), nn.Tanh())
+        self.enc_mu, self.enc_lv = nn.Linear(400, 2), nn.Linear(400, 2)
+        self.dec = nn.Sequential(nn.Linear(2, 400), nn.Tanh(), nn.Linear(400, 784))
+
+    def loss(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.enc(x)
+        mu, lv = self.enc_mu(h), self.enc_lv(h)
+        z = mu + torch.exp(0.5 * lv) * torch.randn_like(mu)
+        rec = nn.functional.binary_cross_entropy_with_logits(self.dec(z), x, reduction="none").sum(1)
+        kl = -0.5 * (1 + lv - mu.pow(2) - lv.exp()).sum(1)
+        return (rec + kl).mean()
+
+
+def plain_loop_rate(train: torch.Tensor, steps: int, batch: int = 100) -> float:
+    """Examples per second of the peer loop over ``steps`` minibatches."""
+    torch.manual_seed(0)
+    model = PlainVAE()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    order = torch.randperm(len(train))
+    t0 = time.perf_counter()
+    pos = 0
+    for _ in range(steps):
+        if pos + batch > len(train):
+            order, pos = torch.randperm(len(train)), 0
+        x = torch.bernoulli(train[order[pos : pos + batch]])
+        pos += batch
+        opt.zero_grad(set_to_none=True)
+        loss = model.loss(x)
+        loss.backward()
+        opt.step()
+        float(loss)
+    return steps * batch / (time.perf_counter() - t0)
+
+
+def engine_rate(steps: int, data_root: str | None) -> float:
+    """Examples per second of a Run training VAETask in its background thread, snapshots published as usual."""
+    run = Run(VAETask(root=data_root), PARAMS)
+    try:
+        t0 = time.perf_counter()
+        run.start()
+        while True:
+            snap = run.snapshot()
+            if snap.step >= steps:
+                elapsed = time.perf_counter() - t0
+                break
+            time.sleep(0.002)
+        run.pause()
+        return snap.step * PARAMS["batch_size"] / elapsed
+    finally:
+        run.close()
+
+
+def manifold_frame(model: VAE, n: int = 20, target_width: int = 560) -> bytes:
+    """One redraw of the Manifold page: decode n x n z, tile, upscale, encode PNG."""
+    with torch.no_grad():
+        means = model.decode_mean(latent_grid(n)).numpy()
+    picture = tile_grid(means, ncols=n, pad=0)
+    buf = io.BytesIO()
+    Image.fromarray(upscale(picture, fit_scale(picture.shape[1], target_width))).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def manifold_rate(frames: int, data_root: str | None) -> tuple[float, str]:
+    """Frames per second of :func:`manifold_frame`, decoding from a task's published arrays as the page does."""
+    if Path(str(PRETRAINED) + ".safetensors").exists():
+        model, _ = VAE.load(PRETRAINED)
+        source = "pretrained assets/vae/mnist_z2"
+    else:
+        task = VAETask(root=data_root)
+        task.reset(PARAMS)
+        model = task.model
+        source = "freshly initialized 784-400-2"
+    decoder = decoder_from_arrays(model.config, {k: v.numpy() for k, v in model.decoder.state_dict().items()})
+    model.decoder = decoder
+    manifold_frame(model)
+    t0 = time.perf_counter()
+    for _ in range(frames):
+        manifold_frame(model)
+    return frames / (time.perf_counter() - t0), source
+
+
+def run_bench(epochs: int, repeats: int, frames: int, data_root: str | None) -> dict[str, Any]:
+    if epochs < 1 or repeats < 1 or frames < 1:
+        raise ValueError(f"--epochs, --repeats and --frames must be >= 1, got {epochs}, {repeats}, {frames}")
+    threads = configure_threads()
+    data = load_vae_data("mnist", data_root)
+    steps = math.ceil(epochs * len(data.train) / PARAMS["batch_size"])
+    plain_loop_rate(data.train, 5)  # warm-up
+    engine_rates, plain_rates = [], []
+    for _ in range(repeats):
+        engine_rates.append(engine_rate(steps, data_root))
+        plain_rates.append(plain_loop_rate(data.train, steps))
+    redraw, source = manifold_rate(frames, data_root)
+    best_engine, best_plain = max(engine_rates), max(plain_rates)
+    return {
+        "model": "MNIST 784-400-2 VAE, tanh, Bernoulli decoder, dynamic binarization, Adam, batch 100",
+        "data": data.source,
+        "torch_threads": threads,
+        "steps_per_epoch": steps // epochs,
+        "engine_examples_per_s": round(best_engine, 1),
+        "plain_loop_examples_per_s": round(best_plain, 1),
+        "engine_vs_plain": round(best_engine / best_plain, 3),
+        "target_engine_vs_plain": ">= 0.90",
+        "engine_runs": [round(r, 1) for r in engine_rates],
+        "plain_runs": [round(r, 1) for r in plain_rates],
+        "manifold_redraws_per_s": round(redraw, 1),
+        "manifold_redraw": f"decode 20 x 20 z -> tile -> upscale to ~560 px -> PNG; {source}",
+        "target_redraws_per_s": ">= 20",
+    }
