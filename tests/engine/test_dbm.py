@@ -9,8 +9,12 @@ import pytest
 import torch
 
 from engine import checkpoint
+from engine.device import configure_threads
 from engine.eval.dbm_ais import ais_log_z, held_out_bound
 from engine.models.dbm import DBM, check_mean_field
+
+
+configure_threads()  # GENLAB_THREADS=1 on the shared machine
 
 
 def tiny_dbm(sizes=(4, 3, 2), seed=0, std=1.0, dtype=torch.float64) -> DBM:
