@@ -1,0 +1,370 @@
+"""Run tasks of the GSN lab: train a DAE or GSN, run clamped chains (inpainting), run free chains.
+
+Each class implements the ``engine.run.Task`` protocol. Data: MNIST has only its test
+split offline, so the lab trains on its first 8000 images and keeps the last 2000 as
+held-out images (for reconstructions, clamping, the classifier's test); the 8x8
+``digits`` set (always offline) uses its own train/test split.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from engine.data import Binarized, load
+from engine.models.clamp import REGIONS, check_mask, clamp_state, region_mask, start_clamped
+from engine.models.corruption import check_corruption, corrupt
+from engine.models.dae import check_walkback, reconstruction_nll
+from engine.models.gsn import MODEL_KINDS, ChainModel, build_model, check_hidden_noise, load_model
+
+DATASETS = ("mnist", "digits")
+MNIST_TRAIN = 8000
+FILM_FRAMES = 10
+LABEL_HISTORY = 300
+
+
+# --------------------------------------------------------------------------- data
+
+
+@dataclass(frozen=True)
+class Split:
+    """Gray images in [0, 1] flattened (N, D), labels, and the image size."""
+
+    train: np.ndarray
+    train_labels: np.ndarray
+    heldout: np.ndarray
+    heldout_labels: np.ndarray
+    height: int
+    width: int
+
+
+def load_split(dataset: str, root: str | None = None) -> Split:
+    """The lab's train / held-out split of ``dataset`` (mnist: test images 0..7999 / 8000..9999)."""
+    if dataset == "mnist":
+        ds = load("mnist", "test", root=root)
+        x, y = ds.as_float(), ds.labels.astype(np.int64)
+        return Split(x[:MNIST_TRAIN], y[:MNIST_TRAIN], x[MNIST_TRAIN:], y[MNIST_TRAIN:], *ds.shape)
+    if dataset == "digits":
+        tr, te = load("digits", "train"), load("digits", "test")
+        return Split(tr.as_float(), tr.labels.astype(np.int64), te.as_float(), te.labels.astype(np.int64), *tr.shape)
+    raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {dataset!r}")
+
+
+def _check_range(params: Mapping[str, Any], name: str, lo: float, hi: float) -> None:
+    if name in params and not lo <= float(params[name]) <= hi:
+        raise ValueError(f"{name} must be between {lo:g} and {hi:g}, got {params[name]}")
+
+
+def _check_chain_params(params: Mapping[str, Any]) -> None:
+    if "noise" in params and params["noise"] is not None:
+        check_corruption(params.get("corruption", "salt_pepper"), params["noise"])
+    _check_range(params, "chain_steps", 1, 1000)
+    _check_range(params, "n_chains", 1, 1024)
+    _check_range(params, "n_examples", 1, 256)
+
+
+# --------------------------------------------------------------------------- training
+
+
+@dataclass
+class TrainConfig:
+    model: str = "dae"
+    dataset: str = "mnist"
+    n_hidden: int = 500
+    n_hidden2: int = 500
+    corruption: str = "salt_pepper"
+    noise: float = 0.3
+    hidden_noise: float = 1.0
+    walkback: int = 1
+    lr: float = 1e-3
+    batch_size: int = 100
+    seed: int = 0
+
+
+def check_train_params(params: Mapping[str, Any]) -> None:
+    """ValueError naming a training parameter out of its range."""
+    if params.get("model", "dae") not in MODEL_KINDS:
+        raise ValueError(f"model must be one of {', '.join(MODEL_KINDS)}, got {params['model']!r}")
+    if params.get("dataset", "mnist") not in DATASETS:
+        raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {params['dataset']!r}")
+    check_corruption(params.get("corruption", "salt_pepper"), params.get("noise", 0.3))
+    check_walkback(params.get("walkback", 1))
+    check_hidden_noise(params.get("hidden_noise", 1.0))
+    _check_range(params, "lr", 1e-5, 0.1)
+    _check_range(params, "batch_size", 1, 4096)
+    _check_range(params, "n_hidden", 1, 10000)
+    _check_range(params, "n_hidden2", 1, 10000)
+
+
+class Trainer:
+    """A model, its Adam optimiser and its data: one ``train_step`` per minibatch (used by the task and the CLI)."""
+
+    def __init__(self, config: TrainConfig, split: Split, device: torch.device | str = "cpu", init_path: str | None = None):
+        check_train_params(vars(config))
+        self.config, self.split, self.device = config, split, torch.device(device)
+        self.generator = torch.Generator(device=self.device).manual_seed(config.seed)
+        cpu_gen = torch.Generator().manual_seed(config.seed)
+        if init_path:
+            self.model, _ = load_model(init_path, self.device)
+            self.model.config.corruption, self.model.config.noise = config.corruption, config.noise
+            self.model.config.walkback = config.walkback
+        else:
+            options = {"n_hidden": config.n_hidden} if config.model == "dae" else {
+                "n_hidden1": config.n_hidden, "n_hidden2": config.n_hidden2, "hidden_noise": config.hidden_noise}  # fmt: skip
+            self.model = build_model(config.model, split.height, split.width, cpu_gen, corruption=config.corruption,
+                                     noise=config.noise, walkback=config.walkback, **options).to(self.device)  # fmt: skip
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
+        self.data = Binarized(torch.as_tensor(split.train, device=self.device), "dynamic", config.seed)
+        self.heldout = torch.bernoulli(torch.as_tensor(split.heldout[:500], device=self.device), generator=torch.Generator(device=self.device).manual_seed(1))
+        self.steps = 0
+
+    def apply(self, params: Mapping[str, Any]) -> None:
+        """Live changes: learning rate, corruption level and walkback take effect on the next step."""
+        for group in self.optimizer.param_groups:
+            group["lr"] = float(params.get("lr", group["lr"]))
+        c = self.model.config
+        c.noise = float(params.get("noise", c.noise))
+        c.walkback = int(params.get("walkback", c.walkback))
+        if hasattr(c, "hidden_noise"):
+            c.hidden_noise = float(params.get("hidden_noise", c.hidden_noise))
+
+    def train_step(self) -> dict[str, float]:
+        """One Adam step on the walkback criterion; returns the mean loss and the one-step reconstruction NLL."""
+        self.model.train()
+        index = torch.randint(len(self.data), (self.config.batch_size,), generator=self.generator, device=self.device)
+        losses = self.model.walkback_losses(self.data.batch(index, self.generator), self.generator)
+        loss = losses.mean()
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.steps += 1
+        return {"loss": float(loss), "reconstruction_nll": float(losses[0])}
+
+    @torch.no_grad()
+    def heldout_nll(self) -> float:
+        """One-step reconstruction NLL -log p(x | f(x~)) on 500 held-out images (nats per image)."""
+        c = self.model.config
+        g = torch.Generator(device=self.device).manual_seed(2)
+        x_tilde = corrupt(self.heldout, c.corruption, c.noise, g)
+        return float(reconstruction_nll(self.model.reconstruct_logits(x_tilde), self.heldout).mean())
+
+
+class GSNTrainTask:
+    """Train a DAE or GSN live. Params: TrainConfig fields, plus ``init`` (a checkpoint path to start from, or None)
+    and ``root`` (data folder). Arrays: held-out inputs, their corruptions, reconstructions, and 16 chain samples
+    advanced one step per training step."""
+
+    divergence_hint = "lower the learning rate"
+    EVAL_EVERY = 25
+
+    def __init__(self, device: torch.device | str = "cpu"):
+        self.device = device
+        self._split_cache: dict[tuple, Split] = {}
+
+    def check_params(self, params: Mapping[str, Any]) -> None:
+        check_train_params(params)
+
+    def reset(self, params: Mapping[str, Any]) -> None:
+        key = (params.get("dataset", "mnist"), params.get("root"))
+        if key not in self._split_cache:
+            self._split_cache[key] = load_split(*key)
+        config = TrainConfig(**{k: params[k] for k in TrainConfig.__dataclass_fields__ if k in params})
+        self.trainer = Trainer(config, self._split_cache[key], self.device, params.get("init"))
+        split = self.trainer.split
+        self.inputs = self.trainer.heldout[:10]
+        g = torch.Generator(device=self.trainer.device).manual_seed(config.seed + 7)
+        self.chain = self.trainer.model.init_chain(torch.bernoulli(torch.full((16, split.height * split.width), 0.5, device=self.trainer.device), generator=g))
+        self.chain_generator = g
+        self._refresh_pictures()
+
+    @torch.no_grad()
+    def _refresh_pictures(self) -> None:
+        m = self.trainer.model
+        g = torch.Generator(device=self.trainer.device).manual_seed(3)
+        self.corrupted = corrupt(self.inputs, m.config.corruption, m.config.noise, g)
+        self.reconstructions = torch.sigmoid(m.reconstruct_logits(self.corrupted))
+        self.chain = m.chain_step(self.chain, self.chain_generator)
+
+    def step(self, params: Mapping[str, Any]) -> dict[str, float]:
+        self.trainer.apply(params)
+        metrics = self.trainer.train_step()
+        if self.trainer.steps % self.EVAL_EVERY == 0:
+            metrics["heldout_nll"] = self.trainer.heldout_nll()
+        self._refresh_pictures()
+        return metrics
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        h, w = self.trainer.split.height, self.trainer.split.width
+        pics = {"inputs": self.inputs, "corrupted": self.corrupted.clamp(0, 1), "reconstructions": self.reconstructions, "samples": self.chain.mean}
+        return {k: v.detach().cpu().numpy().reshape(-1, h, w) for k, v in pics.items()}
+
+    def nonfinite(self) -> str | None:
+        for name, p in self.trainer.model.named_parameters():
+            if not bool(torch.isfinite(p).all()):
+                return name
+        return None
+
+    def state(self) -> Any:
+        return copy.deepcopy((self.trainer.model.state_dict(), self.trainer.optimizer.state_dict(), self.trainer.steps))
+
+    def restore(self, state: Any) -> None:
+        model_state, opt_state, steps = copy.deepcopy(state)
+        self.trainer.model.load_state_dict(model_state)
+        self.trainer.optimizer.load_state_dict(opt_state)
+        self.trainer.steps = steps
+
+
+# --------------------------------------------------------------------------- chains on a pretrained model
+
+
+class _ChainTaskBase:
+    """Shared by the clamped and free chains: a pretrained model (from ``models``), a generator, a filmstrip."""
+
+    def __init__(self, models: Mapping[str, ChainModel], split: Split, classifier=None):
+        if not models:
+            raise ValueError("no model to sample from: give at least one checkpoint")
+        self.models, self.split, self.classifier = dict(models), split, classifier
+
+    def _model(self, params: Mapping[str, Any]) -> ChainModel:
+        name = params.get("model_name", next(iter(self.models)))
+        if name not in self.models:
+            raise ValueError(f"model_name must be one of {', '.join(self.models)}, got {name!r}")
+        return self.models[name]
+
+    def check_params(self, params: Mapping[str, Any]) -> None:
+        self._model(params)
+        _check_chain_params(params)
+
+    def _labels(self, means: torch.Tensor) -> np.ndarray | None:
+        if self.classifier is None:
+            return None
+        return self.classifier.predict(means.cpu().numpy())
+
+    def _push_frame(self, means: torch.Tensor) -> None:
+        h, w = self.split.height, self.split.width
+        self.film.append(means.cpu().numpy().reshape(-1, h, w))
+        self.film_steps.append(self.chain_step_count)
+        del self.film[:-FILM_FRAMES], self.film_steps[:-FILM_FRAMES]
+
+
+class ClampedChainTask(_ChainTaskBase):
+    """Figure 20.12 live: held-out digits with a region clamped; each step runs ``chain_steps`` clamped chain steps.
+
+    Params: model_name, region (or a custom boolean ``mask`` given to the constructor), noise (None = the
+    model's own), chain_steps, n_examples, first (index of the first held-out image), init, seed.
+    """
+
+    def __init__(self, models, split: Split, classifier=None, mask: np.ndarray | None = None):
+        super().__init__(models, split, classifier)
+        self.custom_mask = None if mask is None else check_mask(mask, split.height, split.width)
+
+    def check_params(self, params: Mapping[str, Any]) -> None:
+        super().check_params(params)
+        if params.get("region", "right") not in REGIONS + ("custom",):
+            raise ValueError(f"region must be one of {', '.join(REGIONS)} or custom, got {params['region']!r}")
+        if params.get("region") == "custom" and self.custom_mask is None:
+            raise ValueError("region 'custom' needs a mask given to the task")
+        _check_range(params, "first", 0, len(self.split.heldout) - 1)
+
+    def reset(self, params: Mapping[str, Any]) -> None:
+        self.model = self._model(params)
+        h, w = self.split.height, self.split.width
+        region = params.get("region", "right")
+        self.mask = self.custom_mask if region == "custom" else check_mask(region_mask(region, h, w), h, w)
+        first, n = int(params.get("first", 0)), int(params.get("n_examples", 16))
+        index = np.arange(first, first + n) % len(self.split.heldout)
+        self.x = torch.as_tensor(self.split.heldout[index], device=self.model.b.device)
+        self.labels = self.split.heldout_labels[index]
+        self.generator = torch.Generator(device=self.model.b.device).manual_seed(int(params.get("seed", 0)))
+        self.state = clamp_state(start_clamped(self.model, self.x, self.mask, self.generator, params.get("init", "noise")), self.x, self.mask)
+        self.chain_step_count, self.film, self.film_steps = 0, [], []
+        self._push_frame(self.state.mean)
+
+    def step(self, params: Mapping[str, Any]) -> dict[str, float]:
+        self.model = self._model(params)
+        before = self.state.x
+        for _ in range(int(params.get("chain_steps", 1))):
+            self.state = clamp_state(self.model.chain_step(self.state, self.generator, params.get("noise")), self.x, self.mask)
+            self.chain_step_count += 1
+        self._push_frame(self.state.mean)
+        free = ~self.mask
+        metrics = {"changed_free_pixels": float((self.state.x[:, free] != before[:, free]).float().mean())}
+        predicted = self._labels(self.state.mean)
+        if predicted is not None:
+            metrics["accuracy"] = float((predicted == self.labels).mean())
+        return metrics
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        h, w = self.split.height, self.split.width
+        return {
+            "original": self.x.cpu().numpy().reshape(-1, h, w),
+            "mask": self.mask.cpu().numpy().reshape(h, w),
+            "current": self.state.mean.cpu().numpy().reshape(-1, h, w),
+            "film": np.stack(self.film),
+            "film_steps": np.asarray(self.film_steps),
+            "labels": np.asarray(self.labels),
+        }
+
+
+class FreeChainTask(_ChainTaskBase):
+    """A free-running chain from noise or from held-out data, with the classifier's label of every chain over time.
+
+    Params: model_name, start ("noise" or "data"), noise, chain_steps, n_chains, seed.
+    """
+
+    def check_params(self, params: Mapping[str, Any]) -> None:
+        super().check_params(params)
+        if params.get("start", "noise") not in ("noise", "data"):
+            raise ValueError(f"start must be noise or data, got {params['start']!r}")
+
+    def reset(self, params: Mapping[str, Any]) -> None:
+        self.model = self._model(params)
+        n, d = int(params.get("n_chains", 16)), self.split.height * self.split.width
+        device = self.model.b.device
+        self.generator = torch.Generator(device=device).manual_seed(int(params.get("seed", 0)))
+        if params.get("start", "noise") == "data":
+            index = np.arange(n) % len(self.split.heldout)
+            start = torch.bernoulli(torch.as_tensor(self.split.heldout[index], device=device), generator=self.generator)
+        else:
+            start = torch.bernoulli(torch.full((n, d), 0.5, device=device), generator=self.generator)
+        self.state = self.model.init_chain(start)
+        self.chain_step_count, self.film, self.film_steps = 0, [], []
+        self.label_history: list[np.ndarray] = []
+        self._push_frame(self.state.mean)
+        self._record_labels()
+
+    def _record_labels(self) -> None:
+        labels = self._labels(self.state.mean)
+        if labels is not None:
+            self.label_history.append(labels)
+            del self.label_history[:-LABEL_HISTORY]
+
+    def step(self, params: Mapping[str, Any]) -> dict[str, float]:
+        self.model = self._model(params)
+        for _ in range(int(params.get("chain_steps", 1))):
+            self.state = self.model.chain_step(self.state, self.generator, params.get("noise"))
+            self.chain_step_count += 1
+        self._push_frame(self.state.mean)
+        self._record_labels()
+        metrics = {}
+        if len(self.label_history) > 1:
+            history = np.stack(self.label_history)
+            metrics["classes_visited"] = float(np.mean([len(np.unique(col)) for col in history.T]))
+            metrics["label_switch_rate"] = float((history[1:] != history[:-1]).mean())
+        return metrics
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        h, w = self.split.height, self.split.width
+        out = {
+            "current": self.state.mean.cpu().numpy().reshape(-1, h, w),
+            "film": np.stack(self.film),
+            "film_steps": np.asarray(self.film_steps),
+        }
+        if self.label_history:
+            out["label_history"] = np.stack(self.label_history)
+        return out
