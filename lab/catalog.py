@@ -37,3 +37,15 @@ class LabPage:
 HOME = LabPage("home.py", "Home", "home", "", "The lab at a glance.", ":material/home:")
 
 LAB_PAGES: list[LabPage] = []
+
+LAB_PAGES += [
+    LabPage("gsn_clamped.py", "Clamped sampling (DAE / GSN)", "gsn-clamped", "Denoising chains",
+            "Keep half of a digit and watch a denoising autoencoder's Markov chain resample the other half, frame by frame (Figure 20.12).",
+            ":material/splitscreen_right:", "gsn_clamped.png"),
+    LabPage("gsn_chain.py", "Free-running denoising chain", "gsn-chain", "Denoising chains",
+            "Run the DAE / GSN chain from noise or from data and watch it wander between digit classes, labelled by a classifier.",
+            ":material/all_inclusive:", "gsn_chain.png"),
+    LabPage("gsn_training.py", "Training a DAE or GSN (walkback)", "gsn-training", "Denoising chains",
+            "Train a denoising autoencoder or a GSN live, with or without walkback: reconstructions, chain samples and curves.",
+            ":material/model_training:", "gsn_training.png"),
+]  # fmt: skip

@@ -1,0 +1,89 @@
+"""Free-running chain: the DAE / GSN Markov chain wandering between digit classes, with a classifier's label over time."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from engine.run import Snapshot
+from engine.tasks.gsn import FreeChainTask
+from lab import controls as ui
+from lab import views
+from lab.gsn_views import clamped_tiles, filmstrip, mnist_split, pixel_classifier, pretrained_models
+from lab.live import live_panel
+
+RESET_KEYS = ("start", "n_chains", "seed")
+
+st.title("Free-running chain: does it mix between digits?")
+st.caption(
+    "Book section 20.11.1, Figure 20.11: x → corrupt x̃ ~ C(x̃ | x) → encode h = f(x̃) → decode p(x | h) → sample x'. "
+    "Repeat. Bengio et al. (2013): if p(x | x̃) is the true denoising distribution, this chain's stationary distribution is the data's. "
+    "A classifier labels every chain at every frame: a chain that **mixes** hops between classes."
+)
+
+models = pretrained_models()
+split = mnist_split()
+if not models:
+    st.error("No pretrained chain in assets/gsn/ (see assets/README.md).")
+    st.stop()
+if split is None:
+    st.stop()
+
+with st.sidebar:
+    st.subheader("Free chain")
+    model_name = ui.select("gsn.chain.model", "Model", list(models), next(iter(models)))
+    start = ui.select("gsn.chain.start", "Start from", ["noise", "data"], "noise", format_func={"noise": "coin-flip noise", "data": "held-out digits"}.get, horizontal=True)
+    noise = ui.slider("gsn.chain.noise", "Corruption level (salt-and-pepper)", 0.05, 0.8, 0.3, 0.05, help="More noise: bigger jumps, faster mixing, blurrier samples")
+    chain_steps = ui.slider("gsn.chain.steps", "Chain steps per frame", 1, 20, 1, 1)
+    n_chains = ui.select("gsn.chain.n", "Chains", [16, 36, 64], 36, horizontal=True)
+    seed = ui.number("gsn.chain.seed", "Seed", 0, 10_000, 0)
+
+params = {"model_name": model_name, "start": start, "noise": noise, "chain_steps": chain_steps, "n_chains": n_chains, "seed": seed}
+run = ui.session_run("gsn.chain", lambda: FreeChainTask(models, split, pixel_classifier()), params, steps_per_second=8.0)
+if any(run.params.get(k) != params[k] for k in RESET_KEYS):
+    ui.push_params(run, params)
+    run.reset()
+else:
+    ui.push_params(run, params)
+ui.run_controls(run, "gsn.chain", step_label="Frame", default_speed="15 steps / s")
+
+ncols = int(np.ceil(np.sqrt(n_chains)))
+
+
+def draw_fast(snap: Snapshot) -> None:
+    a = snap.arrays
+    left, right = st.columns([1, 1])
+    with left:
+        st.markdown(f"**{len(a['current'])} chains at step {int(a['film_steps'][-1])}** (Bernoulli means of p(x | h))")
+        st.image(clamped_tiles(a["current"], None, ncols, scale=4), output_format="PNG")
+    with right:
+        st.markdown(f"**Filmstrip** of the first 8 chains, steps {int(a['film_steps'][0])} to {int(a['film_steps'][-1])} (left to right)")
+        st.image(filmstrip(a["film"], None, rows=8, scale=3), output_format="PNG")
+        if "label_history" in a:
+            latest = a["label_history"][-1]
+            counts = np.bincount(latest, minlength=10)
+            st.markdown("**Classifier's labels now**: " + "  ".join(f"{d}: {c}" for d, c in enumerate(counts)))
+
+
+def label_figure(history: np.ndarray, steps_per_frame: int) -> go.Figure:
+    colours = [[i / 10, views.PALETTE[i]] for i in range(10)] + [[(i + 1) / 10, views.PALETTE[i]] for i in range(10)]
+    colours = sorted(colours, key=lambda c: c[0])
+    fig = go.Figure(go.Heatmap(z=history.T, x=np.arange(len(history)) * steps_per_frame, zmin=-0.5, zmax=9.5, colorscale=colours,
+                               colorbar={"title": "digit", "tickvals": list(range(10))}, hovertemplate="frame %{x}, chain %{y}: %{z}<extra></extra>"))  # fmt: skip
+    return views.style(fig, "Classifier's label of every chain over time (one row per chain)", "chain steps (latest window)", "chain", height=420)
+
+
+def draw_slow(snap: Snapshot) -> None:
+    a = snap.arrays
+    if "label_history" not in a or len(a["label_history"]) < 2:
+        st.caption("Press **Play** to watch the labels change over time.")
+        return
+    views.plot(label_figure(a["label_history"], int(snap.params.get("chain_steps", 1))), key=f"gsn-chain-labels-{snap.version}")
+    st.markdown(
+        f"Distinct classes visited per chain: **{snap.latest('classes_visited'):.2f}**; "
+        f"fraction of frames where a chain's label switched: **{snap.latest('label_switch_rate'):.3f}**"
+    )
+
+
+live_panel(run, draw_fast, draw_slow, key="gsn.chain")
