@@ -49,3 +49,12 @@ LAB_PAGES += [
             "Train a denoising autoencoder or a GSN live, with or without walkback: reconstructions, chain samples and curves.",
             ":material/model_training:", "gsn_training.png"),
 ]  # fmt: skip
+
+LAB_PAGES += [
+    LabPage("rbm.py", "RBM training", "rbm", "Boltzmann machines",
+            "Train a restricted Boltzmann machine live with CD-k or PCD: filters form, chains sample, and AIS gives the log-likelihood with error bars.",
+            ":material/grid_on:", "rbm.png"),
+    LabPage("gibbs.py", "Gibbs chain", "gibbs", "Boltzmann machines",
+            "Watch block Gibbs chains of an RBM evolve frame by frame, clamp pixels, change the temperature, and see the chains converge to the exact distribution.",
+            ":material/replay:", "gibbs.png"),
+]  # fmt: skip

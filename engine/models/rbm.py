@@ -116,13 +116,17 @@ class RBM:
         self.c.zero_()
         return self
 
-    def init_visible_from_data(self, data: torch.Tensor, eps: float = 1e-3) -> RBM:
+    def init_visible_from_data(self, data: torch.Tensor, eps: float = 1e-3, unit_precision: bool = False) -> RBM:
         """Set b from data marginals: log(p / (1 - p)) for binary units (guide, section 8);
-        the mean and precision 1 / variance for Gaussian ones."""
+        the mean and precision 1 / variance for Gaussian ones (or precision 1 with ``unit_precision``,
+        the guide's advice for standardised data, section 13.2)."""
         mean = data.mean(0).to(self.b)
         if self.gaussian:
             self.b.copy_(mean)
-            self.log_precision.copy_(-data.var(0).to(self.b).clamp_min(eps).log())
+            if unit_precision:
+                self.log_precision.zero_()
+            else:
+                self.log_precision.copy_(-data.var(0).to(self.b).clamp_min(eps).log())
         else:
             p = mean.clamp(eps, 1 - eps)
             self.b.copy_(torch.log(p) - torch.log1p(-p))

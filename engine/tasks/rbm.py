@@ -1,0 +1,483 @@
+"""RBM run tasks: training live (:class:`RBMTrainTask`) and Gibbs sampling chains (:class:`GibbsTask`).
+
+Both implement the :class:`engine.run.Task` protocol. Hyperparameters that only change the
+update (learning rate, momentum, k, CD/PCD, batch size, weight decay, centering) act on the next
+step; the dataset, the number of hidden units and the seed take effect on Reset.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from engine import data as datasets
+from engine.eval.rbm_monitor import free_energy_gap, hidden_stats, pseudo_log_likelihood, reconstruction_error, update_ratio
+from engine.models.rbm import RBM, binary_states, gibbs_step
+from engine.models.rbm_training import METHODS, RBMTrainer, TrainConfig
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets" / "rbm"
+PRETRAINED = {"mnist": ASSETS / "mnist_pcd_500", "frey": ASSETS / "frey_gaussian"}
+DATASETS = ("mnist", "frey", "digits", "bars-stripes")
+MONITOR_EVERY = 20
+"""Steps between two evaluations of the (more expensive) monitors."""
+
+
+# --------------------------------------------------------------------------- data
+
+
+@dataclass(frozen=True)
+class RBMData:
+    """A dataset as an RBM sees it: binary (or standardised real) rows, and how to draw them as images."""
+
+    name: str
+    split: str
+    train: torch.Tensor
+    """(N, n_visible) gray levels in [0, 1] (binary models, binarised per batch) or standardised values (Gaussian)."""
+    heldout: torch.Tensor
+    image_shape: tuple[int, int]
+    visible: str
+    scheme: str
+    """Binarisation scheme (engine.data.SCHEMES) or ``real`` for Gaussian visible units."""
+    offset: float = 0.0
+    scale: float = 1.0
+    """A Gaussian RBM sees (x - offset) / scale; images are v * scale + offset."""
+
+    def to_image(self, v: torch.Tensor | np.ndarray) -> np.ndarray:
+        """Visible vectors (N, n_visible) as images (N, H, W) in [0, 1]."""
+        x = v.detach().cpu().numpy() if isinstance(v, torch.Tensor) else np.asarray(v)
+        return np.clip(x * self.scale + self.offset, 0.0, 1.0).reshape(-1, *self.image_shape).astype(np.float32)
+
+    def batch(self, index: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Training rows ``index``: a fresh Bernoulli sample of the gray levels ("dynamic") or the values themselves."""
+        x = self.train[index]
+        return torch.bernoulli(x, generator=generator) if self.scheme == "dynamic" else x
+
+
+@functools.lru_cache(maxsize=8)
+def load_rbm_data(name: str, root: str | None = None, split: str | None = None, heldout: int = 1000, download: bool = True) -> RBMData:
+    """Load a dataset for an RBM, with held-out rows that are never trained on (free-energy gap, log-likelihood).
+
+    Frey faces: the data layer's train split, held out its test split (the last 200 frames).
+    MNIST: without ``split``, its train split when present, else the test split (the only one offline
+    here). Other sets: the last ``heldout`` rows (at most 10%) are held out. Bars-and-stripes is all
+    30 patterns, for training and checking alike.
+    """
+    if name not in DATASETS:
+        raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {name!r}")
+    if name == "bars-stripes":
+        x = torch.from_numpy(datasets.load(name).as_float())
+        return RBMData(name, "all", x, x, (4, 4), "bernoulli", "threshold")
+    if name == "frey":
+        train_set = datasets.load("frey", "train", root=root, download=download)
+        train = torch.from_numpy(train_set.as_float())
+        held = torch.from_numpy(datasets.load("frey", "test", root=root, download=download).as_float())
+        offset, scale = float(train.mean()), float(train.std())
+        return RBMData(name, "train", (train - offset) / scale, (held - offset) / scale, train_set.shape, "gaussian", "real", offset, scale)
+    if split is None and name == "mnist":
+        try:
+            images, split = datasets.load("mnist", "train", root=root, download=False), "train"
+        except datasets.DataError:
+            images, split = datasets.load("mnist", "test", root=root, download=download), "test"
+    else:
+        split = split or "train"
+        images = datasets.load(name, split, root=root, download=download) if name != "digits" else datasets.load(name, split)
+    x = torch.from_numpy(images.as_float())
+    n_held = min(heldout, len(x) // 10)
+    return RBMData(name, split, x[:-n_held], x[-n_held:], images.shape, "bernoulli", "dynamic")
+
+
+# --------------------------------------------------------------------------- pretrained models
+
+
+@functools.lru_cache(maxsize=4)
+def _pretrained_cached(name: str) -> tuple[RBM, dict]:
+    return RBM.load(PRETRAINED[name])
+
+
+def load_pretrained(name: str) -> tuple[RBM, dict[str, Any]]:
+    """A copy of a pretrained RBM from assets/rbm (``mnist`` or ``frey``) and its config."""
+    if name not in PRETRAINED:
+        raise ValueError(f"pretrained RBMs: {', '.join(PRETRAINED)}; got {name!r}")
+    rbm, config = _pretrained_cached(name)
+    return rbm.copy(), dict(config)
+
+
+def data_view_of(config: Mapping[str, Any]) -> RBMData:
+    """An RBMData with no rows that draws a pretrained model's visible vectors as images."""
+    empty = torch.zeros(0, int(config["n_visible"]))
+    return RBMData(
+        config.get("dataset", "?"), config.get("split", "?"), empty, empty, tuple(config["image_shape"]),
+        config.get("visible", "bernoulli"), config.get("scheme", "dynamic"), float(config.get("offset", 0.0)), float(config.get("scale", 1.0)),
+    )  # fmt: skip
+
+
+# --------------------------------------------------------------------------- training
+
+
+TRAIN_DEFAULTS: dict[str, Any] = {
+    "dataset": "mnist",
+    "start": "pretrained",
+    "hidden": 500,
+    "method": "pcd",
+    "k": 1,
+    "lr": 0.01,
+    "momentum": 0.5,
+    "batch": 100,
+    "weight_decay": 1e-4,
+    "centering": False,
+    "learn_precision": False,
+    "seed": 0,
+}
+
+
+def check_train_params(params: Mapping[str, Any]) -> None:
+    """ValueError naming the parameter and its allowed range."""
+    if params["dataset"] not in DATASETS:
+        raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {params['dataset']!r}")
+    if params["start"] not in ("pretrained", "scratch"):
+        raise ValueError(f"start must be 'pretrained' or 'scratch', got {params['start']!r}")
+    if not 1 <= int(params["hidden"]) <= 4096:
+        raise ValueError(f"hidden units must be between 1 and 4096, got {params['hidden']}")
+    if not 1 <= int(params["batch"]) <= 10000:
+        raise ValueError(f"batch size must be between 1 and 10000, got {params['batch']}")
+    if params["method"] not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {params['method']!r}")
+    train_config(params).check()
+
+
+def train_config(params: Mapping[str, Any]) -> TrainConfig:
+    return TrainConfig(
+        method=params["method"], k=int(params["k"]), lr=float(params["lr"]), momentum=float(params["momentum"]),
+        weight_decay=float(params["weight_decay"]), centering=bool(params["centering"]),
+    )  # fmt: skip
+
+
+class RBMTrainTask:
+    """Train an RBM one mini-batch per step, with the monitors of Hinton's guide every few steps.
+
+    ``start="pretrained"`` begins from the checkpoint in assets/rbm for MNIST and Frey (the
+    page opens on it); ``scratch`` from small random weights and data-based visible biases.
+    """
+
+    divergence_hint = "lower the learning rate or the momentum"
+
+    def __init__(self, root: str | None = None):
+        self.root = root
+
+    def check_params(self, params: Mapping[str, Any]) -> None:
+        check_train_params(params)
+
+    def reset(self, params: Mapping[str, Any]) -> None:
+        self.generator = torch.Generator().manual_seed(int(params["seed"]))
+        name = params["dataset"]
+        self.data = load_rbm_data(name, self.root)
+        nv = self.data.train.shape[1]
+        if params["start"] == "pretrained" and name in PRETRAINED:
+            self.rbm, config = load_pretrained(name)
+            self.source = f"pretrained {config.get('title', name)}"
+        else:
+            learn = self.data.visible == "gaussian" and bool(params.get("learn_precision", False))
+            self.rbm = RBM(nv, int(params["hidden"]), self.data.visible, learn_precision=learn, image_shape=self.data.image_shape)
+            self.rbm.init_random(self.generator).init_visible_from_data(self.data.train, unit_precision=True)
+            self.source = f"random start, {int(params['hidden'])} hidden units"
+        self.trainer = RBMTrainer(self.rbm, self.generator, data_mean=self.data.train.mean(0))
+        self.order = torch.randperm(len(self.data.train), generator=self.generator)
+        self.cursor = 0
+        self.epoch = 0
+        g = torch.Generator().manual_seed(1234)
+        n = min(100, len(self.data.heldout))
+        self.monitor_train = self.data.batch(torch.randperm(len(self.data.train), generator=g)[:n], g)
+        self.monitor_heldout = self.data.heldout[:n] if self.data.visible == "gaussian" else torch.bernoulli(self.data.heldout[:n], generator=g)
+        self.trainer.reset_chains(self.monitor_train[: int(params["batch"])].repeat(math.ceil(int(params["batch"]) / n), 1)[: int(params["batch"])])
+        self.last_batch = self.monitor_train
+        self.steps = 0
+
+    def _next_batch(self, size: int) -> torch.Tensor:
+        n = len(self.data.train)
+        size = min(size, n)
+        if self.cursor + size > n:
+            self.order = torch.randperm(n, generator=self.generator)
+            self.cursor, self.epoch = 0, self.epoch + 1
+        idx = self.order[self.cursor : self.cursor + size]
+        self.cursor += size
+        return self.data.batch(idx, self.generator)
+
+    def step(self, params: Mapping[str, Any]) -> dict[str, float]:
+        batch = self._next_batch(int(params["batch"]))
+        self.trainer.step(batch, train_config(params))
+        self.last_batch = batch
+        self.steps += 1
+        metrics = {"epoch": self.epoch + self.cursor / len(self.data.train), "update_ratio": update_ratio(self.trainer.update, self.rbm.W)}
+        if self.steps % MONITOR_EVERY == 1 or MONITOR_EVERY == 1:
+            metrics.update(self.monitors())
+        return metrics
+
+    def monitors(self) -> dict[str, float]:
+        """Reconstruction error, pseudo-likelihood (binary units), free-energy gap, hidden activity."""
+        with torch.no_grad():
+            out = {
+                "recon_error": reconstruction_error(self.rbm, self.monitor_train),
+                "fe_gap": free_energy_gap(self.rbm, self.monitor_train, self.monitor_heldout),
+            }
+            if not self.rbm.gaussian:
+                out["pseudo_ll"] = pseudo_log_likelihood(self.rbm, self.monitor_train, n_units=min(50, self.rbm.n_visible), generator=self.generator)
+            stats = hidden_stats(self.rbm, self.monitor_train)
+            out["hidden_mean"] = stats.mean_activation
+            out["hidden_dead"] = stats.dead_fraction
+        return out
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        rbm = self.rbm
+        chains = self.trainer.chains if self.trainer.chains is not None else self.last_batch
+        with torch.no_grad():
+            hidden = rbm.prob_h_given_v(self.last_batch[:64])
+        return {
+            "filters": rbm.W.T.reshape(-1, *self.data.image_shape).numpy().copy(),
+            "hidden_probs": hidden.numpy(),
+            "chains": self.data.to_image(chains[:64]),
+            "data": self.data.to_image(self.last_batch[:64]),
+            "b": rbm.b.numpy().copy(),
+            "c": rbm.c.numpy().copy(),
+            "log_precision": rbm.log_precision.numpy().copy(),
+            "weights": rbm.W.numpy().ravel()[:: max(1, rbm.W.numel() // 20000)].copy(),
+            "updates": self.trainer.update.numpy().ravel()[:: max(1, rbm.W.numel() // 20000)].copy(),
+        }
+
+    def model_from(self, arrays: Mapping[str, np.ndarray]) -> RBM:
+        """The RBM as it was in a snapshot's arrays (a copy: evaluate it while training goes on)."""
+        return rbm_from_arrays(arrays, self.rbm)
+
+    def nonfinite(self) -> str | None:
+        return next((name for name, t in self.rbm.parameters().items() if not torch.isfinite(t).all()), None)
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "params": {k: t.clone() for k, t in self.rbm.parameters().items()},
+            "velocity": {k: t.clone() for k, t in self.trainer.velocity.items()},
+            "chains": None if self.trainer.chains is None else self.trainer.chains.clone(),
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.rbm.load_state(state["params"])
+        for k, t in state["velocity"].items():
+            self.trainer.velocity[k].copy_(t)
+        if state["chains"] is not None:
+            self.trainer.reset_chains(state["chains"])
+
+    def save(self, path: str | Path, params: Mapping[str, Any]) -> None:
+        """Write the current model as a checkpoint with its data transform and hyperparameters."""
+        save_checkpoint(self.rbm, self.data, path, {k: params[k] for k in ("method", "k", "lr", "momentum", "batch", "weight_decay", "centering", "seed")})
+
+
+def rbm_from_arrays(arrays: Mapping[str, np.ndarray], like: RBM) -> RBM:
+    """Rebuild an RBM shaped like ``like`` from the ``filters``, ``b``, ``c``, ``log_precision`` arrays of a snapshot."""
+    rbm = RBM(like.n_visible, like.n_hidden, like.config.visible, learn_precision=like.config.learn_precision, image_shape=like.config.image_shape)
+    rbm.W.copy_(torch.from_numpy(np.asarray(arrays["filters"]).reshape(like.n_hidden, like.n_visible).T))
+    rbm.b.copy_(torch.from_numpy(np.asarray(arrays["b"])))
+    rbm.c.copy_(torch.from_numpy(np.asarray(arrays["c"])))
+    rbm.log_precision.copy_(torch.from_numpy(np.asarray(arrays["log_precision"])))
+    return rbm
+
+
+def save_checkpoint(rbm: RBM, data: RBMData, path: str | Path, training: Mapping[str, Any], title: str | None = None) -> None:
+    """An RBM checkpoint that also records its dataset, split, scheme and image transform."""
+    rbm.save(path, {
+        "dataset": data.name, "split": data.split, "scheme": data.scheme, "offset": data.offset, "scale": data.scale,
+        "image_shape": list(data.image_shape), "training": dict(training),
+        "title": title or f"{data.name} {rbm.n_visible}-{rbm.n_hidden} {training.get('method', '').upper()}",
+    })  # fmt: skip
+
+
+# --------------------------------------------------------------------------- Gibbs chains
+
+
+GIBBS_DEFAULTS: dict[str, Any] = {
+    "model": "mnist",
+    "init": "noise",
+    "image": 0,
+    "chains": 16,
+    "beta": 1.0,
+    "clamp": "none",
+    "seed": 0,
+}
+GIBBS_MODELS = ("mnist", "frey", "bars-stripes")
+INITS = ("noise", "data", "image")
+CLAMPS = ("none", "top half", "bottom half", "left half", "right half")
+TRACE = 400
+"""Free-energy trace length kept per chain."""
+
+
+def clamp_mask(shape: tuple[int, int], region: str) -> torch.Tensor | None:
+    """A boolean mask over the visible units (flattened image) of the region to hold fixed."""
+    if region not in CLAMPS:
+        raise ValueError(f"clamp must be one of {', '.join(CLAMPS)}, got {region!r}")
+    if region == "none":
+        return None
+    h, w = shape
+    m = torch.zeros(h, w, dtype=torch.bool)
+    if region == "top half":
+        m[: h // 2] = True
+    elif region == "bottom half":
+        m[h // 2 :] = True
+    elif region == "left half":
+        m[:, : w // 2] = True
+    else:
+        m[:, w // 2 :] = True
+    return m.flatten()
+
+
+@functools.lru_cache(maxsize=2)
+def bars_stripes_rbm(n_hidden: int = 16, updates: int = 3000, seed: int = 0) -> RBM:
+    """A 16-16 RBM fitted to 4x4 bars-and-stripes with PCD-1 (about a second): enumerable, so its exact distribution is known."""
+    data = load_rbm_data("bars-stripes").train
+    g = torch.Generator().manual_seed(seed)
+    rbm = RBM(16, n_hidden, image_shape=(4, 4)).init_random(g).init_visible_from_data(data)
+    trainer = RBMTrainer(rbm, g)
+    config = TrainConfig(method="pcd", k=1, lr=0.05, momentum=0.5, weight_decay=0.0)
+    for _ in range(updates):
+        trainer.step(data[torch.randint(len(data), (30,), generator=g)], config)
+    return rbm
+
+
+def exact_visible_distribution(rbm: RBM) -> torch.Tensor:
+    """P(v) for every visible state (row k = binary code of k), by enumeration (at most 2^20 states)."""
+    if rbm.n_visible > 20:
+        raise ValueError(f"the exact distribution enumerates 2^n_visible states; n_visible={rbm.n_visible} is above 20")
+    m = rbm.to(dtype=torch.float64)
+    log_p = torch.cat([-m.free_energy(v) for v in binary_states(m.n_visible)])
+    return torch.softmax(log_p, 0)
+
+
+def autocorrelation(x: np.ndarray, max_lag: int) -> np.ndarray:
+    """Sample autocorrelation of each row of x (chains, time) at lags 0..max_lag, averaged over chains."""
+    x = np.asarray(x, dtype=np.float64)
+    x = x - x.mean(1, keepdims=True)
+    T = x.shape[1]
+    max_lag = min(max_lag, T - 1)
+    var = (x * x).mean(1)
+    ok = var > 1e-12
+    if not ok.any() or max_lag < 1:
+        return np.ones(1)
+    acf = np.array([(x[ok, : T - lag] * x[ok, lag:]).mean(1).mean() / var[ok].mean() for lag in range(max_lag + 1)])
+    return acf
+
+
+def total_variation(p: np.ndarray, q: np.ndarray) -> float:
+    """TV(p, q) = 1/2 sum |p - q|."""
+    return 0.5 * float(np.abs(p - q).sum())
+
+
+def check_gibbs_params(params: Mapping[str, Any]) -> None:
+    if params["model"] not in GIBBS_MODELS:
+        raise ValueError(f"model must be one of {', '.join(GIBBS_MODELS)}, got {params['model']!r}")
+    if params["init"] not in INITS:
+        raise ValueError(f"start must be one of {', '.join(INITS)}, got {params['init']!r}")
+    if not 1 <= int(params["chains"]) <= 400:
+        raise ValueError(f"number of chains must be between 1 and 400, got {params['chains']}")
+    if not 0.0 < float(params["beta"]) <= 10.0:
+        raise ValueError(f"inverse temperature must be in (0, 10], got {params['beta']}")
+    if params["clamp"] not in CLAMPS:
+        raise ValueError(f"clamp must be one of {', '.join(CLAMPS)}, got {params['clamp']!r}")
+    if int(params["image"]) < 0:
+        raise ValueError(f"image index must be >= 0, got {params['image']}")
+
+
+class GibbsTask:
+    """Many block Gibbs chains (section 20.2) of one RBM; one step is one v -> h -> v sweep of every chain.
+
+    Models: the pretrained MNIST and Frey RBMs, and a bars-and-stripes RBM small enough to enumerate,
+    for which the empirical distribution of the chain states is compared with the exact P(v)
+    (total-variation distance over time). ``beta`` and ``clamp`` act live; the rest on Reset.
+    """
+
+    def __init__(self, root: str | None = None, rbm: RBM | None = None, view: RBMData | None = None):
+        self.root = root
+        self.custom = (rbm, view) if rbm is not None else None
+
+    def check_params(self, params: Mapping[str, Any]) -> None:
+        check_gibbs_params(params)
+
+    def reset(self, params: Mapping[str, Any]) -> None:
+        self.generator = torch.Generator().manual_seed(int(params["seed"]))
+        name = params["model"]
+        if self.custom is not None:
+            self.rbm, self.view = self.custom
+        elif name == "bars-stripes":
+            self.rbm, self.view = bars_stripes_rbm(), load_rbm_data("bars-stripes")
+        else:
+            self.rbm, config = load_pretrained(name)
+            self.view = data_view_of(config)
+        self.exact = exact_visible_distribution(self.rbm).numpy() if (not self.rbm.gaussian and self.rbm.n_visible <= 16) else None
+        self.counts = np.zeros_like(self.exact) if self.exact is not None else None
+        self.codes = 2 ** torch.arange(self.rbm.n_visible - 1, -1, -1, dtype=torch.float64) if self.exact is not None else None
+        n = int(params["chains"])
+        self.v = self._initial(params, n)
+        self.start_image = self.v[0].clone()
+        self.h = self.rbm.prob_h_given_v(self.v)
+        self.fe_trace = np.full((n, TRACE), np.nan)
+        self.t = 0
+
+    def _examples(self) -> torch.Tensor | None:
+        """Real examples to start chains from, when the model's data is on disk."""
+        name = self.view.name
+        if len(self.view.train):
+            return self.view.train
+        try:
+            return load_rbm_data(name, self.root).train
+        except (datasets.DataError, ValueError):
+            return None
+
+    def _initial(self, params: Mapping[str, Any], n: int) -> torch.Tensor:
+        rbm, g = self.rbm, self.generator
+        shape = (n, rbm.n_visible)
+        if params["init"] == "noise":
+            if rbm.gaussian:
+                return rbm.b + torch.randn(shape, generator=g) * rbm.precision.rsqrt()
+            return torch.bernoulli(torch.full(shape, 0.5), generator=g)
+        examples = self._examples()
+        if examples is None:
+            raise ValueError(f"the {self.view.name} data is not on this machine: start the chains from noise")
+        if params["init"] == "data":
+            rows = examples[torch.randint(len(examples), (n,), generator=g)]
+        else:
+            rows = examples[int(params["image"]) % len(examples)].expand(n, -1)
+        return rows if rbm.gaussian else torch.bernoulli(rows, generator=g)
+
+    def step(self, params: Mapping[str, Any]) -> dict[str, float]:
+        clamp = clamp_mask(self.view.image_shape, params["clamp"])
+        with torch.no_grad():
+            self.v, _, self.h = gibbs_step(self.rbm, self.v, float(params["beta"]), self.generator, clamp)
+            fe = self.rbm.free_energy(self.v).numpy()
+        self.fe_trace = np.roll(self.fe_trace, -1, axis=1)
+        self.fe_trace[:, -1] = fe
+        self.t += 1
+        metrics = {"free_energy": float(fe.mean())}
+        if self.exact is not None:
+            codes = (self.v.double() @ self.codes).long().numpy()
+            self.counts += np.bincount(codes, minlength=len(self.counts))
+            metrics["tv"] = total_variation(self.counts / self.counts.sum(), self.exact)
+        return metrics
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        with torch.no_grad():
+            means = self.rbm.mean_v_given_h(self.h)
+        out = {
+            "visible": self.view.to_image(self.v),
+            "visible_mean": self.view.to_image(means),
+            "hidden": self.h.numpy().copy(),
+            "fe_trace": self.fe_trace.copy(),
+        }
+        if self.exact is not None:
+            top = np.argsort(-self.exact)[:32]
+            empirical = self.counts / max(self.counts.sum(), 1)
+            out["states"] = ((top[:, None] >> np.arange(self.rbm.n_visible - 1, -1, -1)) & 1).reshape(-1, *self.view.image_shape).astype(np.float32)
+            out["exact_top"] = self.exact[top]
+            out["empirical_top"] = empirical[top]
+        return out

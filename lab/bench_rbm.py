@@ -1,0 +1,106 @@
+"""``genlab bench rbm``: CD-1 on MNIST (784 visible, 500 hidden, batch 100), this engine against scikit-learn.
+
+Both train on the same binarised MNIST rows with the same thread count, in the same process.
+scikit-learn's ``BernoulliRBM`` keeps the dtype it is given, so it is timed on float32 (the same
+data as ours) and on float64 (what a NumPy user usually hands it). The roofline is the float32
+matrix-multiply rate measured here on a large square product; one CD-1 update costs
+10 * B * n_visible * n_hidden flops (three products of the batch with W and the stacked weight gradient).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from engine.device import configure_threads, pick_device
+from engine.models.rbm import RBM
+from engine.models.rbm_training import RBMTrainer, TrainConfig
+from engine.tasks.rbm import load_rbm_data
+
+N_VISIBLE, N_HIDDEN, BATCH = 784, 500, 100
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def matmul_gflops(device: torch.device, n: int = 2048, repeats: int = 10) -> float:
+    """Measured float32 GEMM rate (GFLOP/s) on an n x n product: the roofline."""
+    a = torch.randn(n, n, device=device)
+    b = torch.randn(n, n, device=device)
+    out = torch.empty(n, n, device=device)
+    for _ in range(2):
+        torch.mm(a, b, out=out)
+    _sync(device)
+    best = 0.0
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for _ in range(repeats):
+            torch.mm(a, b, out=out)
+        _sync(device)
+        best = max(best, 2 * n**3 * repeats / (time.perf_counter() - t0) / 1e9)
+    return best
+
+
+def engine_throughput(x: torch.Tensor, epochs: int, device: torch.device) -> float:
+    """Examples per second of this engine's CD-1 (float32, preallocated, one GEMM per product)."""
+    g = torch.Generator(device=device).manual_seed(0)
+    rbm = RBM(N_VISIBLE, N_HIDDEN, device=device).init_random(g)
+    trainer = RBMTrainer(rbm, g)
+    config = TrainConfig(method="cd", k=1, lr=0.05, momentum=0.0, weight_decay=0.0)
+    x = x.to(device)
+    batches = [x[i : i + BATCH] for i in range(0, len(x) - BATCH + 1, BATCH)]
+    for b in batches[:10]:
+        trainer.step(b, config)
+    _sync(device)
+    t0 = time.perf_counter()
+    for _ in range(epochs):
+        for b in batches:
+            trainer.step(b, config)
+    _sync(device)
+    return epochs * len(batches) * BATCH / (time.perf_counter() - t0)
+
+
+def sklearn_throughput(x: np.ndarray, epochs: int) -> float:
+    """Examples per second of scikit-learn's BernoulliRBM.fit (its update is PCD-1: the same five products)."""
+    from sklearn.neural_network import BernoulliRBM
+
+    n = (len(x) // BATCH) * BATCH
+    rbm = BernoulliRBM(n_components=N_HIDDEN, learning_rate=0.05, batch_size=BATCH, n_iter=epochs, random_state=0)
+    t0 = time.perf_counter()
+    rbm.fit(x[:n])
+    return epochs * n / (time.perf_counter() - t0)
+
+
+def run_bench(root: str | None, epochs: int, threads: int | None) -> dict[str, Any]:
+    from threadpoolctl import threadpool_limits
+
+    n_threads = configure_threads(threads)
+    device = pick_device()
+    data = load_rbm_data("mnist", root)
+    x = torch.bernoulli(data.train, generator=torch.Generator().manual_seed(0))
+    flops_per_example = 10 * N_VISIBLE * N_HIDDEN
+    with threadpool_limits(n_threads):
+        roofline = matmul_gflops(device)
+        ours = engine_throughput(x, epochs, device)
+        peer32 = sklearn_throughput(x.numpy(), epochs)
+        peer64 = sklearn_throughput(x.numpy().astype(np.float64), epochs)
+    achieved = ours * flops_per_example / 1e9
+    return {
+        "task": f"CD-1, {N_VISIBLE}-{N_HIDDEN}, batch {BATCH}, MNIST {data.split} split ({len(x)} rows), {epochs} epochs",
+        "device": str(device),
+        "threads": n_threads,
+        "engine_examples_per_s": round(ours, 1),
+        "sklearn_float32_examples_per_s": round(peer32, 1),
+        "sklearn_float64_examples_per_s": round(peer64, 1),
+        "ratio_vs_sklearn_float32": round(ours / peer32, 2),
+        "ratio_vs_sklearn_float64": round(ours / peer64, 2),
+        "engine_gflops": round(achieved, 1),
+        "matmul_gflops_float32": round(roofline, 1),
+        "fraction_of_roofline": round(achieved / roofline, 2),
+        "note": "sklearn BernoulliRBM runs on the CPU with the same thread count; its update is PCD-1 (same flop count).",
+    }

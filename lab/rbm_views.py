@@ -1,0 +1,105 @@
+"""Pictures and cached resources shared by the RBM and Gibbs chain pages (no model math here)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import plotly.graph_objects as go
+import streamlit as st
+
+from engine import data as datasets
+from engine.eval.ais import AISResult, ais_log_z, average_log_likelihood
+from engine.models.rbm import MAX_ENUMERABLE, RBM
+from engine.tasks.rbm import RBMData, load_pretrained, load_rbm_data
+from lab import views
+
+DATASET_NAMES = {"mnist": "MNIST", "frey": "Frey faces", "digits": "digits 8x8", "bars-stripes": "bars and stripes 4x4"}
+
+
+@st.cache_resource(show_spinner="Loading the pretrained RBM ...")
+def pretrained(name: str) -> tuple[RBM, dict]:
+    """A pretrained RBM from assets/rbm, shared read-only by every session."""
+    return load_pretrained(name)
+
+
+@st.cache_resource(show_spinner="Loading the data ...")
+def _data(name: str) -> RBMData:
+    return load_rbm_data(name, download=False)
+
+
+def rbm_data(name: str) -> RBMData | None:
+    """The dataset as the RBM sees it, or None after saying why it is not on this machine."""
+    try:
+        return _data(name)
+    except datasets.DataError as err:
+        st.error(f"{DATASET_NAMES[name]} is not on this machine. {err}", icon=":material/cloud_off:")
+        return None
+
+
+def filter_picture(filters: np.ndarray, max_filters: int = 400) -> np.ndarray:
+    """Columns of W as images, each stretched to its own range (per-filter contrast)."""
+    f = filters[:max_filters]
+    ncols = int(np.ceil(np.sqrt(len(f) * 1.6)))
+    return views.tile_grid(f, ncols=ncols, contrast="per_tile", pad=1)
+
+
+def image_grid(images: np.ndarray, ncols: int | None = None) -> np.ndarray:
+    """Images in [0, 1] as one tile grid."""
+    return views.tile_grid(images, ncols=ncols, contrast="fixed", pad=1)
+
+
+def activation_picture(probs: np.ndarray, height_per_row: int = 3) -> np.ndarray:
+    """P(h|v) for a batch: one row per example, one column per hidden unit (black 0, white 1)."""
+    pic = views.to_uint8(np.asarray(probs, dtype=np.float32)[None], "fixed")[0]
+    return np.repeat(pic, height_per_row, axis=0)
+
+
+def run_ais(rbm: RBM, data: RBMData | None, n_betas: int, n_chains: int) -> tuple[AISResult, dict]:
+    """AIS with a Streamlit progress bar; the held-out log-likelihood with its scheme, and the exact value when enumerable."""
+    bar = st.progress(0.0, text="Annealing ...")
+
+    def progress(done: int, total: int) -> None:
+        bar.progress(done / total, text=f"Annealing: {done:,} of {total:,} inverse temperatures")
+
+    base = data.train if data is not None and len(data.train) else None
+    result = ais_log_z(rbm, n_chains=n_chains, n_betas=n_betas, data=base, progress=progress)
+    bar.empty()
+    out: dict = {"exact_log_z": rbm.exact_log_z() if enumerable(rbm) else None}
+    if data is not None and len(data.heldout):
+        held, scheme = heldout_for_likelihood(rbm, data)
+        out["ll"] = average_log_likelihood(rbm, held, result.log_z, result.log_z_low, result.log_z_high, scheme)
+        if out["exact_log_z"] is not None:
+            z = out["exact_log_z"]
+            out["exact_ll"] = average_log_likelihood(rbm, held, z, z, z, scheme).mean
+    return result, out
+
+
+def enumerable(rbm: RBM, limit: int = 20) -> bool:
+    """Whether exact log Z is quick enough to show beside AIS (2^20 states at most)."""
+    return rbm.n_hidden <= limit if rbm.gaussian else min(rbm.n_visible, rbm.n_hidden) <= limit
+
+
+def heldout_for_likelihood(rbm: RBM, data: RBMData) -> tuple[torch.Tensor, str]:
+    """Held-out rows as the likelihood sees them, and the name of the scheme that made them."""
+    if rbm.gaussian:
+        return data.heldout, "real-valued (standardised pixels)"
+    if data.scheme == "threshold":
+        return data.heldout, "binary patterns"
+    g = torch.Generator().manual_seed(0)
+    return torch.bernoulli(data.heldout, generator=g), "fixed binarisation (one Bernoulli sample of the gray levels, seed 0)"
+
+
+def ais_figure(result: AISResult, exact: float | None) -> go.Figure:
+    """The AIS estimate with its +-3 standard-error interval, and the exact log Z when known."""
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(
+        x=[result.log_z], y=["AIS"], mode="markers", marker={"size": 16, "color": views.PALETTE[0]}, name="AIS estimate",
+        error_x={"type": "data", "symmetric": False, "array": [result.log_z_high - result.log_z],
+                 "arrayminus": [result.log_z - result.log_z_low], "thickness": 3, "width": 12},
+    ))  # fmt: skip
+    if exact is not None:
+        fig.add_trace(go.Scatter(x=[exact], y=["exact"], mode="markers", marker={"size": 16, "symbol": "diamond", "color": views.PALETTE[1]}, name="exact"))
+    return views.style(fig, "log Z: AIS with ±3 standard errors" + (" vs exact enumeration" if exact is not None else ""), "log Z (nats)", None, height=260)
+
+
+ENUMERABLE_NOTE = f"Exact log Z sums over every state of the smaller layer: shown when it has at most 20 units (the engine allows {MAX_ENUMERABLE})."

@@ -1,0 +1,138 @@
+"""RBM training: filters forming live, CD-k vs PCD, monitors, and the log-likelihood by AIS (book 16.7.1, 18.2, 20.2)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from engine.run import Snapshot
+from engine.tasks.rbm import PRETRAINED, TRAIN_DEFAULTS, RBMTrainTask
+from lab import controls as ui
+from lab import views
+from lab.live import live_panel
+from lab.rbm_views import DATASET_NAMES, ENUMERABLE_NOTE, activation_picture, ais_figure, filter_picture, image_grid, rbm_data, run_ais
+
+st.title("Restricted Boltzmann machine: training live")
+st.caption(
+    "E(v, h) = −b′v − c′h − v′Wh (eq. 20.4). The hidden units are independent given v: "
+    "P(hⱼ = 1 | v) = σ(cⱼ + v′W:,ⱼ) (eq. 20.14), and the visible units given h: P(vᵢ = 1 | h) = σ(bᵢ + Wᵢ,: h) (eq. 20.15). "
+    "Learning follows the log-likelihood gradient ⟨vh′⟩_data − ⟨vh′⟩_model (eq. 18.15), the model term from a short Gibbs chain: "
+    "restarted at the data (CD-k) or kept running between updates (PCD, a.k.a. SML)."
+)
+
+top = st.columns([3, 2, 2, 2])
+with top[0]:
+    dataset = ui.select("rbm.data", "Dataset (on Reset)", list(DATASET_NAMES), "mnist", format_func=DATASET_NAMES.get, horizontal=True)
+with top[1]:
+    start = ui.select("rbm.start", "Start from (on Reset)", ["pretrained", "scratch"], "pretrained", horizontal=True,
+                      help="Pretrained checkpoints exist for MNIST (784-500, PCD) and Frey faces (Gaussian-Bernoulli); the others start from scratch.")  # fmt: skip
+with top[2]:
+    hidden = ui.select("rbm.hidden", "Hidden units (on Reset, from scratch)", [16, 25, 64, 100, 200, 500, 1000], 500)
+with top[3]:
+    seed = ui.number("rbm.seed", "Seed (on Reset)", 0, 9999, 0)
+
+cols = st.columns(7)
+with cols[0]:
+    method = ui.select("rbm.method", "Negative phase", ["cd", "pcd"], "pcd", horizontal=True, format_func={"cd": "CD-k", "pcd": "PCD"}.get)
+with cols[1]:
+    k = ui.slider("rbm.k", "k (Gibbs steps)", 1, 25, 1, 1)
+with cols[2]:
+    lr = ui.log_slider("rbm.lr", "Learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0], 0.01)
+with cols[3]:
+    momentum = ui.slider("rbm.mom", "Momentum", 0.0, 0.95, 0.5, 0.05)
+with cols[4]:
+    batch = ui.select("rbm.batch", "Batch size", [10, 20, 50, 100, 200, 500], 100)
+with cols[5]:
+    weight_decay = ui.log_slider("rbm.wd", "Weight decay", [0.0, 1e-5, 1e-4, 1e-3, 1e-2], 1e-4)
+with cols[6]:
+    centering = ui.toggle("rbm.center", "Centering", False, help="Montavon & Müller (2012): the gradient of the model rewritten around the data means.")
+
+data = rbm_data(dataset)
+if data is None:
+    st.info("Choose digits or bars and stripes above: they are always available.")
+    st.stop()
+
+params = {**TRAIN_DEFAULTS, "dataset": dataset, "start": start, "hidden": hidden, "method": method, "k": k, "lr": lr,
+          "momentum": momentum, "batch": batch, "weight_decay": weight_decay, "centering": centering, "seed": seed}  # fmt: skip
+run = ui.session_run("rbm.train", RBMTrainTask, params)
+ui.push_params(run, params)
+ui.run_controls(run, "rbm")
+task: RBMTrainTask = run.task
+st.caption(f"Model: **{task.source}** · {task.rbm.n_visible} visible ({task.rbm.config.visible}) × {task.rbm.n_hidden} hidden units · "
+           f"data: {DATASET_NAMES[task.data.name]}, {task.data.split} split, {len(task.data.train):,} training rows, binarisation: {task.data.scheme}. "
+           "Dataset, start, hidden units and seed apply when you press Reset.")  # fmt: skip
+
+
+def draw_fast(snap: Snapshot) -> None:
+    a = snap.arrays
+    left, right = st.columns([3, 2])
+    with left:
+        views.show_image(filter_picture(a["filters"]), caption=f"Filters: column j of W as an image (each with its own contrast), step {snap.step}", target_width=760)
+    with right:
+        n = min(36, len(a["chains"]))
+        views.show_image(image_grid(a["chains"][:n], ncols=6), caption="Negative samples: the persistent chains (PCD) or the reconstructions' samples (CD)", target_width=420)
+        views.show_image(activation_picture(a["hidden_probs"][:32]), caption="P(h | v) for 32 training images (rows) and every hidden unit (columns)", target_width=420)
+        m = st.columns(3)
+        m[0].metric("Epoch", f"{snap.latest('epoch', 0.0):.2f}")
+        m[1].metric("Updates / s", f"{snap.steps_per_second:.0f}")
+        m[2].metric("‖ΔW‖ / ‖W‖", f"{snap.latest('update_ratio', float('nan')):.1e}", help="Hinton suggests about 1e-3")
+
+
+def draw_slow(snap: Snapshot) -> None:
+    m = snap.metrics
+    c = st.columns(3)
+    with c[0]:
+        if "recon_error" in m:
+            views.plot(views.curves({"recon_error": m["recon_error"]}, "Reconstruction error ‖v − E[v|P(h|v)]‖²", "squared error", names={"recon_error": "train batch"}), key=f"rbm-recon-{snap.version}")
+    with c[1]:
+        if "pseudo_ll" in m:
+            views.plot(views.curves({"pseudo_ll": m["pseudo_ll"]}, "Pseudo-log-likelihood Σᵢ log P(vᵢ | v₋ᵢ)", "nats per image", names={"pseudo_ll": "train batch"}), key=f"rbm-pll-{snap.version}")
+        elif "hidden_mean" in m:
+            views.plot(views.curves({"hidden_mean": m["hidden_mean"]}, "Mean hidden activation", "P(h = 1 | v)"), key=f"rbm-hmean-{snap.version}")
+    with c[2]:
+        if "fe_gap" in m:
+            views.plot(views.curves({"fe_gap": m["fe_gap"]}, "Free-energy gap F(held-out) − F(train)", "nats", names={"fe_gap": "gap (grows when overfitting)"}), key=f"rbm-gap-{snap.version}")
+    c = st.columns(2)
+    with c[0]:
+        views.plot(views.histogram({"W": snap.arrays["weights"]}, "Weights W", "value"), key=f"rbm-hw-{snap.version}")
+    with c[1]:
+        views.plot(views.histogram({"ΔW": snap.arrays["updates"]}, "Last update ΔW", "value"), key=f"rbm-hu-{snap.version}")
+
+
+live_panel(run, draw_fast, draw_slow, key="rbm.live")
+
+st.subheader("Log-likelihood by annealed importance sampling")
+st.caption(
+    "log P(v) = −F(v) − log Z (eq. 20.5); Z is intractable, so AIS anneals chains from a base-rate model (W = 0, visible biases "
+    "from the data) to the RBM and averages their importance weights (Salakhutdinov & Murray 2008). The interval is "
+    "log(mean weight ± 3 standard errors). " + ENUMERABLE_NOTE
+)
+a = st.columns([1, 1, 2])
+with a[0]:
+    n_betas = ui.select("rbm.betas", "Inverse temperatures", [1000, 3000, 10000, 30000], 3000)
+with a[1]:
+    n_chains = ui.select("rbm.chains", "AIS chains", [20, 50, 100, 200], 100)
+with a[2]:
+    st.write("")
+    go_ais = st.button("Estimate log-likelihood now", icon=":material/functions:", key="rbm.ais")
+if go_ais:
+    snap = run.snapshot()
+    model = task.model_from(snap.arrays)
+    result, extra = run_ais(model, task.data, n_betas, n_chains)
+    st.session_state["rbm.ais_result"] = (snap.step, result, extra)
+if "rbm.ais_result" in st.session_state:
+    step, result, extra = st.session_state["rbm.ais_result"]
+    cols = st.columns(3)
+    cols[0].metric(f"log Z at step {step} (AIS)", f"{result.log_z:.2f}", help=f"interval [{result.log_z_low:.2f}, {result.log_z_high:.2f}]")
+    if "ll" in extra:
+        ll = extra["ll"]
+        cols[1].metric("Held-out log-likelihood (AIS)", f"{ll.mean:.2f} nats", help=f"interval [{ll.low:.2f}, {ll.high:.2f}]; {ll.n_examples} held-out rows; {ll.scheme}")
+        cols[1].caption(f"[{ll.low:.2f}, {ll.high:.2f}] · {ll.scheme}")
+    if extra.get("exact_log_z") is not None:
+        cols[2].metric("Exact log Z (enumeration)", f"{extra['exact_log_z']:.2f}", delta=f"AIS error {result.log_z - extra['exact_log_z']:+.3f}", delta_color="off")
+        if "exact_ll" in extra:
+            cols[2].caption(f"exact held-out log-likelihood {extra['exact_ll']:.2f} nats")
+    views.plot(ais_figure(result, extra.get("exact_log_z")), key="rbm-ais-fig")
+    st.caption(f"{result.n_chains} chains, {result.n_betas:,} inverse temperatures; effective sample size {result.effective_sample_size:.1f}.")
+
+if dataset in PRETRAINED and start == "pretrained":
+    st.caption(f"Pretrained checkpoint: assets/rbm/{PRETRAINED[dataset].name} (command in assets/README.md).")
