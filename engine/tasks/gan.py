@@ -1,0 +1,165 @@
+"""Run tasks for the GAN pages: the 2-D GAN (every control live) and the MNIST GAN.
+
+Both follow :class:`engine.run.Task`: ``reset(params)``, ``step(params)``,
+``arrays()``, plus ``check_params``, ``nonfinite``, ``state``/``restore`` so a
+learning rate that blows up pauses the run and rolls it back.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import torch
+
+from engine.data import TOY_2D, toy_points
+from engine.models.gan import (
+    VIEW,
+    GAN2DConfig,
+    GAN2DTrainer,
+    discriminator_grid,
+    fit_user_points,
+    generator_push,
+    is_finite_model,
+    jitter_points,
+    js_divergence_histogram,
+    latent_mesh,
+    mode_quality,
+)
+
+DATA_2D = (*TOY_2D, "custom")
+"""Targets of the 2-D GAN: the toy distributions of engine.data and the user's own points (``custom``)."""
+N_TARGET = 4000
+N_SHOW = 400
+N_ARROWS = 120
+EVAL_EVERY = 25
+ARCH_KEYS = ("noise_dim", "width", "depth_g", "depth_d", "seed")
+"""Parameters that change the networks' shapes (or their seed): changing one starts from fresh networks."""
+
+DEFAULT_2D: dict[str, Any] = {**GAN2DConfig().to_dict(), "data": "ring", "user_points": (), "heat_res": 32}
+
+PRESETS_2D: dict[str, dict[str, Any]] = {
+    "Balanced (the cure)": {"data": "ring", "loss": "nonsaturating", "optimizer": "adam", "lr_g": 1e-3, "lr_d": 1e-3, "d_steps": 1, "seed": 0},
+    "Mode collapse: D learns 10x slower": {"data": "ring", "loss": "nonsaturating", "optimizer": "adam", "lr_g": 1e-3, "lr_d": 1e-4, "d_steps": 1, "seed": 0},
+    "WGAN-GP, 5 critic steps": {"data": "grid", "loss": "wgan-gp", "optimizer": "adam", "lr_g": 1e-3, "lr_d": 1e-3, "d_steps": 5, "seed": 0},
+    "Exploding learning rate (SGD)": {"data": "ring", "loss": "minimax", "optimizer": "sgd", "lr_g": 10.0, "lr_d": 10.0, "d_steps": 1, "seed": 0},
+}
+"""Measured (seed 0, 3000 steps, 2500 samples): the cure covers 8/8 ring modes with 84% high-quality samples;
+the collapse keeps >= 97% of samples nearest one mode and covers at most 1/8 (see tests/engine/test_gan.py)."""
+
+
+def config_from(params: Mapping[str, Any]) -> GAN2DConfig:
+    """The GAN2DConfig part of a flat parameter dict."""
+    fields = GAN2DConfig.__dataclass_fields__
+    return GAN2DConfig(**{k: params[k] for k in fields if k in params})
+
+
+def target_points(params: Mapping[str, Any]) -> np.ndarray:
+    """Training samples for ``params['data']``: a toy distribution, or jitter around the user's points."""
+    data = params.get("data", "ring")
+    if data == "custom":
+        pts, _ = fit_user_points(np.asarray(params.get("user_points", ()), dtype=float))
+        return jitter_points(pts, N_TARGET, seed=int(params.get("seed", 0)))
+    return toy_points(data, N_TARGET, seed=int(params.get("seed", 0))).points
+
+
+class GAN2DTask:
+    """A 2-D GAN that trains one generator step (after k discriminator steps) per Run step."""
+
+    divergence_hint = "lower lr_G and lr_D (below 0.1 for SGD, below 0.01 for Adam) and press Reset"
+
+    def __init__(self) -> None:
+        self.trainer: GAN2DTrainer | None = None
+        self._key: tuple = ()
+
+    def check_params(self, params: Mapping[str, Any]) -> None:
+        config_from(params).check()
+        data = params.get("data", "ring")
+        if data not in DATA_2D:
+            raise ValueError(f"data must be one of {', '.join(DATA_2D)}, got {data!r}")
+        if data == "custom":
+            fit_user_points(np.asarray(params.get("user_points", ()), dtype=float))
+        if not 8 <= int(params.get("heat_res", 32)) <= 128:
+            raise ValueError(f"heat_res must be between 8 and 128, got {params.get('heat_res')}")
+
+    def reset(self, params: Mapping[str, Any]) -> None:
+        self.check_params(params)
+        self.trainer = GAN2DTrainer(config_from(params), target_points(params))
+        self.params = dict(params)
+        self._key = self._data_key(params)
+        self._last_eval: dict[str, float] = {}
+
+    @staticmethod
+    def _data_key(params: Mapping[str, Any]) -> tuple:
+        return params.get("data"), tuple(map(tuple, params.get("user_points", ()))), params.get("seed")
+
+    def _follow(self, params: Mapping[str, Any]) -> None:
+        """Adopt changed parameters: a new target or architecture rebuilds what it must, the rest is retuned."""
+        if any(params.get(k) != self.params.get(k) for k in ARCH_KEYS):
+            self.reset(params)
+            return
+        if self._data_key(params) != self._key:
+            self.trainer.target = torch.from_numpy(target_points(params))
+            self._key = self._data_key(params)
+        self.trainer.retune(config_from(params))
+        self.params = dict(params)
+
+    def step(self, params: Mapping[str, Any]) -> dict[str, float]:
+        if dict(params) != self.params:
+            self._follow(params)
+        metrics = self.trainer.train_step()
+        if self.trainer.steps % EVAL_EVERY == 0 or self.trainer.steps == 1:
+            metrics.update(self.evaluate())
+        return metrics
+
+    def evaluate(self, n: int = 1000) -> dict[str, float]:
+        """Histogram JS divergence, and for ring and grid the modes covered and the high-quality share."""
+        fake = self.trainer.sample(n)
+        real = self.trainer.target[:n].numpy()
+        out = {"js": js_divergence_histogram(real, fake) if np.isfinite(fake).all() else float("nan")}
+        data = self.params.get("data")
+        if data in ("ring", "grid") and np.isfinite(fake).all():
+            ps = toy_points(data, 1)
+            q = mode_quality(fake, ps.centers, ps.mode_std)
+            out.update(modes_covered=q["modes_covered"], high_quality=q["high_quality"])
+        self._last_eval = out
+        return out
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        tr = self.trainer
+        fake = torch.nan_to_num(torch.from_numpy(tr.sample(N_SHOW)), nan=0.0, posinf=VIEW, neginf=-VIEW)
+        return {
+            "real": tr.target[:N_SHOW].numpy(),
+            "fake": fake.numpy(),
+            "push": np.nan_to_num(generator_push(tr.model, fake[:N_ARROWS], tr.cfg.loss)),
+            "heat": np.nan_to_num(discriminator_grid(tr.model, tr.cfg.loss, int(self.params.get("heat_res", 32)))),
+            "mesh": np.nan_to_num(latent_mesh(tr.model)),
+        }
+
+    def nonfinite(self) -> str | None:
+        if not is_finite_model(self.trainer.model.G):
+            return "generator weights"
+        if not is_finite_model(self.trainer.model.D):
+            return "discriminator weights"
+        return None
+
+    def state(self) -> dict[str, Any]:
+        tr = self.trainer
+        return {
+            "model": copy.deepcopy(tr.model.state_dict()),
+            "opt_g": copy.deepcopy(tr.opt_g.state_dict()),
+            "opt_d": copy.deepcopy(tr.opt_d.state_dict()),
+            "steps": tr.steps,
+            "params": dict(self.params),
+        }
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        if any(state["params"].get(k) != self.params.get(k) for k in ARCH_KEYS):
+            self.reset(state["params"])
+        tr = self.trainer
+        tr.model.load_state_dict(state["model"])
+        tr.opt_g.load_state_dict(state["opt_g"])
+        tr.opt_d.load_state_dict(state["opt_d"])
+        tr.steps = state["steps"]

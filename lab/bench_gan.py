@@ -1,0 +1,85 @@
+"""`genlab bench gan`: training speed of the default 2-D GAN against a plain PyTorch loop, and the 2-D page's redraw rate."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import plotly.io as pio
+import torch
+from torch import nn
+
+from engine.data import toy_points
+from engine.models.gan import GAN2DConfig, GAN2DTrainer, mlp
+from engine.run import Run
+from engine.tasks.gan import DEFAULT_2D, GAN2DTask
+from lab.gan_figures import LAYERS, gan2d_figure
+
+
+def _rate(fn, n: int, warmup: int = 20) -> float:
+    for _ in range(warmup):
+        fn()
+    t0 = time.perf_counter()
+    for _ in range(n):
+        fn()
+    return n / (time.perf_counter() - t0)
+
+
+def plain_pytorch_loop(cfg: GAN2DConfig, target: np.ndarray):
+    """The peer: the same networks, loss and optimizers written as the usual textbook loop (BCEWithLogits, labels 1/0)."""
+    torch.manual_seed(cfg.seed)
+    G, D = mlp(cfg.noise_dim, cfg.width, cfg.depth_g, 2), mlp(2, cfg.width, cfg.depth_d, 1)
+    og = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=(0.5, 0.999))
+    od = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=(0.5, 0.999))
+    bce = nn.BCEWithLogitsLoss()
+    data = torch.from_numpy(target)
+    ones, zeros = torch.ones(cfg.batch, 1), torch.zeros(cfg.batch, 1)
+
+    def step() -> None:
+        real = data[torch.randint(len(data), (cfg.batch,))]
+        fake = G(torch.randn(cfg.batch, cfg.noise_dim))
+        ld = bce(D(real), ones) + bce(D(fake.detach()), zeros)
+        od.zero_grad()
+        ld.backward()
+        od.step()
+        lg = bce(D(fake), ones)
+        og.zero_grad()
+        lg.backward()
+        og.step()
+
+    return step
+
+
+def run_bench(steps: int = 600, frames: int = 60) -> dict:
+    cfg = GAN2DConfig()
+    target = toy_points("ring", 4000).points
+    trainer = GAN2DTrainer(cfg, target)
+    ours = _rate(trainer.train_step, steps)
+    peer = _rate(plain_pytorch_loop(cfg, target), steps)
+    run = Run(GAN2DTask(), DEFAULT_2D)
+    t0 = time.perf_counter()
+    run.step(steps)
+    task_rate = steps / (time.perf_counter() - t0)
+    centers = toy_points("ring", 1).centers
+
+    def redraw(layers=LAYERS) -> None:
+        run._publish()  # what the Run does per frame: arrays() copied into a new snapshot
+        snap = run.snapshot()
+        pio.to_json(gan2d_figure(snap.arrays, layers, 3.0, "nonsaturating", centers), validate=False)
+
+    full = _rate(redraw, frames, warmup=3)
+    points_only = _rate(lambda: redraw(("real", "fake")), frames, warmup=3)
+    run.close()
+    return {
+        "device": "cpu",
+        "threads": torch.get_num_threads(),
+        "config": {k: getattr(cfg, k) for k in ("loss", "optimizer", "width", "depth_g", "depth_d", "batch", "noise_dim")},
+        "train_steps_per_second": round(ours, 1),
+        "peer_plain_pytorch_steps_per_second": round(peer, 1),
+        "run_task_steps_per_second_with_eval": round(task_rate, 1),
+        "target_steps_per_second": 200,
+        "figure_updates_per_second_all_layers": round(full, 1),
+        "figure_updates_per_second_points_only": round(points_only, 1),
+        "target_updates_per_second": 10,
+        "note": "figure rate = snapshot arrays + building the page's Plotly figure + JSON serialization (the server side of one redraw); the browser's drawing is not included",
+    }

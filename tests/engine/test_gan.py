@@ -1,0 +1,156 @@
+"""The 2-D GAN, its evaluators, its Run task and the MNIST GAN's pieces."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from engine.data import toy_points
+from engine.models.gan import (
+    GAN2D,
+    GAN2DConfig,
+    GAN2DTrainer,
+    d_loss,
+    fit_user_points,
+    g_loss_per_sample,
+    js_divergence_histogram,
+    latent_mesh,
+    mean_distance,
+    mode_quality,
+)
+from engine.models.gan_mnist import MnistGANConfig, MnistGANTrainer, checkpoint_tensors, model_from_checkpoint, nearest_images
+from engine.run import PAUSED, Run
+from engine.tasks.gan import DEFAULT_2D, PRESETS_2D, GAN2DTask
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    torch.set_num_threads(1)
+
+
+def test_generated_mean_moves_to_the_real_mean_on_a_single_gaussian():
+    ps = toy_points("gaussian", 4000, seed=0)
+    tr = GAN2DTrainer(GAN2DConfig(width=32, seed=0), ps.points)
+    before = mean_distance(tr.sample(2000), ps.points)
+    for _ in range(800):
+        tr.train_step()
+    after = mean_distance(tr.sample(2000), ps.points)
+    assert before > 1.0
+    assert after < 0.25  # from more than 1.0: the mean has moved onto the target (std 0.5)
+
+
+def _ring_run(preset: str, steps: int) -> dict:
+    ps = toy_points("ring", 4000, seed=0)
+    p = {**DEFAULT_2D, **PRESETS_2D[preset]}
+    cfg = GAN2DConfig(**{k: p[k] for k in GAN2DConfig.__dataclass_fields__})
+    tr = GAN2DTrainer(cfg, ps.points)
+    for _ in range(steps):
+        tr.train_step()
+    s = tr.sample(2500)
+    nearest = np.linalg.norm(s[:, None] - ps.centers[None], axis=2).argmin(1)
+    return {**mode_quality(s, ps.centers, ps.mode_std), "top_share": np.bincount(nearest, minlength=8).max() / len(s)}
+
+
+def test_mode_collapse_preset_collapses():
+    q = _ring_run("Mode collapse: D learns 10x slower", 1000)
+    assert q["modes_covered"] <= 1 / 8
+    assert q["top_share"] > 0.9
+
+
+def test_balanced_preset_covers_every_mode():
+    q = _ring_run("Balanced (the cure)", 2000)
+    assert q["modes_covered"] == 1.0
+    assert q["high_quality"] > 0.6
+    assert q["top_share"] < 0.2
+
+
+def test_mode_quality_counts_exactly():
+    centers = np.array([[0.0, 0.0], [10.0, 0.0]])
+    samples = np.array([[0.0, 0.1]] * 30 + [[10.0, 0.5]] * 5 + [[5.0, 5.0]] * 5)
+    q = mode_quality(samples, centers, std=0.05, min_count=20)
+    assert q["high_quality"] == pytest.approx(30 / 40)
+    assert q["modes_covered"] == 0.5
+
+
+def test_js_divergence_extremes():
+    a = toy_points("ring", 2000, seed=0).points
+    assert js_divergence_histogram(a, a) == 0.0
+    assert js_divergence_histogram(a, a + 100.0, view=3.0) == pytest.approx(math.log(2), abs=1e-12)
+    assert js_divergence_histogram(np.full((10, 2), -1.0), np.full((10, 2), 1.0)) == pytest.approx(math.log(2))
+
+
+@pytest.mark.parametrize("loss", ["minimax", "nonsaturating", "leastsquares", "wgan-gp"])
+def test_losses_at_an_undecided_discriminator(loss):
+    """With D's logit 0 everywhere: log losses give 2 log 2 (D) and -log 2 / log 2 (G); LS 1/2 and 1/2."""
+    model = GAN2D(GAN2DConfig())
+    for p in model.D.parameters():
+        torch.nn.init.zeros_(p)
+    x = torch.randn(64, 2)
+    ld = d_loss(model, x, x + 1, loss, gp_weight=1.0).item()
+    lg = g_loss_per_sample(model.logit(x), loss).mean().item()
+    expected = {"minimax": (2 * math.log(2), -math.log(2)), "nonsaturating": (2 * math.log(2), math.log(2)), "leastsquares": (0.5, 0.5), "wgan-gp": (1.0, 0.0)}[loss]
+    assert ld == pytest.approx(expected[0], abs=1e-6)
+    assert lg == pytest.approx(expected[1], abs=1e-6)
+
+
+def test_latent_mesh_is_g_of_the_grid():
+    model = GAN2D(GAN2DConfig(noise_dim=3))
+    mesh = latent_mesh(model, n=5, extent=2.0)
+    z = torch.tensor([[-2.0, 1.0, 0.0]])
+    np.testing.assert_allclose(mesh[3, 0], model.G(z).detach().numpy()[0], atol=1e-6)
+
+
+def test_user_points_too_few_raise_and_far_ones_are_rescaled():
+    with pytest.raises(ValueError, match="at least 3"):
+        fit_user_points(np.array([[0.0, 0.0], [1.0, 1.0]]))
+    with pytest.raises(ValueError, match="at least 3"):
+        fit_user_points(np.zeros((0, 2)))
+    pts, msg = fit_user_points(np.array([[0.0, 0.0], [1.0, 1.0], [40.0, 1.0], [np.nan, 0.0]]))
+    assert len(pts) == 3 and np.abs(pts).max() <= 0.9 * 3.0 and "scaled" in msg
+    same, msg2 = fit_user_points(np.array([[0.0, 0.0], [1.0, 1.0], [-1.0, 2.0]]))
+    assert msg2 == "" and np.allclose(same, [[0, 0], [1, 1], [-1, 2]])
+
+
+def test_task_runs_changes_live_and_pauses_on_explosion():
+    run = Run(GAN2DTask(), {**DEFAULT_2D, "heat_res": 16})
+    snap = run.step(30)
+    assert snap.arrays["heat"].shape == (16, 16) and snap.arrays["mesh"].shape == (13, 13, 2)
+    assert 0 <= snap.latest("js") <= math.log(2) and snap.latest("modes_covered") >= 0
+    run.update_params(data="grid", lr_g=5e-4)
+    assert run.step(2).arrays["real"].min() < -1.5  # the 5x5 grid spans [-2, 2]
+    run.update_params(**PRESETS_2D["Exploding learning rate (SGD)"])
+    snap = run.step(60)
+    assert snap.status == PAUSED and "became" in snap.message and snap.step == 32
+    with pytest.raises(ValueError, match="at least 3"):
+        run.update_params(data="custom", user_points=((0.0, 0.0),))
+    run.update_params(data="custom", user_points=((0.0, 0.0), (1.0, 0.0), (0.0, 50.0)), lr_g=1e-3, lr_d=1e-3, optimizer="adam")
+    snap = run.step(3)
+    assert np.abs(snap.arrays["real"]).max() < 3.0
+    run.update_params(width=16)
+    assert run.step(1).status == PAUSED
+    assert run.task.trainer.model.G[0].out_features == 16
+    run.close()
+
+
+def test_nearest_images_finds_the_exact_copy():
+    rng = np.random.default_rng(0)
+    train = rng.uniform(size=(50, 784)).astype(np.float32)
+    idx, dist = nearest_images(train[[7, 31]] + 0.001, train)
+    assert list(idx) == [7, 31]
+    assert dist == pytest.approx([0.001 * 28, 0.001 * 28], rel=1e-2)
+
+
+def test_mnist_gan_trains_a_step_and_round_trips_a_checkpoint():
+    cfg = MnistGANConfig(noise_dim=8, hidden_g=(16,), hidden_d=(16,), batch=16)
+    tr = MnistGANTrainer(cfg, np.random.default_rng(0).uniform(size=(40, 784)).astype(np.float32))
+    m = tr.train_step()
+    assert np.isfinite([m["loss_d"], m["loss_g"]]).all() and 0 < m["d_fake"] < 1
+    model, cfg2 = model_from_checkpoint(checkpoint_tensors(tr.model, torch.float32), cfg.to_dict())
+    assert cfg2 == cfg
+    z = torch.randn(3, 8)
+    np.testing.assert_allclose(model.images(z), tr.model.images(z), atol=1e-6)
+    with pytest.raises(ValueError, match="do not fit"):
+        model_from_checkpoint(checkpoint_tensors(tr.model), {**cfg.to_dict(), "noise_dim": 9})
