@@ -9,13 +9,13 @@ from __future__ import annotations
 import streamlit as st
 
 from engine.device import configure_threads
-from lab.catalog import HOME, LAB_PAGES
+from lab.catalog import HOME, LAB_PAGES, by_section
 
 
 def navigation() -> st.navigation:
     sections: dict[str, list] = {"": [st.Page(HOME.path, title=HOME.title, icon=HOME.icon, url_path=HOME.url_path, default=True)]}
-    for page in LAB_PAGES:
-        sections.setdefault(page.section, []).append(st.Page(page.path, title=page.title, icon=page.icon, url_path=page.url_path))
+    for section, pages in by_section(LAB_PAGES).items():
+        sections[section] = [st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path) for p in pages]
     return st.navigation(sections, expanded=True)
 
 

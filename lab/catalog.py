@@ -34,6 +34,19 @@ class LabPage:
         return ROOT / "assets" / "pictures" / self.picture if self.picture else None
 
 
+SECTIONS = ("Boltzmann machines", "Variational autoencoders", "Adversarial games", "Denoising chains")
+"""Section order in the navigation and on the Home page (the book's order, chapter 20)."""
+
+
+def by_section(pages: list[LabPage]) -> dict[str, list[LabPage]]:
+    """Pages grouped by section, sections in ``SECTIONS`` order (unknown ones last), pages in list order."""
+    groups: dict[str, list[LabPage]] = {}
+    rank = {name: i for i, name in enumerate(SECTIONS)}
+    for page in sorted(pages, key=lambda p: rank.get(p.section, len(SECTIONS))):
+        groups.setdefault(page.section, []).append(page)
+    return groups
+
+
 HOME = LabPage("home.py", "Home", "home", "", "The lab at a glance.", ":material/home:")
 
 LAB_PAGES: list[LabPage] = []

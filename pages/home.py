@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from engine.device import pick_device
-from lab.catalog import LAB_PAGES
+from lab.catalog import LAB_PAGES, by_section
 
 st.title("Generative Models Lab")
 st.markdown(
@@ -18,11 +18,7 @@ st.caption(f"Computing on: **{pick_device()}**")
 if not LAB_PAGES:
     st.info("No model lab is installed yet.")
 
-sections: dict[str, list] = {}
-for page in LAB_PAGES:
-    sections.setdefault(page.section, []).append(page)
-
-for section, pages in sections.items():
+for section, pages in by_section(LAB_PAGES).items():
     st.header(section)
     cols = st.columns(3)
     for i, page in enumerate(pages):
