@@ -36,7 +36,7 @@ def rbm_data(name: str) -> RBMData | None:
         return None
 
 
-def filter_picture(filters: np.ndarray, max_filters: int = 400) -> np.ndarray:
+def filter_picture(filters: np.ndarray, max_filters: int = 500) -> np.ndarray:
     """Columns of W as images, each stretched to its own range (per-filter contrast)."""
     f = filters[:max_filters]
     ncols = int(np.ceil(np.sqrt(len(f) * 1.6)))

@@ -66,7 +66,7 @@ def draw_fast(snap: Snapshot) -> None:
     a = snap.arrays
     left, right = st.columns([3, 2])
     with left:
-        views.show_image(filter_picture(a["filters"]), caption=f"Filters: column j of W as an image (each with its own contrast), step {snap.step}", target_width=760)
+        views.show_image(filter_picture(a["filters"]), caption=f"Filters: column j of W as an image, each with its own contrast ({min(len(a['filters']), 500)} of {len(a['filters'])} hidden units), step {snap.step}", target_width=760)
     with right:
         n = min(36, len(a["chains"]))
         views.show_image(image_grid(a["chains"][:n], ncols=6), caption="Negative samples: the persistent chains (PCD) or the reconstructions' samples (CD)", target_width=420)

@@ -279,10 +279,10 @@ class RBMTrainTask:
 def rbm_from_arrays(arrays: Mapping[str, np.ndarray], like: RBM) -> RBM:
     """Rebuild an RBM shaped like ``like`` from the ``filters``, ``b``, ``c``, ``log_precision`` arrays of a snapshot."""
     rbm = RBM(like.n_visible, like.n_hidden, like.config.visible, learn_precision=like.config.learn_precision, image_shape=like.config.image_shape)
-    rbm.W.copy_(torch.from_numpy(np.asarray(arrays["filters"]).reshape(like.n_hidden, like.n_visible).T))
-    rbm.b.copy_(torch.from_numpy(np.asarray(arrays["b"])))
-    rbm.c.copy_(torch.from_numpy(np.asarray(arrays["c"])))
-    rbm.log_precision.copy_(torch.from_numpy(np.asarray(arrays["log_precision"])))
+    rbm.W.copy_(torch.tensor(np.asarray(arrays["filters"]).reshape(like.n_hidden, like.n_visible).T))
+    rbm.b.copy_(torch.tensor(np.asarray(arrays["b"])))
+    rbm.c.copy_(torch.tensor(np.asarray(arrays["c"])))
+    rbm.log_precision.copy_(torch.tensor(np.asarray(arrays["log_precision"])))
     return rbm
 
 
