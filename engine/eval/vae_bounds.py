@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
 import torch
 
-from engine.models.vae import VAE
+from engine.models.vae import VAE, log_importance_weights
 
 
 def _batches(x: torch.Tensor, size: int):
@@ -52,3 +53,21 @@ def posterior_mean_variance(model: VAE, x: torch.Tensor, batch: int = 1000) -> n
 def active_units(model: VAE, x: torch.Tensor, threshold: float = 0.01) -> int:
     """Number of latent units whose posterior mean varies across the data: Var_x E_q[z_j|x] > threshold."""
     return int((posterior_mean_variance(model, x) > threshold).sum())
+
+
+@torch.no_grad()
+def importance_bound_curve(model: VAE, x: torch.Tensor, ks: Sequence[int], n_weights: int = 20000, seed: int = 0, chunk: int = 2000) -> dict[int, float]:
+    """L_k of one example ``x`` (n_x,) for each k in ``ks``, all from one pool of ``n_weights`` log weights.
+
+    The pool is split into n_weights // k disjoint groups of k; L_k is the mean over groups of
+    log (1/k) sum_group w_i (Burda et al. 2015 eq. 8). k = 1 gives the ELBO averaged over the whole pool.
+    """
+    if max(ks) > n_weights:
+        raise ValueError(f"the largest k ({max(ks)}) exceeds the pool of {n_weights} weights")
+    g = torch.Generator(device=x.device).manual_seed(seed)
+    log_w = log_importance_weights(model.encoder, model.decoder, x.reshape(1, -1), n_weights, g, chunk)[:, 0].double()
+    out = {}
+    for k in ks:
+        groups = log_w[: (n_weights // k) * k].reshape(-1, k)
+        out[k] = (torch.logsumexp(groups, 1) - math.log(k)).mean().item()
+    return out

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from engine import data as datalib
-from engine.models.vae import ACTIVATIONS, LATENT_SIZES, VAE, VAEConfig
+from engine.models.vae import ACTIVATIONS, LATENT_SIZES, VAE, VAEConfig, make_decoder
 from engine.models.wake_sleep import wake_sleep_step
 
 DATASETS = ("mnist", "frey", "digits")
@@ -54,16 +54,30 @@ def data_root() -> str | None:
     return os.environ.get("GENLAB_DATA") or None
 
 
+def _on_disk(name: str, split: str, root: str | None) -> datalib.ImageSet | None:
+    try:
+        return datalib.load(name, split, root, download=False)
+    except datalib.DataUnavailable:
+        return None
+
+
+def _mnist_splits(root: str | None) -> tuple[datalib.ImageSet | None, datalib.ImageSet]:
+    """(train, test) from disk; (None, test) when only the test split is there; else both downloaded."""
+    train, test = _on_disk("mnist", "train", root), _on_disk("mnist", "test", root)
+    if test is None:
+        return datalib.load("mnist", "train", root), datalib.load("mnist", "test", root)
+    return train, test
+
+
 @functools.lru_cache(maxsize=4)
 def load_vae_data(dataset: str, root: str | None = None) -> VAEData:
     """The train/test images of ``dataset`` (see module docstring); cached per process."""
     if dataset == "mnist":
-        try:
-            train_set, test_set = datalib.load("mnist", "train", root, download=False), datalib.load("mnist", "test", root, download=False)
+        train_set, test_set = _mnist_splits(root)
+        if train_set is not None:
             source = "MNIST train (60000) / test (10000)"
             train, test, labels = train_set.as_float(), test_set.as_float(), test_set.labels
-        except datalib.DataUnavailable:
-            test_set = datalib.load("mnist", "test", root)
+        else:
             cut = len(test_set) - MNIST_HOLDOUT
             flat = test_set.as_float()
             train, test, labels = flat[:cut], flat[cut:], test_set.labels[cut:]
@@ -258,9 +272,9 @@ class VAETask:
 
 def decoder_from_arrays(config: VAEConfig, arrays: Mapping[str, np.ndarray]) -> torch.nn.Module:
     """A decoder (eval mode) carrying the parameters a task published (see ``VAETask.arrays``)."""
-    model = VAE(config)
-    model.decoder.load_state_dict({k: torch.tensor(np.asarray(v)) for k, v in arrays.items()})
-    return model.decoder.eval()
+    decoder = make_decoder(config)
+    decoder.load_state_dict({k: torch.tensor(np.asarray(v)) for k, v in arrays.items()})
+    return decoder.eval()
 
 
 class CompareTask:

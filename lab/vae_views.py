@@ -1,0 +1,105 @@
+"""What the VAE pages share: pretrained checkpoints, data with a clear message, manifold pictures, image input.
+
+Pictures only; the math lives in ``engine.models.vae`` and ``engine.eval``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import streamlit as st
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from engine.data import DataError
+from engine.models.vae import VAE, latent_grid
+from engine.tasks.vae import VAEData, data_root, load_vae_data
+from lab.views import tile_grid
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets" / "vae"
+PRETRAINED = {"mnist": "mnist_z2", "frey": "frey_z2"}
+DATASET_NAMES = {"mnist": "MNIST digits", "frey": "Frey faces", "digits": "8x8 digits (offline)"}
+
+
+@st.cache_resource(show_spinner="Loading the pretrained VAE ...")
+def pretrained(dataset: str) -> tuple[VAE, dict[str, Any]] | None:
+    """The pretrained N_z = 2 model for ``dataset`` (shared by every session, used under no_grad), or None."""
+    name = PRETRAINED.get(dataset)
+    if name is None or not (ASSETS / f"{name}.safetensors").exists():
+        return None
+    model, meta = VAE.load(ASSETS / name)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model, meta
+
+
+@st.cache_resource(show_spinner="Loading the data ...")
+def _data(dataset: str, root: str | None) -> VAEData:
+    return load_vae_data(dataset, root)
+
+
+def vae_data(dataset: str) -> VAEData | None:
+    """The dataset's train/test tensors, or None after showing why they are not available."""
+    try:
+        return _data(dataset, data_root())
+    except DataError as err:
+        st.error(f"{err}\n\nThe pretrained model still works; choose *8x8 digits (offline)* to train here.", icon=":material/cloud_off:")
+        return None
+
+
+@torch.no_grad()
+def manifold_picture(decoder: torch.nn.Module, image_shape: tuple[int, int], n: int) -> np.ndarray:
+    """Decoder means at an n x n grid of Gaussian quantiles (K&W Figure 4), tiled edge to edge as one uint8 picture."""
+    means = decoder.mean(latent_grid(n)).reshape(n * n, *image_shape).numpy()
+    return tile_grid(means, ncols=n, pad=0)
+
+
+def tiles(images: np.ndarray, ncols: int, pad: int = 1) -> np.ndarray:
+    """A uint8 tile grid of images in [0, 1] (N, H, W)."""
+    return tile_grid(np.asarray(images, dtype=np.float32), ncols=ncols, pad=pad, pad_value=255)
+
+
+def image_to_input(image: Image.Image, shape: tuple[int, int]) -> np.ndarray:
+    """Any uploaded or drawn image -> pixels in [0, 1] of ``shape`` (H, W), ink bright on dark like MNIST.
+
+    Converted to grayscale (alpha composited on white), cropped to the ink's bounding box,
+    padded to a square with a margin like MNIST's 20-in-28 digits, resized. A picture with a light
+    background is inverted. Raises ValueError for an empty (blank) picture.
+    """
+    if image.mode in ("RGBA", "LA", "P"):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, rgba)
+    gray = np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+    if gray.size == 0:
+        raise ValueError("the picture is empty")
+    if np.median(gray) > 0.5:
+        gray = 1.0 - gray
+    ink = gray > 0.2
+    if not ink.any():
+        raise ValueError("the picture is blank: draw or upload a digit")
+    rows, cols = np.where(ink)
+    crop = gray[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+    side = int(max(crop.shape) * 1.4) + 1
+    square = np.zeros((side, side), dtype=np.float32)
+    r0, c0 = (side - crop.shape[0]) // 2, (side - crop.shape[1]) // 2
+    square[r0 : r0 + crop.shape[0], c0 : c0 + crop.shape[1]] = crop
+    small = Image.fromarray((square * 255).astype(np.uint8)).resize((shape[1], shape[0]), Image.LANCZOS)
+    return np.asarray(small, dtype=np.float32) / 255.0
+
+
+def read_upload(upload: Any, shape: tuple[int, int]) -> np.ndarray | None:
+    """An uploaded file as model input, or None after saying why it was refused."""
+    try:
+        with Image.open(upload) as im:
+            im.load()
+            return image_to_input(im, shape)
+    except (UnidentifiedImageError, OSError) as err:
+        st.error(f"Not an image this lab can read ({err}). Upload a PNG or JPEG.")
+    except ValueError as err:
+        st.warning(str(err).capitalize() + ".")
+    except Image.DecompressionBombError:
+        st.error("That image is too large; upload one under 50 megapixels.")
+    return None

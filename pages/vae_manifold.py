@@ -1,0 +1,83 @@
+"""VAE manifold: a grid of decoder means over a 2-D latent space (Kingma & Welling Figure 4; book Figure 20.6), live while training."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from engine.run import Snapshot
+from engine.tasks.vae import DEFAULT_HIDDEN, VAETask, decoder_from_arrays
+from lab import controls as ui
+from lab import views
+from lab.live import live_panel
+from lab.vae_views import DATASET_NAMES, manifold_picture, pretrained, vae_data
+
+st.title("VAE: the learned manifold of a 2-D latent space")
+st.caption(
+    "Kingma & Welling (2013), Figure 4; *Deep Learning* Figure 20.6. Tile (row, column) is the decoder mean "
+    "E[x | z] at z = (Φ⁻¹(u₁), Φ⁻¹(u₂)) for u on an even grid in (0, 1)²: neighbouring tiles are equally far apart "
+    "in prior probability. z₁ grows to the right, z₂ upwards."
+)
+
+top = st.columns([2, 2, 3])
+with top[0]:
+    dataset = ui.select("vae.data", "Dataset", list(DATASET_NAMES), "frey", format_func=DATASET_NAMES.get, horizontal=True)
+with top[1]:
+    n = ui.slider("vae.grid", "Grid size (tiles per side)", 5, 30, 20, 1)
+with top[2]:
+    st.markdown(
+        "**Frey faces**: pose turns along one axis, expression changes along the other. "
+        "**MNIST**: digits morph into one another. Press **Play** to train a fresh model and watch the manifold form."
+    )
+
+with st.expander("Training settings", expanded=False):
+    cols = st.columns(4)
+    with cols[0]:
+        lr = ui.log_slider("vae.lr", "Learning rate (Adam)", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2], 3e-3)
+    with cols[1]:
+        batch = ui.select("vae.batch", "Batch size", [10, 20, 50, 100, 200, 500], 100)
+    with cols[2]:
+        beta = ui.slider("vae.beta", "β (weight of the KL term)", 0.0, 4.0, 1.0, 0.1, help="β = 1: the ELBO. β > 1 pulls q(z|x) to the prior.")
+    with cols[3]:
+        k = ui.select("vae.k", "IWAE k", [1, 2, 5, 10, 20], 1, help="k = 1 trains the ELBO; k > 1 the tighter bound L_k")
+    cols = st.columns(4)
+    with cols[0]:
+        hidden = ui.select("vae.hidden", "Hidden units (on Reset)", [50, 100, 200, 400, 500], DEFAULT_HIDDEN[dataset])
+    with cols[1]:
+        seed = ui.number("vae.seed", "Seed (on Reset)", 0, 9999, 0)
+
+shown = pretrained(dataset)
+data = vae_data(dataset)
+if data is None:
+    if shown is not None:
+        model, meta = shown
+        views.show_image(manifold_picture(model.decoder, model.config.image_shape, n), caption="Pretrained model", target_width=1000)
+    st.stop()
+
+params = {**VAETask.DEFAULTS, "dataset": dataset, "n_z": 2, "hidden": hidden, "lr": lr, "batch_size": batch, "beta": beta, "k": k, "seed": seed}
+run = ui.session_run(f"vae.manifold.{dataset}", VAETask, params)
+ui.push_params(run, params)
+ui.run_controls(run, "vae.manifold")
+
+
+def draw_fast(snap: Snapshot) -> None:
+    if snap.step == 0 and shown is not None:
+        model, meta = shown
+        picture = manifold_picture(model.decoder, model.config.image_shape, n)
+        caption = f"Pretrained: {meta['dataset']} N_z = 2, test ELBO {meta['test_elbo']:.1f} nats. Press Play to train from scratch."
+    else:
+        task: VAETask = run.task
+        decoder = decoder_from_arrays(task.config, snap.arrays)
+        picture = manifold_picture(decoder, task.config.image_shape, n)
+        caption = f"Live: step {snap.step}, epoch {snap.latest('epoch', 0.0):.2f}, ELBO {snap.latest('elbo'):.1f} nats per image"
+    left, right = st.columns([3, 1])
+    with left:
+        views.show_image(picture, caption=caption, target_width=1000)
+    with right:
+        if snap.step > 0:
+            st.metric("ELBO (train batch)", f"{snap.latest('elbo'):.1f}")
+            st.metric("Reconstruction E_q log p(x|z)", f"{snap.latest('recon'):.1f}")
+            st.metric("KL(q(z|x) ‖ p(z))", f"{snap.latest('kl'):.2f}")
+            st.metric("Examples seen", f"{int(snap.latest('samples_seen', 0)):,}")
+
+
+live_panel(run, draw_fast, key="vae.manifold.panel")
