@@ -71,3 +71,26 @@ LAB_PAGES += [
             "Watch block Gibbs chains of an RBM evolve frame by frame, clamp pixels, change the temperature, and see the chains converge to the exact distribution.",
             ":material/replay:", "gibbs.png"),
 ]  # fmt: skip
+
+LAB_PAGES += [
+    LabPage(
+        "vae_manifold.py", "VAE manifold", "vae-manifold", "Variational autoencoders",
+        "A 20 x 20 grid of decoder means over a 2-D latent space: Frey faces turn and smile, MNIST digits morph, live while training.",
+        ":material/grid_view:", "vae_manifold.png",
+    ),
+    LabPage(
+        "vae_latent.py", "VAE latent space", "vae-latent", "Variational autoencoders",
+        "Encoded test digits coloured by label: click anywhere to decode that z, interpolate between two digits, upload one and see where q(z|x) puts it.",
+        ":material/scatter_plot:", "vae_latent.png",
+    ),
+    LabPage(
+        "vae_posterior.py", "VAE posterior vs q", "vae-posterior", "Variational autoencoders",
+        "The true posterior p(z|x) by quadrature against the Gaussian q(z|x): log p(x), the ELBO, their gap KL(q || p(z|x)) and IWAE bounds closing it.",
+        ":material/blur_on:", "vae_posterior.png",
+    ),
+    LabPage(
+        "vae_training.py", "VAE training", "vae-training", "Variational autoencoders",
+        "The ELBO split into reconstruction and KL, live; N_z = 2, 5, 10, 20 and AEVB against wake-sleep on one plot; samples from the prior.",
+        ":material/monitoring:", "vae_training.png",
+    ),
+]  # fmt: skip
