@@ -28,6 +28,7 @@ from engine.models.gan import (
     latent_mesh,
     mode_quality,
 )
+from engine.models.gan_mnist import MnistGANConfig, MnistGANTrainer, fixed_noise, model_from_checkpoint, nearest_images
 
 DATA_2D = (*TOY_2D, "custom")
 """Targets of the 2-D GAN: the toy distributions of engine.data and the user's own points (``custom``)."""
@@ -158,6 +159,66 @@ class GAN2DTask:
     def restore(self, state: Mapping[str, Any]) -> None:
         if any(state["params"].get(k) != self.params.get(k) for k in ARCH_KEYS):
             self.reset(state["params"])
+        tr = self.trainer
+        tr.model.load_state_dict(state["model"])
+        tr.opt_g.load_state_dict(state["opt_g"])
+        tr.opt_d.load_state_dict(state["opt_d"])
+        tr.steps = state["steps"]
+
+
+# --------------------------------------------------------------------------- the MNIST GAN
+
+DEFAULT_MNIST: dict[str, Any] = {"start": "pretrained", "loss": "nonsaturating", "lr_g": 2e-4, "lr_d": 2e-4, "batch": 64, "seed": 0}
+N_GRID = 64
+N_NEAREST = 8
+
+
+class MnistGANTask:
+    """The MLP GAN on MNIST, from the pretrained checkpoint or from scratch; one D step and one G step per Run step."""
+
+    divergence_hint = "lower lr_G and lr_D (2e-4 is the usual Adam setting) and press Reset"
+
+    def __init__(self, images01: np.ndarray, pretrained: tuple[dict, dict] | None = None):
+        self.images = np.asarray(images01, dtype=np.float32).reshape(len(images01), -1)
+        self.pretrained = pretrained
+
+    def check_params(self, params: Mapping[str, Any]) -> None:
+        if params.get("start") not in ("pretrained", "scratch"):
+            raise ValueError(f"start must be 'pretrained' or 'scratch', got {params.get('start')!r}")
+        if params["start"] == "pretrained" and self.pretrained is None:
+            raise ValueError("start='pretrained' needs the checkpoint assets/gan/mnist_mlp; choose 'scratch'")
+        self._config(params).check()
+
+    def _config(self, params: Mapping[str, Any]) -> MnistGANConfig:
+        base = MnistGANConfig.from_dict(self.pretrained[1]) if params.get("start") == "pretrained" and self.pretrained else MnistGANConfig()
+        base.loss, base.lr_g, base.lr_d, base.batch, base.seed = params["loss"], params["lr_g"], params["lr_d"], int(params["batch"]), int(params["seed"])
+        return base
+
+    def reset(self, params: Mapping[str, Any]) -> None:
+        cfg = self._config(params)
+        model = model_from_checkpoint(*self.pretrained)[0] if params["start"] == "pretrained" else None
+        self.trainer = MnistGANTrainer(cfg, self.images, model=model)
+        self.z = fixed_noise(N_GRID, cfg.noise_dim)
+        self.source = f"pretrained ({self.pretrained[1].get('steps', '?')} steps)" if model is not None else "scratch"
+
+    def step(self, params: Mapping[str, Any]) -> dict[str, float]:
+        self.trainer.retune(params["lr_g"], params["lr_d"], params["loss"])
+        self.trainer.cfg.batch = int(params["batch"])
+        return self.trainer.train_step()
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        grid = np.nan_to_num(self.trainer.model.images(self.z))
+        idx, dist = nearest_images(grid[:N_NEAREST].reshape(N_NEAREST, -1), self.images)
+        return {"grid": grid, "nearest": self.images[idx].reshape(-1, 28, 28), "nearest_dist": dist, "nearest_index": idx}
+
+    def nonfinite(self) -> str | None:
+        return None if is_finite_model(self.trainer.model) else "network weights"
+
+    def state(self) -> dict[str, Any]:
+        tr = self.trainer
+        return {"model": copy.deepcopy(tr.model.state_dict()), "opt_g": copy.deepcopy(tr.opt_g.state_dict()), "opt_d": copy.deepcopy(tr.opt_d.state_dict()), "steps": tr.steps}
+
+    def restore(self, state: Mapping[str, Any]) -> None:
         tr = self.trainer
         tr.model.load_state_dict(state["model"])
         tr.opt_g.load_state_dict(state["opt_g"])

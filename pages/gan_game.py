@@ -1,0 +1,184 @@
+"""The a*b game and the Dirac-GAN: why simultaneous gradient steps circle, and what makes them converge (book 20.10.4)."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from engine.models.game import (
+    DIRAC_LOSSES,
+    RULES,
+    DiracGAN,
+    bilinear_eigenvalues,
+    bilinear_field,
+    bilinear_trajectory,
+    radius,
+    theory_radius,
+)
+from lab import controls as ui
+from lab import views
+from lab.gan_figures import eigen_figure, game_figure, radius_figure
+
+VIEW = 2.0
+FRAMES = 40
+RULE_NAMES = {
+    "simultaneous": "simultaneous GD",
+    "alternating": "alternating GD",
+    "extragradient": "extragradient",
+    "optimistic": "optimistic GD",
+    "consensus": "consensus",
+    "flow": "continuous flow",
+}
+THEORY = {
+    "simultaneous": "√(1 + η²)",
+    "alternating": "1 (for η < 2)",
+    "extragradient": "√(1 − η² + η⁴)",
+    "optimistic": "root of λ² − (1 + 2iη)λ + iη",
+    "consensus": "√((1 − ηγ)² + η²)",
+    "flow": "1 (a rotation by η)",
+}
+
+st.title("The a·b game: why GAN training can circle")
+st.caption(
+    "Book section 20.10.4: V(a, b) = a·b, player a minimizes, player b maximizes. The only equilibrium is (0, 0). "
+    "Gradient steps follow the field (−∂V/∂a, +∂V/∂b) = (−b, a), which turns around the equilibrium instead of pointing at it. "
+    "**Click anywhere** on a picture to start from there; press **Play** to watch the steps unfold."
+)
+
+
+def _set_start(chart_key: str, state_key: str) -> None:
+    """on_select callback: the clicked (invisible) grid point becomes the start."""
+    event = st.session_state.get(chart_key)
+    points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else getattr(getattr(event, "selection", None), "points", [])
+    if points:
+        st.session_state[state_key] = (float(points[0]["x"]), float(points[0]["y"]))
+
+
+def _verdict(r: float) -> str:
+    if r > 1 + 1e-9:
+        return "spirals out"
+    if r < 1 - 1e-9:
+        return "converges"
+    return "orbits"
+
+
+def _play_controls(key: str) -> None:
+    c = st.columns([1, 1, 3])
+    if c[0].button("Play", icon=":material/play_arrow:", key=f"{key}.play", type="primary", width="stretch"):
+        st.session_state[f"{key}.frame"] = 0
+        st.session_state[f"{key}.playing"] = True
+    if c[1].button("Show all", icon=":material/fast_forward:", key=f"{key}.all", width="stretch"):
+        st.session_state[f"{key}.playing"] = False
+
+
+def _upto(key: str, steps: int) -> tuple[int, bool]:
+    """Steps to show now: grows over FRAMES frames while playing, else every step."""
+    if not st.session_state.get(f"{key}.playing"):
+        return steps, False
+    frame = st.session_state.get(f"{key}.frame", 0) + 1
+    st.session_state[f"{key}.frame"] = frame
+    if frame >= FRAMES:
+        st.session_state[f"{key}.playing"] = False
+        return steps, False
+    return max(1, round(steps * frame / FRAMES)), True
+
+
+left, right = st.columns(2, gap="large")
+
+# --------------------------------------------------------------------------- the bilinear game
+with left:
+    st.header("V(a, b) = a·b")
+    c = st.columns([3, 2, 2])
+    with c[0]:
+        rules = st.pills("Update rules", list(RULES), selection_mode="multi", default=["simultaneous", "alternating", "extragradient", "flow"],
+                         format_func=RULE_NAMES.get, key="game.rules", persist_state="session")  # fmt: skip
+    with c[1]:
+        lr = ui.log_slider("game.lr", "Step size η", [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5], 0.2)
+    with c[2]:
+        steps = ui.slider("game.steps", "Steps", 10, 500, 100, 10)
+    gamma = 1.0
+    if "consensus" in (rules or []):
+        gamma = ui.slider("game.gamma", "Consensus weight γ", 0.0, 2.0, 1.0, 0.1)
+    _play_controls("game")
+    rules = rules or ["simultaneous"]
+
+    @st.fragment(run_every=0.25 if st.session_state.get("game.playing") else None)
+    def bilinear_panel() -> None:
+        start = st.session_state.setdefault("game.start", (1.0, 0.5))
+        upto, playing = _upto("game", steps)
+        trajs = {r: bilinear_trajectory(start[0], start[1], lr, steps, r, gamma) for r in rules}
+        fig = game_figure(trajs, lambda a, b: bilinear_field(a, b), VIEW, upto, f"Trajectories from ({start[0]:.2f}, {start[1]:.2f}), step {upto} of {steps}", "a (minimizes)", "b (maximizes)")
+        st.plotly_chart(fig, key="game.chart", on_select=lambda: _set_start("game.chart", "game.start"), selection_mode="points",
+                        width="stretch", config={"displaylogo": False, "displayModeBar": False})  # fmt: skip
+        views.plot(radius_figure({r: radius(t) for r, t in trajs.items()}, upto), key=f"game.radius.{upto}.{len(trajs)}")
+        if not playing and st.session_state.get("game.frame", 0) >= FRAMES:
+            st.session_state["game.frame"] = 0
+            st.rerun()
+
+    bilinear_panel()
+    rows = []
+    for r in rules:
+        ev = bilinear_eigenvalues(lr, r, gamma)
+        mag = float(np.abs(ev).max())
+        rows.append({"rule": RULE_NAMES[r], "largest |λ| (computed)": f"{mag:.6f}", "theory": THEORY[r], "= theory": f"{theory_radius(lr, r, gamma):.6f}", "so it": _verdict(mag)})
+    st.dataframe(rows, hide_index=True, width="stretch")
+    views.plot(eigen_figure({r: bilinear_eigenvalues(lr, r, gamma) for r in rules}, f"Eigenvalues of one update (η = {lr:g})"), key="game.eigs")
+    st.caption(
+        "One simultaneous step is (a, b) ↦ (a − ηb, b + ηa): √(1 + η²) times a rotation, so the radius grows by exactly √(1 + η²) per step. "
+        "Alternating steps (b sees the new a) have determinant 1 and conserve a² + b² − ηab: a closed orbit. "
+        "Extragradient takes the step with the gradient at a look-ahead point and contracts by √(1 − η² + η⁴) < 1."
+    )
+
+# --------------------------------------------------------------------------- the Dirac-GAN
+with right:
+    st.header("Dirac-GAN")
+    st.caption(
+        "Mescheder et al. (2018): real data is a point mass at 0, the generator a point mass at θ, the discriminator D(x) = ψ·x. "
+        "The equilibrium is (θ, ψ) = (0, 0). R1 penalizes D's gradient on real data, (γ/2)·ψ²; instance noise blurs both samples with N(0, σ²)."
+    )
+    c = st.columns(3)
+    with c[0]:
+        loss = ui.select("dirac.loss", "Loss", list(DIRAC_LOSSES), "minimax", format_func={"minimax": "minimax", "nonsaturating": "non-saturating", "wgan": "WGAN (no clipping)"}.get)
+    with c[1]:
+        d_rule = ui.select("dirac.rule", "Updates", ["simultaneous", "alternating"], "simultaneous")
+    with c[2]:
+        d_lr = ui.log_slider("dirac.lr", "Step size η", [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0], 0.1)
+    c = st.columns(3)
+    with c[0]:
+        r1 = ui.slider("dirac.r1", "R1 weight γ", 0.0, 2.0, 0.0, 0.1, help="0 = no regularizer")
+    with c[1]:
+        noise = ui.slider("dirac.noise", "Instance noise σ", 0.0, 1.0, 0.0, 0.05, help="0 = no noise")
+    with c[2]:
+        d_steps = ui.slider("dirac.steps", "Steps", 50, 2000, 500, 50)
+    _play_controls("dirac")
+    game = DiracGAN(loss=loss, lr=d_lr, rule=d_rule, r1=r1, noise=noise)
+
+    @st.fragment(run_every=0.25 if st.session_state.get("dirac.playing") else None)
+    def dirac_panel() -> None:
+        start = st.session_state.setdefault("dirac.start", (1.0, 1.0))
+        upto, playing = _upto("dirac", d_steps)
+        traj = game.trajectory(start[0], start[1], d_steps)
+        fig = game_figure({d_rule: traj}, game.field, VIEW, upto, f"(θ, ψ) from ({start[0]:.2f}, {start[1]:.2f}), step {upto} of {d_steps}", "θ (generator)", "ψ (discriminator)")
+        st.plotly_chart(fig, key="dirac.chart", on_select=lambda: _set_start("dirac.chart", "dirac.start"), selection_mode="points",
+                        width="stretch", config={"displaylogo": False, "displayModeBar": False})  # fmt: skip
+        views.plot(radius_figure({d_rule: radius(traj)}, upto, ylabel="√(θ² + ψ²) (log scale)"), key=f"dirac.radius.{upto}")
+        st.metric(f"Distance from (0, 0) after {d_steps} steps", f"{radius(traj)[-1]:.2e}", delta=f"{radius(traj)[-1] - radius(traj)[0]:+.2e} from the start", delta_color="inverse")
+        if not playing and st.session_state.get("dirac.frame", 0) >= FRAMES:
+            st.session_state["dirac.frame"] = 0
+            st.rerun()
+
+    dirac_panel()
+    ev = game.eigenvalues()
+    mag = float(np.abs(ev).max())
+    if loss == "wgan":
+        jac = "[[1, η], [−η, 1 − ηγ]] (instance noise leaves the WGAN's expected gradient unchanged)"
+        plain = np.sqrt(1 + d_lr**2)
+    else:
+        jac = "[[1, η/2], [−η/2, 1 − ηγ − ησ²/2]] (σ′(0) = 1/4 and σ(0) = 1/2 with the logistic σ)"
+        plain = np.sqrt(1 + d_lr**2 / 4)
+    st.markdown(f"Jacobian of one update at the equilibrium: largest **|λ| = {mag:.6f}**, so it **{_verdict(mag)}**.")
+    if d_rule == "simultaneous":
+        st.caption(f"Simultaneous steps: J = {jac}. Without a regularizer (γ = σ = 0) |λ| = {plain:.6f} > 1: the iterates spiral out.")
+    else:
+        st.caption("Alternating steps: D moves first, G answers the new D. Without a regularizer the Jacobian has determinant 1: the iterates orbit.")
+    views.plot(eigen_figure({d_rule: ev}, "Eigenvalues of one update at (0, 0)"), key="dirac.eigs")

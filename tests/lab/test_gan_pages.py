@@ -1,0 +1,61 @@
+"""AppTest: the three GAN pages render, their widgets drive the runs, Play makes the pictures change."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.lab.conftest import APP
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED = ROOT.parent / "shared" / "data"
+
+
+def _page(at: AppTest, script: str) -> AppTest:
+    at.switch_page(str(ROOT / "pages" / script)).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_game_page_renders_and_reports_eigenvalues():
+    at = _page(AppTest.from_file(APP, default_timeout=60).run(), "gan_game.py")
+    table = at.dataframe[0].value
+    rows = dict(zip(table["rule"], table["largest |λ| (computed)"], strict=True))
+    assert float(rows["simultaneous GD"]) == pytest.approx((1 + 0.2**2) ** 0.5, abs=1e-6)
+    assert float(rows["alternating GD"]) == pytest.approx(1.0, abs=1e-6)
+    assert list(table["so it"]) == ["spirals out", "orbits", "converges", "orbits"]
+    at.button(key="game.play").click().run()
+    assert not at.exception
+    assert at.session_state["game.playing"]
+    at.select_slider(key="dirac.lr").set_value(0.2).run()
+    at.slider(key="dirac.r1").set_value(1.0).run()
+    assert not at.exception
+    assert any("converges" in m.value for m in at.markdown)
+
+
+def test_gan_2d_page_trains_and_applies_presets():
+    at = _page(AppTest.from_file(APP, default_timeout=60).run(), "gan_2d.py")
+    at.button(key="gan2d.step").click().run()
+    assert not at.exception
+    assert any("step 4" in str(c.proto) for c in at.get("plotly_chart"))
+    at.selectbox(key="gan2d.preset").set_value("Mode collapse: D learns 10x slower").run()
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.select_slider(key="gan2d.lrd").value == 1e-4
+    at.selectbox(key="gan2d.data").set_value("custom").run()
+    assert not at.exception
+    assert any("at least 3" in i.value for i in at.info)
+
+
+@pytest.mark.skipif(not (SHARED / "mnist").exists(), reason="MNIST test files not in ../shared/data")
+def test_gan_mnist_page_renders_and_steps(monkeypatch):
+    monkeypatch.setenv("GENLAB_DATA", str(SHARED))
+    at = _page(AppTest.from_file(APP, default_timeout=90).run(), "gan_mnist.py")
+    assert any("pretrained" in c.value for c in at.caption)
+    before = [str(i.proto) for i in at.get("image")]
+    assert len(before) == 2
+    at.button(key="ganm.step").click().run()
+    assert not at.exception
+    assert [str(i.proto) for i in at.get("image")] != before
