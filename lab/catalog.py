@@ -73,6 +73,30 @@ LAB_PAGES += [
 ]  # fmt: skip
 
 LAB_PAGES += [
+    LabPage("gan_game.py", "The a·b game and the Dirac-GAN", "gan-game", "Adversarial games",
+            "Click a start point and watch simultaneous gradient steps spiral out of V(a, b) = ab while alternating steps orbit and extragradient converges; then the Dirac-GAN with R1 and instance noise.",
+            ":material/cyclone:", "gan_game.png"),
+    LabPage("gan_2d.py", "GAN on 2-D data", "gan-2d", "Adversarial games",
+            "Train a GAN on rings, grids, spirals or your own points: the discriminator's heatmap, the generator's gradient arrows and its latent mesh move live; reproduce mode collapse and cure it.",
+            ":material/scatter_plot:", "gan_2d.png"),
+    LabPage("gan_mnist.py", "GAN on MNIST", "gan-mnist", "Adversarial games",
+            "A small MLP GAN keeps training on MNIST: a fixed-noise grid of samples evolves, and each sample sits beside its nearest training image (the memorization check).",
+            ":material/draw:", "gan_mnist.png"),
+]  # fmt: skip
+
+LAB_PAGES += [
+    LabPage("dbm_meanfield.py", "DBM mean-field inference", "dbm-meanfield", "Boltzmann machines",
+            "Watch a deep Boltzmann machine's mean-field posterior μ¹, μ² converge on a test digit, iteration by iteration, with the bound rising; make it oscillate with parallel updates.",
+            ":material/blur_on:", "dbm_meanfield.png"),
+    LabPage("dbm_training.py", "DBM training", "dbm-training", "Boltzmann machines",
+            "Pretrain a DBM greedily from RBMs, then train it jointly with mean field and persistent chains (algorithm 20.1), with or without centering.",
+            ":material/layers:", "dbm_training.png"),
+    LabPage("dbm_sampling.py", "DBM vs DBN sampling", "dbm-sampling", "Boltzmann machines",
+            "Side by side from the same seed: DBM Gibbs chains where every layer takes part, and DBN ancestral sampling from the same RBM stack.",
+            ":material/compare:", "dbm_sampling.png"),
+]  # fmt: skip
+
+LAB_PAGES += [
     LabPage(
         "vae_manifold.py", "VAE manifold", "vae-manifold", "Variational autoencoders",
         "A 20 x 20 grid of decoder means over a 2-D latent space: Frey faces turn and smile, MNIST digits morph, live while training.",
