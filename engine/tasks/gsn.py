@@ -281,20 +281,20 @@ class ClampedChainTask(_ChainTaskBase):
         self.x = torch.as_tensor(self.split.heldout[index], device=self.model.b.device)
         self.labels = self.split.heldout_labels[index]
         self.generator = torch.Generator(device=self.model.b.device).manual_seed(int(params.get("seed", 0)))
-        self.state = clamp_state(start_clamped(self.model, self.x, self.mask, self.generator, params.get("init", "noise")), self.x, self.mask)
+        self.chain_state = clamp_state(start_clamped(self.model, self.x, self.mask, self.generator, params.get("init", "noise")), self.x, self.mask)
         self.chain_step_count, self.film, self.film_steps = 0, [], []
-        self._push_frame(self.state.mean)
+        self._push_frame(self.chain_state.mean)
 
     def step(self, params: Mapping[str, Any]) -> dict[str, float]:
         self.model = self._model(params)
-        before = self.state.x
+        before = self.chain_state.x
         for _ in range(int(params.get("chain_steps", 1))):
-            self.state = clamp_state(self.model.chain_step(self.state, self.generator, params.get("noise")), self.x, self.mask)
+            self.chain_state = clamp_state(self.model.chain_step(self.chain_state, self.generator, params.get("noise")), self.x, self.mask)
             self.chain_step_count += 1
-        self._push_frame(self.state.mean)
+        self._push_frame(self.chain_state.mean)
         free = ~self.mask
-        metrics = {"changed_free_pixels": float((self.state.x[:, free] != before[:, free]).float().mean())}
-        predicted = self._labels(self.state.mean)
+        metrics = {"changed_free_pixels": float((self.chain_state.x[:, free] != before[:, free]).float().mean())}
+        predicted = self._labels(self.chain_state.mean)
         if predicted is not None:
             metrics["accuracy"] = float((predicted == self.labels).mean())
         return metrics
@@ -304,7 +304,7 @@ class ClampedChainTask(_ChainTaskBase):
         return {
             "original": self.x.cpu().numpy().reshape(-1, h, w),
             "mask": self.mask.cpu().numpy().reshape(h, w),
-            "current": self.state.mean.cpu().numpy().reshape(-1, h, w),
+            "current": self.chain_state.mean.cpu().numpy().reshape(-1, h, w),
             "film": np.stack(self.film),
             "film_steps": np.asarray(self.film_steps),
             "labels": np.asarray(self.labels),
@@ -332,14 +332,14 @@ class FreeChainTask(_ChainTaskBase):
             start = torch.bernoulli(torch.as_tensor(self.split.heldout[index], device=device), generator=self.generator)
         else:
             start = torch.bernoulli(torch.full((n, d), 0.5, device=device), generator=self.generator)
-        self.state = self.model.init_chain(start)
+        self.chain_state = self.model.init_chain(start)
         self.chain_step_count, self.film, self.film_steps = 0, [], []
         self.label_history: list[np.ndarray] = []
-        self._push_frame(self.state.mean)
+        self._push_frame(self.chain_state.mean)
         self._record_labels()
 
     def _record_labels(self) -> None:
-        labels = self._labels(self.state.mean)
+        labels = self._labels(self.chain_state.mean)
         if labels is not None:
             self.label_history.append(labels)
             del self.label_history[:-LABEL_HISTORY]
@@ -347,9 +347,9 @@ class FreeChainTask(_ChainTaskBase):
     def step(self, params: Mapping[str, Any]) -> dict[str, float]:
         self.model = self._model(params)
         for _ in range(int(params.get("chain_steps", 1))):
-            self.state = self.model.chain_step(self.state, self.generator, params.get("noise"))
+            self.chain_state = self.model.chain_step(self.chain_state, self.generator, params.get("noise"))
             self.chain_step_count += 1
-        self._push_frame(self.state.mean)
+        self._push_frame(self.chain_state.mean)
         self._record_labels()
         metrics = {}
         if len(self.label_history) > 1:
@@ -361,7 +361,7 @@ class FreeChainTask(_ChainTaskBase):
     def arrays(self) -> dict[str, np.ndarray]:
         h, w = self.split.height, self.split.width
         out = {
-            "current": self.state.mean.cpu().numpy().reshape(-1, h, w),
+            "current": self.chain_state.mean.cpu().numpy().reshape(-1, h, w),
             "film": np.stack(self.film),
             "film_steps": np.asarray(self.film_steps),
         }
