@@ -32,11 +32,12 @@ mu_l = sigmoid(mu_{l-1}'R_l + r_l) trained to predict the mean-field result in o
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
+from engine import checkpoint
 from engine.models.dbm import DBM, MAX_MF_ITER, check_sizes
 from engine.models.rbm import RBM
 from engine.models.rbm_training import RBMTrainer, TrainConfig
@@ -96,6 +97,12 @@ class LayerRBM:
     @property
     def c(self) -> torch.Tensor:
         return self.rbm.c[: self.n_out]
+
+    def set_params(self, W: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> None:
+        """Set the single-copy parameters (copied into every copy)."""
+        self.rbm.W.copy_(self._tile(W))
+        self.rbm.b.copy_(b.repeat(2) if self.copies == "visible" else b)
+        self.rbm.c.copy_(c.repeat(2) if self.copies == "hidden" else c)
 
     def step(self, x: torch.Tensor, config: TrainConfig) -> None:
         """One RBMTrainer update on the input batch x (n, n_in), then re-tie the copies."""
@@ -237,8 +244,9 @@ class DBMTrainer:
         self.updates = 0
         self.last_mu: list[torch.Tensor] = []
 
-    def step(self, v: torch.Tensor, config: JointConfig) -> dict[str, float]:
-        """One variational SML update on the batch v (algorithm 20.1); returns monitoring values."""
+    def step(self, v: torch.Tensor, config: JointConfig, monitor: bool = True) -> dict[str, float]:
+        """One variational SML update on the batch v (algorithm 20.1); returns monitoring values
+        (the mean-field bound and last change, reconstruction error, update-to-weight ratios) unless ``monitor`` is False."""
         dbm = self.dbm
         mu = dbm.initial_mu(v)
         for _ in range(int(config.mf_iterations)):
@@ -274,6 +282,8 @@ class DBMTrainer:
                 off.mul_(1 - r).add_(x.mean(0), alpha=r)
         self.updates += 1
         self.last_mu = mu
+        if not monitor:
+            return {}
         return {
             "mf_bound": float(dbm.variational_bound(v, mu).mean()),
             "mf_change": change,
@@ -356,8 +366,44 @@ class InferenceNet:
                 t.copy_(tensors[name])
 
 
-def with_config(config: JointConfig, **changes) -> JointConfig:
-    """A checked copy of ``config`` with ``changes``."""
-    new = replace(config, **changes)
-    new.check()
-    return new
+# --------------------------------------------------------------------------- checkpoints: the DBM with its stack and inference network
+
+
+@dataclass
+class TrainedDBM:
+    """A trained DBM with the RBM stack it was pretrained from (its DBN) and, when trained, its inference network."""
+
+    dbm: DBM
+    stack: GreedyStack
+    net: InferenceNet | None
+    config: dict
+
+
+def save_trained(path, dbm: DBM, stack: GreedyStack, net: InferenceNet | None, extra: dict | None = None, dtype: torch.dtype = torch.float16) -> None:
+    """One checkpoint: the DBM's W1.. b c1.., the stack's single-copy rbm<l>.W/.b/.c and the network's R<l>, r<l>."""
+    tensors = dict(dbm.parameters())
+    for l, layer in enumerate(stack.rbms, start=1):
+        tensors.update({f"rbm{l}.W": layer.W, f"rbm{l}.b": layer.b, f"rbm{l}.c": layer.c})
+    if net is not None:
+        tensors.update({k: t.detach() for k, t in net.parameters().items()})
+    config = {"model": "dbm", "sizes": list(dbm.sizes), "image_shape": dbm.config.image_shape, "inference_net": net is not None, **(extra or {})}
+    checkpoint.save(path, {k: t.to(dtype) for k, t in tensors.items()}, config)
+
+
+def load_trained(path, device: torch.device | str = "cpu") -> TrainedDBM:
+    """Read :func:`save_trained`'s checkpoint; CheckpointError names the file when it does not fit."""
+    dbm, config = DBM.load(path, device)
+    tensors, _ = checkpoint.load(path, device)
+    stack = GreedyStack(dbm.sizes)
+    shapes = {}
+    for l, layer in enumerate(stack.rbms, start=1):
+        shapes.update({f"rbm{l}.W": (layer.n_in, layer.n_out), f"rbm{l}.b": (layer.n_in,), f"rbm{l}.c": (layer.n_out,)})
+    net = InferenceNet(dbm) if config.get("inference_net") else None
+    if net is not None:
+        shapes.update({k: tuple(t.shape) for k, t in net.parameters().items()})
+    checkpoint.expect_shapes(path, {k: tensors[k] for k in shapes if k in tensors}, shapes)
+    for l, layer in enumerate(stack.rbms, start=1):
+        layer.set_params(tensors[f"rbm{l}.W"], tensors[f"rbm{l}.b"], tensors[f"rbm{l}.c"])
+    if net is not None:
+        net.load_state(tensors)
+    return TrainedDBM(dbm, stack, net, config)

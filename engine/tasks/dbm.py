@@ -1,0 +1,426 @@
+"""Run tasks of the DBM lab: mean-field inference iteration by iteration, greedy-then-joint training,
+and DBM Gibbs chains beside DBN ancestral sampling (the Task protocol of ``engine.run``)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from engine import data as datalib
+from engine.models.dbm import MAX_UNITS, DBM, bernoulli_entropy, check_mean_field
+from engine.models.dbm_training import DBMTrainer, GreedyStack, InferenceNet, JointConfig, TrainedDBM, compose_dbm, load_trained
+from engine.models.dbn import DBN
+from engine.models.rbm_training import TrainConfig
+
+ROOT = Path(__file__).resolve().parents[2]
+PRETRAINED = ROOT / "assets" / "dbm" / "mnist"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+DATASETS = ("mnist", "digits", "bars-stripes")
+CLAMPS = ("whole image", "top half", "left half")
+HELD_OUT = {"mnist": 1000, "digits": 297, "bars-stripes": 0}
+
+
+# --------------------------------------------------------------------------- data
+
+
+@dataclass(frozen=True)
+class DBMData:
+    """Gray images in [0, 1], flattened: ``train`` and ``held_out`` rows of one split, and where they came from."""
+
+    train: torch.Tensor
+    held_out: torch.Tensor
+    image_shape: tuple[int, int]
+    source: str
+
+
+def load_images(dataset: str, root: str | None = None) -> DBMData:
+    """MNIST's test split (the train split is not available offline): the first 9000 images to train,
+    the last 1000 held out; scikit-learn's digits: 1500 / 297; bars and stripes 4x4: all 30 patterns."""
+    if dataset not in DATASETS:
+        raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {dataset!r}")
+    if dataset == "mnist":
+        images = _mnist_test(root)
+        source = "mnist test split"
+    elif dataset == "digits":
+        images, source = datalib.load("digits", "all"), "scikit-learn digits"
+    else:
+        images, source = datalib.load("bars-stripes", size=4), "bars and stripes 4x4"
+    gray = torch.from_numpy(images.as_float())
+    if dataset == "digits":
+        gray = gray / gray.max()
+    n_held = HELD_OUT[dataset]
+    train, held = (gray[:-n_held], gray[-n_held:]) if n_held else (gray, gray)
+    return DBMData(train, held, images.shape, source)
+
+
+def _mnist_test(root: str | None) -> datalib.ImageSet:
+    """MNIST's test split from ``root``, else $GENLAB_DATA or the user cache, else ../shared/data; never downloads."""
+    candidates = [root] if root else [os.environ.get("GENLAB_DATA") or None, str(SHARED_DATA)]
+    errors = []
+    for r in candidates:
+        try:
+            return datalib.load("mnist", "test", root=r, download=False)
+        except datalib.DataError as err:
+            errors.append(str(err))
+    raise datalib.DataUnavailable(f"MNIST is not on disk ({'; '.join(errors)}); run `genlab data fetch mnist` or set GENLAB_DATA")
+
+
+def mnist_available(root: str | None = None) -> bool:
+    try:
+        _mnist_test(root)
+        return True
+    except datalib.DataError:
+        return False
+
+
+def _generator(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(int(seed))
+
+
+def _check_range(params: Mapping[str, Any], name: str, low: float, high: float, label: str) -> None:
+    value = params.get(name)
+    if value is None:
+        return
+    if not low <= float(value) <= high:
+        raise ValueError(f"{label} must be between {low:g} and {high:g}, got {value}")
+
+
+# --------------------------------------------------------------------------- mean-field inference, one iteration per step
+
+
+MEANFIELD_DEFAULTS: dict[str, Any] = {"index": 0, "n_iter": 30, "damping": 0.0, "schedule": "sequential", "init": "uniform", "clamp": "whole image", "binarize": True, "seed": 0}
+INITS_SHOWN = ("uniform", "bottom_up", "zeros", "inference net")
+
+
+def _clamp_mask(clamp: str, image_shape: tuple[int, int]) -> torch.Tensor:
+    """True where a pixel is observed (clamped)."""
+    h, w = image_shape
+    mask = torch.ones(h, w, dtype=torch.bool)
+    if clamp == "top half":
+        mask[h // 2 :] = False
+    elif clamp == "left half":
+        mask[:, w // 2 :] = False
+    return mask.reshape(-1)
+
+
+class MeanFieldTask:
+    """Mean field on one test image, one iteration (eqs. 20.33-20.34) per step, on a trained DBM.
+
+    With part of the image clamped, the free pixels get mean-field parameters too (updated after
+    the hidden layers, mu_v = sigmoid(b + W1 mu1)), and their entropy joins the bound.
+    Params: index (test image), n_iter (the step where the animation stops), damping, schedule,
+    init (uniform / bottom_up / zeros / inference net), clamp, binarize, seed.
+    """
+
+    def __init__(self, trained: TrainedDBM, images: torch.Tensor):
+        self.trained, self.dbm = trained, trained.dbm
+        self.images = images
+        self.dbn = DBN.from_stack(trained.stack)
+
+    def check_params(self, params: Mapping[str, Any]) -> None:
+        check_mean_field(int(params.get("n_iter", 30)), float(params.get("damping", 0.0)), params.get("schedule", "sequential"))
+        if not 1 <= int(params.get("n_iter", 30)) <= 200:
+            raise ValueError(f"iterations must be between 1 and 200, got {params.get('n_iter')}")
+        _check_range(params, "index", 0, len(self.images) - 1, "test image index")
+        if params.get("init", "uniform") not in INITS_SHOWN:
+            raise ValueError(f"init must be one of {', '.join(INITS_SHOWN)}, got {params.get('init')!r}")
+        if params.get("init") == "inference net" and self.trained.net is None:
+            raise ValueError("this checkpoint has no inference network; choose another init")
+        if params.get("clamp", "whole image") not in CLAMPS:
+            raise ValueError(f"clamp must be one of {', '.join(CLAMPS)}, got {params.get('clamp')!r}")
+
+    def reset(self, params: Mapping[str, Any]) -> None:
+        p = {**MEANFIELD_DEFAULTS, **params}
+        self.check_params(p)
+        gray = self.images[int(p["index"])][None, :]
+        self.v_true = torch.bernoulli(gray, generator=_generator(p["seed"])) if p["binarize"] else gray
+        shape = self.dbm.config.image_shape or (1, self.dbm.sizes[0])
+        self.observed = _clamp_mask(p["clamp"], shape)
+        self.v = torch.where(self.observed, self.v_true, torch.full_like(self.v_true, 0.5))
+        if p["init"] == "inference net":
+            self.mu = self.trained.net(self.v)
+        else:
+            self.mu = self.dbm.initial_mu(self.v, p["init"])
+        self.iteration = 0
+        self.initial_bound = self.bound()
+        self._compare(p)
+
+    def _compare(self, p: Mapping[str, Any]) -> None:
+        """The guesses the page shows beside mean field: the DBN's bottom-up pass, the inference
+        network, and the posterior means from clamped two-block Gibbs sampling."""
+        dbm, v = self.dbm, self.v
+        self.dbn_mu = self.dbn.infer(v)
+        self.net_mu = self.trained.net(v) if self.trained.net is not None else None
+        g = _generator(p["seed"] + 1)
+        n_chains, burn, keep = 32, 30, 30
+        x = [v.repeat(n_chains, 1), *[m.repeat(n_chains, 1) for m in dbm.bottom_up_guess(v)]]
+        x = [x[0], *[torch.bernoulli(t, generator=g) for t in x[1:]]]
+        sums = [torch.zeros(1, n) for n in dbm.sizes[1:]]
+        for sweep in range(burn + keep):
+            x = dbm.gibbs_sweep(x, generator=g, clamp_visible=True)
+            if sweep >= burn:
+                for s, t in zip(sums, x[1:]):
+                    s += t.mean(0, keepdim=True)
+        self.gibbs_mu = [s / keep for s in sums]
+        self.gibbs_sample = x[1:]
+        bound = lambda mu: float(dbm.variational_bound(v, mu)[0])  # noqa: E731
+        self.compare_bounds = {"dbn": bound(self.dbn_mu), "net": bound(self.net_mu) if self.net_mu is not None else float("nan")}
+
+    def bound(self) -> float:
+        """L(v, Q) + log Z, with the free pixels' entropy when part of the image is clamped."""
+        free = ~self.observed
+        extra = bernoulli_entropy(self.v[:, free]) if free.any() else torch.zeros(1)
+        return float(self.dbm.variational_bound(self.v, self.mu)[0] + extra[0])
+
+    def step(self, params: Mapping[str, Any]) -> Mapping[str, float]:
+        p = {**MEANFIELD_DEFAULTS, **params}
+        if self.iteration >= int(p["n_iter"]):
+            return {}
+        new = self.dbm.mean_field_step(self.v, self.mu, float(p["damping"]), p["schedule"])
+        change = max(float((a - b).abs().max()) for a, b in zip(new, self.mu))
+        self.mu = new
+        free = ~self.observed
+        if free.any():
+            target = torch.sigmoid(self.dbm.layer_input(0, [self.v, self.mu[0]]))
+            d = float(p["damping"])
+            v_new = torch.where(free, d * self.v + (1 - d) * target, self.v)
+            change = max(change, float((v_new - self.v).abs().max()))
+            self.v = v_new
+        self.iteration += 1
+        return {"bound": self.bound(), "change": max(change, 1e-300)}
+
+    def arrays(self) -> Mapping[str, np.ndarray]:
+        out = {
+            "v": self.v[0].numpy(), "v_true": self.v_true[0].numpy(), "observed": self.observed.numpy(),
+            "iteration": np.array(self.iteration),
+            "initial_bound": np.array(self.initial_bound),
+            "compare_bounds": np.array([self.compare_bounds["dbn"], self.compare_bounds["net"]]),
+        }  # fmt: skip
+        for l, m in enumerate(self.mu, start=1):
+            out[f"mu{l}"] = m[0].numpy()
+            out[f"dbn_mu{l}"] = self.dbn_mu[l - 1][0].numpy()
+            out[f"gibbs_mu{l}"] = self.gibbs_mu[l - 1][0].numpy()
+            out[f"gibbs_h{l}"] = self.gibbs_sample[l - 1][:8].numpy()
+            if self.net_mu is not None:
+                out[f"net_mu{l}"] = self.net_mu[l - 1][0].numpy()
+        out["reconstruction"] = torch.sigmoid(self.dbm.layer_input(0, [self.v, self.mu[0]]))[0].numpy()
+        return out
+
+
+# --------------------------------------------------------------------------- training: greedy layer-wise, then joint PCD
+
+
+TRAINING_DEFAULTS: dict[str, Any] = {
+    "dataset": "digits", "n1": 100, "n2": 100, "n3": 0, "batch_size": 100, "binarization": "dynamic",
+    "greedy_updates": 300, "rbm_lr": 0.05, "lr": 0.005, "momentum": 0.5, "weight_decay": 1e-4,
+    "mf_iterations": 10, "gibbs_steps": 1, "n_chains": 100, "centering": False, "inference_net": True, "seed": 0,
+}  # fmt: skip
+
+
+class DBMTrainingTask:
+    """Greedy pretraining (``greedy_updates`` RBM updates per layer, section 20.4.5) then joint
+    training by algorithm 20.1, one mini-batch per step. Changing sizes or the dataset needs a Reset;
+    learning rates, momentum, mean-field iterations, Gibbs sweeps and centering apply live."""
+
+    def __init__(self, root: str | None = None, data: DBMData | None = None):
+        self.root = root
+        self._data_cache: dict[str, DBMData] = {} if data is None else {"given": data}
+
+    def sizes(self, p: Mapping[str, Any], n_visible: int) -> tuple[int, ...]:
+        hidden = [int(p["n1"]), int(p["n2"])] + ([int(p["n3"])] if int(p.get("n3", 0)) > 0 else [])
+        return (n_visible, *hidden)
+
+    def check_params(self, params: Mapping[str, Any]) -> None:
+        p = {**TRAINING_DEFAULTS, **params}
+        if p["dataset"] not in DATASETS:
+            raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {p['dataset']!r}")
+        for name, label in (("n1", "hidden layer 1 size n1"), ("n2", "hidden layer 2 size n2")):
+            _check_range(p, name, 1, MAX_UNITS, label)
+        _check_range(p, "n3", 0, MAX_UNITS, "hidden layer 3 size n3 (0 = two hidden layers)")
+        _check_range(p, "batch_size", 1, 1000, "batch size")
+        _check_range(p, "greedy_updates", 0, 100000, "greedy updates per layer")
+        _check_range(p, "rbm_lr", 1e-6, 1.0, "RBM learning rate")
+        _check_range(p, "n_chains", 2, 1000, "persistent chains")
+        if p["binarization"] not in ("dynamic", "fixed", "threshold"):
+            raise ValueError(f"binarization must be dynamic, fixed or threshold, got {p['binarization']!r}")
+        self._joint_config(p).check()
+
+    @staticmethod
+    def _joint_config(p: Mapping[str, Any]) -> JointConfig:
+        return JointConfig(float(p["lr"]), float(p["momentum"]), float(p["weight_decay"]), int(p["mf_iterations"]), int(p["gibbs_steps"]), bool(p["centering"]))
+
+    def _data(self, dataset: str) -> DBMData:
+        if "given" in self._data_cache:
+            return self._data_cache["given"]
+        if dataset not in self._data_cache:
+            self._data_cache[dataset] = load_images(dataset, self.root)
+        return self._data_cache[dataset]
+
+    def reset(self, params: Mapping[str, Any]) -> None:
+        p = {**TRAINING_DEFAULTS, **params}
+        self.check_params(p)
+        self.data = self._data(p["dataset"])
+        self.binary = datalib.Binarized(self.data.train, p["binarization"], seed=int(p["seed"]))
+        self.generator = _generator(p["seed"])
+        self.sizes_ = self.sizes(p, self.data.train.shape[1])
+        self.stack = GreedyStack(self.sizes_, self.generator, data_mean=self.data.train.mean(0))
+        self.dbm: DBM | None = None
+        self.trainer: DBMTrainer | None = None
+        self.net: InferenceNet | None = None
+        self.updates = 0
+        self.greedy_updates = int(p["greedy_updates"])
+        self.order = torch.randperm(len(self.binary), generator=self.generator)
+        self.cursor = 0
+        self.last_layer_recon = [float("nan")] * (len(self.sizes_) - 1)
+
+    @property
+    def phase(self) -> str:
+        L = len(self.sizes_) - 1
+        layer = self.updates // max(1, self.greedy_updates) + 1 if self.greedy_updates else L + 1
+        return f"greedy RBM {layer}" if layer <= L else "joint"
+
+    def _batch(self, size: int) -> torch.Tensor:
+        if self.cursor + size > len(self.order):
+            self.order = torch.randperm(len(self.binary), generator=self.generator)
+            self.cursor = 0
+        index = self.order[self.cursor : self.cursor + size]
+        self.cursor += size
+        return self.binary.batch(index, self.generator)
+
+    def _start_joint(self, p: Mapping[str, Any]) -> None:
+        self.dbm = compose_dbm(self.stack, self.data.image_shape)
+        self.trainer = DBMTrainer(self.dbm, int(p["n_chains"]), self.generator, self.data.train.mean(0))
+        self.net = InferenceNet(self.dbm) if p["inference_net"] else None
+
+    def step(self, params: Mapping[str, Any]) -> Mapping[str, float]:
+        p = {**TRAINING_DEFAULTS, **params}
+        bad = self.nonfinite()
+        if bad is not None:  # sampling from NaN probabilities would raise: report it and let the Run roll back
+            return {bad: float("nan")}
+        v = self._batch(min(int(p["batch_size"]), len(self.binary)))
+        phase = self.phase
+        self.updates += 1
+        if phase.startswith("greedy"):
+            layer = int(phase.split()[-1])
+            config = TrainConfig(method="pcd", lr=float(p["rbm_lr"]), momentum=float(p["momentum"]), weight_decay=float(p["weight_decay"]), centering=bool(p["centering"]))
+            self.stack.step(layer, v, config)
+            recon = self.stack.rbms[layer - 1].reconstruction_error(self.stack.features(v, layer))
+            self.last_layer_recon[layer - 1] = recon
+            return {"phase": float(layer), f"rbm{layer}_reconstruction": recon}
+        if self.trainer is None:
+            self._start_joint(p)
+        metrics = dict(self.trainer.step(v, self._joint_config(p)))
+        if self.net is not None:
+            metrics["inference_net_loss"] = self.net.step(v, self.trainer.last_mu)
+        metrics["phase"] = float(len(self.sizes_))
+        return metrics
+
+    def nonfinite(self) -> str | None:
+        tensors = self.dbm.parameters() if self.dbm is not None else {f"rbm{l}.W": r.rbm.W for l, r in enumerate(self.stack.rbms, 1)}
+        return next((k for k, t in tensors.items() if not torch.isfinite(t).all()), None)
+
+    divergence_hint = "lower the learning rate or turn centering on"
+
+    def state(self) -> dict:
+        return {
+            "rbms": [{k: t.clone() for k, t in r.rbm.parameters().items()} for r in self.stack.rbms],
+            "trainer": self.trainer.state() if self.trainer is not None else None,
+            "updates": self.updates,
+        }
+
+    def restore(self, state: dict) -> None:
+        for r, saved in zip(self.stack.rbms, state["rbms"]):
+            r.rbm.load_state(saved)
+            for t in r.trainer.velocity.values():
+                t.zero_()
+        self.updates = state["updates"]
+        if state["trainer"] is not None and self.trainer is not None:
+            self.trainer.restore(state["trainer"])
+        elif state["trainer"] is None:
+            self.dbm = self.trainer = self.net = None
+
+    def trained(self) -> TrainedDBM:
+        """The current model as a :class:`TrainedDBM` (composing the stack if joint training has not begun)."""
+        dbm = self.dbm if self.dbm is not None else compose_dbm(self.stack, self.data.image_shape)
+        return TrainedDBM(dbm, self.stack, self.net, {})
+
+    def arrays(self) -> Mapping[str, np.ndarray]:
+        L = len(self.sizes_) - 1
+        phase = self.phase
+        out: dict[str, np.ndarray] = {"phase": np.array(phase), "updates": np.array(self.updates)}
+        if phase.startswith("greedy"):
+            layer = int(phase.split()[-1])
+            out["filters"] = self.stack.rbms[0].W.T[:64].numpy().copy()
+            rbm = self.stack.rbms[layer - 1]
+            chains = rbm.trainer.chains
+            if chains is not None:
+                x = chains[:, : rbm.n_in]
+                out["chain_input"] = x[:32].numpy().copy()
+                if layer == 1:
+                    out["chain_v"] = x[:32].numpy().copy()
+        else:
+            dbm, chains = self.dbm, self.trainer.chains
+            out["filters"] = dbm.W[0].T[:64].numpy().copy()
+            out["chain_v"] = torch.sigmoid(dbm.layer_input(0, chains))[:32].numpy()
+            for l in range(1, L + 1):
+                out[f"chain_h{l}"] = chains[l][:32].numpy().copy()
+            out["offsets_v"] = self.trainer.offsets[0].numpy().copy()
+        return out
+
+
+# --------------------------------------------------------------------------- sampling: DBM Gibbs beside DBN ancestral
+
+
+SAMPLING_DEFAULTS: dict[str, Any] = {"n_chains": 16, "seed": 0}
+
+
+class SamplingTask:
+    """One step = one two-block Gibbs sweep of the DBM (all layers) and one Gibbs step in the DBN's
+    top RBM followed by a fresh down pass; both start from random states drawn from the same seed."""
+
+    def __init__(self, trained: TrainedDBM):
+        self.dbm = trained.dbm
+        self.dbn = DBN.from_stack(trained.stack)
+
+    def check_params(self, params: Mapping[str, Any]) -> None:
+        _check_range(params, "n_chains", 1, 64, "chains")
+        _check_range(params, "seed", 0, 2**31 - 1, "seed")
+
+    def reset(self, params: Mapping[str, Any]) -> None:
+        p = {**SAMPLING_DEFAULTS, **params}
+        n = int(p["n_chains"])
+        self.g_dbm, self.g_dbn = _generator(p["seed"]), _generator(p["seed"])
+        self.x = self.dbm.random_state(n, self.g_dbm)
+        self.top = self.dbn.sample_top(n, 0, self.g_dbn)
+        self.sweeps = 0
+        self._down()
+
+    def _down(self) -> None:
+        self.dbn_layers, self.dbn_mean = self.dbn.down_pass(self.top, self.g_dbn)
+
+    def step(self, params: Mapping[str, Any]) -> Mapping[str, float]:
+        self.x = self.dbm.gibbs_sweep(self.x, generator=self.g_dbm)
+        self.top = self.dbn.sample_top(self.top.shape[0], 1, self.g_dbn, start=self.top)
+        self._down()
+        self.sweeps += 1
+        return {"dbm_energy": float(self.dbm.energy(self.x).mean())}
+
+    def arrays(self) -> Mapping[str, np.ndarray]:
+        dbm_mean = torch.sigmoid(self.dbm.layer_input(0, self.x))
+        out = {"dbm_v": dbm_mean.numpy(), "dbn_v": self.dbn_mean.numpy(), "sweeps": np.array(self.sweeps)}
+        for l in range(1, len(self.dbm.sizes)):
+            out[f"dbm_h{l}"] = self.x[l].numpy().copy()
+        out["dbn_h1"] = self.dbn_layers[1].numpy().copy() if len(self.dbn_layers) > 1 else self.top.numpy().copy()
+        return out
+
+
+def load_pretrained(path: str | os.PathLike = PRETRAINED) -> TrainedDBM:
+    """The shipped MNIST DBM (see assets/README.md for the command that trained it)."""
+    return load_trained(path)
+

@@ -1,0 +1,133 @@
+"""The DBM lab's Run tasks: mean-field animation, greedy-then-joint training, DBM vs DBN sampling; bad input refused."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from engine.device import configure_threads
+from engine.models.dbm_training import GreedyStack, InferenceNet, TrainedDBM, compose_dbm, load_trained, save_trained
+from engine.run import Run
+from engine.tasks.dbm import DBMTrainingTask, MeanFieldTask, SamplingTask, load_images
+
+configure_threads()
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_images("digits")
+
+
+@pytest.fixture(scope="module")
+def small_trained(digits):
+    g = torch.Generator().manual_seed(0)
+    stack = GreedyStack((64, 20, 12), g)
+    for layer in stack.rbms:
+        layer.set_params(torch.randn(layer.n_in, layer.n_out, generator=g) * 0.3, torch.zeros(layer.n_in), torch.zeros(layer.n_out))
+    dbm = compose_dbm(stack, (8, 8))
+    return TrainedDBM(dbm, stack, InferenceNet(dbm), {})
+
+
+def test_mean_field_task_steps_one_iteration_at_a_time_and_stops(small_trained, digits):
+    task = MeanFieldTask(small_trained, digits.held_out)
+    run = Run(task, {"index": 3, "n_iter": 5, "damping": 0.0, "schedule": "sequential"})
+    snap = run.step(8)
+    assert int(snap.arrays["iteration"]) == 5
+    bounds = snap.metrics["bound"].values
+    assert len(bounds) == 5
+    assert np.all(np.diff(np.concatenate([[float(snap.arrays["initial_bound"])], bounds])) >= -1e-4)
+    assert snap.arrays["mu1"].shape == (20,) and snap.arrays["gibbs_mu2"].shape == (12,)
+    run.close()
+
+
+def test_mean_field_task_clamped_half_fills_in_the_free_pixels(small_trained, digits):
+    task = MeanFieldTask(small_trained, digits.held_out)
+    run = Run(task, {"index": 0, "n_iter": 20, "clamp": "top half", "init": "inference net"})
+    snap = run.step(20)
+    free = ~snap.arrays["observed"]
+    assert free.sum() == 32
+    assert np.allclose(snap.arrays["v"][~free], snap.arrays["v_true"][~free])
+    assert np.all((snap.arrays["v"][free] > 0) & (snap.arrays["v"][free] < 1))
+    assert np.all(np.diff(snap.metrics["bound"].values) >= -1e-4)
+    run.close()
+
+
+def test_mean_field_task_refuses_bad_settings(small_trained, digits):
+    task = MeanFieldTask(small_trained, digits.held_out)
+    run = Run(task, {"n_iter": 10})
+    with pytest.raises(ValueError, match="iterations must be between 1 and 200"):
+        run.update_params(n_iter=0)
+    with pytest.raises(ValueError, match="damping must be in"):
+        run.update_params(damping=1.0)
+    with pytest.raises(ValueError, match="schedule"):
+        run.update_params(schedule="random")
+    with pytest.raises(ValueError, match="test image index"):
+        run.update_params(index=10**6)
+    assert run.params["n_iter"] == 10
+    run.close()
+
+
+def test_training_task_goes_from_greedy_to_joint(digits):
+    task = DBMTrainingTask(data=digits)
+    params = {"dataset": "digits", "n1": 16, "n2": 8, "greedy_updates": 3, "batch_size": 20, "n_chains": 10, "mf_iterations": 3}
+    run = Run(task, params)
+    assert task.phase == "greedy RBM 1"
+    snap = run.step(3)
+    assert task.phase == "greedy RBM 2"
+    assert np.isfinite(snap.latest("rbm1_reconstruction"))
+    snap = run.step(4)
+    assert task.phase == "joint"
+    assert np.isfinite(snap.latest("mf_bound")) and np.isfinite(snap.latest("inference_net_loss"))
+    assert snap.arrays["chain_h2"].shape == (10, 8)
+    run.update_params(centering=True)
+    snap = run.step(2)
+    assert np.isfinite(snap.latest("mf_bound"))
+    run.close()
+
+
+def test_training_task_refuses_bad_sizes_and_rates(digits):
+    task = DBMTrainingTask(data=digits)
+    run = Run(task, {"dataset": "digits", "n1": 8, "n2": 8, "greedy_updates": 1})
+    with pytest.raises(ValueError, match="n1"):
+        run.update_params(n1=0)
+    with pytest.raises(ValueError, match="n2"):
+        run.update_params(n2=5000)
+    with pytest.raises(ValueError, match="mean-field iterations"):
+        run.update_params(mf_iterations=0)
+    with pytest.raises(ValueError, match="learning rate"):
+        run.update_params(lr=5.0)
+    run.close()
+
+
+def test_training_task_pauses_and_rolls_back_when_it_diverges(digits):
+    task = DBMTrainingTask(data=digits)
+    run = Run(task, {"dataset": "digits", "n1": 8, "n2": 8, "greedy_updates": 1, "batch_size": 10, "n_chains": 10, "mf_iterations": 2})
+    run.step(3)
+    good = {k: t.clone() for k, t in task.dbm.parameters().items()}
+    task.dbm.W[0].fill_(float("nan"))
+    snap = run.step(1)
+    assert "NaN" in snap.message and "rolled back" in snap.message
+    assert all(torch.equal(good[k], t) for k, t in task.dbm.parameters().items())
+    run.close()
+
+
+def test_sampling_task_runs_dbm_and_dbn_from_the_same_seed(small_trained):
+    run = Run(SamplingTask(small_trained), {"n_chains": 6, "seed": 3})
+    snap = run.step(4)
+    assert int(snap.arrays["sweeps"]) == 4
+    assert snap.arrays["dbm_v"].shape == (6, 64) and snap.arrays["dbn_v"].shape == (6, 64)
+    assert snap.arrays["dbm_h2"].shape == (6, 12)
+    run.close()
+    with pytest.raises(ValueError, match="chains"):
+        Run(SamplingTask(small_trained), {"n_chains": 0})
+
+
+def test_trained_checkpoint_roundtrip(small_trained, tmp_path):
+    save_trained(tmp_path / "m", small_trained.dbm, small_trained.stack, small_trained.net, {"dataset": "digits"}, dtype=torch.float32)
+    back = load_trained(tmp_path / "m")
+    assert back.config["dataset"] == "digits"
+    assert torch.equal(back.dbm.W[1], small_trained.dbm.W[1])
+    assert torch.equal(back.stack.rbms[1].rbm.W, small_trained.stack.rbms[1].rbm.W)
+    v = torch.rand(3, 64)
+    assert all(torch.equal(a, b) for a, b in zip(back.net(v), small_trained.net(v)))
