@@ -1,0 +1,57 @@
+"""DBM Gibbs sampling beside DBN ancestral sampling, from the same seed (book 20.3, 20.4.1)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from engine.run import Snapshot
+from engine.tasks.dbm import SamplingTask
+from lab import controls as ui
+from lab import views
+from lab.dbm_views import pretrained_dbm, samples_grid, units_picture
+from lab.live import live_panel
+
+st.title("Sampling: DBM Gibbs chains vs DBN ancestral sampling")
+st.caption(
+    "Left, the DBM: every layer takes part in a two-block Gibbs sweep, the odd layer h¹ given (v, h²), then v and h² given h¹ "
+    "(eqs. 20.26-20.27). Right, the DBN built from the same pretraining RBMs: Gibbs steps in its top RBM P(h¹, h²), then one "
+    "directed pass down P(v | h¹) (section 20.3). Both start from random states drawn with the same seed; shown are the means P(v = 1 | h¹)."
+)
+
+trained = pretrained_dbm()
+if trained is None:
+    st.error("This page needs the pretrained MNIST DBM (assets/dbm/mnist, see assets/README.md).")
+    st.stop()
+
+c = st.columns([2, 2, 4])
+with c[0]:
+    n_chains = ui.select("dbm.s.chains", "Chains (on Reset)", [8, 16, 32, 64], 16)
+with c[1]:
+    seed = ui.number("dbm.s.seed", "Seed (on Reset)", 0, 9999, 0)
+params = {"n_chains": n_chains, "seed": seed}
+run = ui.session_run("dbm.sample", lambda: SamplingTask(trained), params)
+ui.push_params(run, params)
+if st.session_state.get("dbm.s.setup") != (n_chains, seed):
+    if "dbm.s.setup" in st.session_state:
+        run.reset()
+    st.session_state["dbm.s.setup"] = (n_chains, seed)
+ui.run_controls(run, "dbm.s", step_label="One sweep", default_speed="15 steps / s")
+shape = trained.dbm.config.image_shape or (28, 28)
+
+
+def draw_fast(snap: Snapshot) -> None:
+    a = snap.arrays
+    st.markdown(f"**Sweep {int(a['sweeps'])}**")
+    left, right = st.columns(2)
+    with left:
+        st.subheader("DBM: Gibbs over all layers")
+        views.show_image(samples_grid(a["dbm_v"], shape), caption="P(v = 1 | h¹) of each chain", target_width=560)
+        views.show_image(units_picture(a["dbm_h1"][:16]), caption="h¹ states (one row per chain)", target_width=560)
+        views.show_image(units_picture(a["dbm_h2"][:16]), caption="h² states (one row per chain)", target_width=560)
+    with right:
+        st.subheader("DBN: top-RBM Gibbs, then one pass down")
+        views.show_image(samples_grid(a["dbn_v"], shape), caption="P(v = 1 | h¹) after the down pass", target_width=560)
+        views.show_image(units_picture(a["dbn_h1"][:16]), caption="h¹ states from the top RBM (one row per chain)", target_width=560)
+
+
+live_panel(run, draw_fast, key="dbm.s.live")

@@ -1,0 +1,104 @@
+"""DBM training live: greedy layer-wise pretraining, then joint training by algorithm 20.1 (book 20.4.5)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from engine.run import Snapshot
+from engine.tasks.dbm import TRAINING_DEFAULTS, DBMTrainingTask, mnist_available
+from lab import controls as ui
+from lab import views
+from lab.dbm_views import samples_grid, units_picture
+from lab.live import live_panel
+
+st.title("Deep Boltzmann machine: training live")
+st.caption(
+    "First a stack of RBMs, trained greedily, bottom-up (section 20.4.5): the bottom RBM sees two tied copies of v "
+    "(P(h¹|v) = σ(2v′W¹ + c¹)), the top RBM two tied copies of its hidden layer, a middle RBM's weights are halved when the "
+    "DBM is assembled. Then joint training by algorithm 20.1: the positive phase from mean field (eqs. 20.33-20.34), the negative "
+    "phase from persistent two-block Gibbs chains: ΔWˡ ∝ ⟨xˡ⁻¹xˡ′⟩_(data, μ) − ⟨xˡ⁻¹xˡ′⟩_chains."
+)
+
+datasets = ["digits", "bars-stripes"] + (["mnist"] if mnist_available() else [])
+names = {"digits": "8×8 digits (scikit-learn)", "bars-stripes": "bars and stripes 4×4", "mnist": "MNIST (test split, 9000 images)"}
+c = st.columns([3, 1, 1, 1, 1])
+with c[0]:
+    dataset = ui.select("dbm.t.data", "Dataset (on Reset)", datasets, "digits", format_func=names.get, horizontal=True)
+with c[1]:
+    n1 = ui.number("dbm.t.n1", "h¹ units (on Reset)", 1, 4096, 100)
+with c[2]:
+    n2 = ui.number("dbm.t.n2", "h² units (on Reset)", 1, 4096, 100)
+with c[3]:
+    greedy = ui.number("dbm.t.greedy", "Greedy updates / layer (on Reset)", 0, 100000, 300, step=50)
+with c[4]:
+    seed = ui.number("dbm.t.seed", "Seed (on Reset)", 0, 9999, 0)
+c = st.columns(6)
+with c[0]:
+    rbm_lr = ui.log_slider("dbm.t.rbmlr", "RBM learning rate", [1e-3, 3e-3, 0.01, 0.03, 0.05, 0.1, 0.3], 0.05)
+with c[1]:
+    lr = ui.log_slider("dbm.t.lr", "Joint learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 0.005, 0.01, 0.03, 0.1], 0.005)
+with c[2]:
+    momentum = ui.slider("dbm.t.mom", "Momentum", 0.0, 0.95, 0.5, 0.05)
+with c[3]:
+    mf_iter = ui.slider("dbm.t.mf", "Mean-field iterations", 1, 50, 10, 1)
+with c[4]:
+    gibbs = ui.slider("dbm.t.gibbs", "Gibbs sweeps / update", 1, 10, 1, 1)
+with c[5]:
+    centering = ui.toggle("dbm.t.center", "Centering", False, help="Montavon & Müller (2012): gradients of the model rewritten around the layers' mean activities.")
+
+params = {**TRAINING_DEFAULTS, "dataset": dataset, "n1": n1, "n2": n2, "greedy_updates": greedy, "seed": seed, "rbm_lr": rbm_lr, "lr": lr,
+          "momentum": momentum, "mf_iterations": mf_iter, "gibbs_steps": gibbs, "centering": centering, "n_chains": 64}  # fmt: skip
+run = ui.session_run("dbm.train", DBMTrainingTask, params)
+ui.push_params(run, params)
+ui.run_controls(run, "dbm.t")
+task: DBMTrainingTask = run.task
+st.caption(f"DBM {'-'.join(map(str, task.sizes_))} on {task.data.source}, binarisation: dynamic. Dataset, sizes, greedy updates and seed apply on Reset.")
+shape = task.data.image_shape
+
+
+def draw_fast(snap: Snapshot) -> None:
+    a = snap.arrays
+    phase = str(a["phase"])
+    st.markdown(f"**Phase: {phase}** · update {int(a['updates'])} · {snap.steps_per_second:.0f} updates/s")
+    left, right = st.columns([1, 1])
+    with left:
+        filters = a["filters"]
+        pic = views.tile_grid(filters.reshape(-1, *shape), ncols=8, contrast="per_tile")
+        views.show_image(pic, caption="Filters: columns of W¹ (bottom RBM, then the DBM) as images", target_width=480)
+    with right:
+        if "chain_v" in a:
+            views.show_image(samples_grid(a["chain_v"][:32], shape, ncols=8, target_width=480), caption="Persistent chains: v (P(v=1|h¹) in joint training)", target_width=480)
+        elif "chain_input" in a:
+            views.show_image(units_picture(a["chain_input"][:16], target_width=480), caption="Persistent chains of this RBM: its input layer", target_width=480)
+        for l in (1, 2, 3):
+            if f"chain_h{l}" in a:
+                views.show_image(units_picture(a[f"chain_h{l}"][:16], target_width=480), caption=f"Persistent chains: h{'¹²³'[l - 1]} (one row per chain)", target_width=480)
+
+
+def draw_slow(snap: Snapshot) -> None:
+    m = snap.metrics
+    c = st.columns(3)
+    recon = {k: v for k, v in m.items() if k.endswith("_reconstruction")}
+    with c[0]:
+        if recon:
+            views.plot(views.curves(recon, "Greedy RBMs: reconstruction error", "squared error", names={k: f"RBM {k[3]}" for k in recon}), key=f"dbm-t-rr-{snap.version}")
+    with c[1]:
+        if "mf_bound" in m:
+            views.plot(views.curves({"mf_bound": m["mf_bound"]}, "Joint: mean-field bound L(v, Q) + log Z", "nats per image", names={"mf_bound": "batch mean"}), key=f"dbm-t-b-{snap.version}")
+    with c[2]:
+        ratios = {k: v for k, v in m.items() if k.startswith("update_ratio")}
+        if ratios:
+            views.plot(views.curves(ratios, "Joint: update-to-weight ratio ‖ΔW‖/‖W‖", "ratio", log_y=True, names={k: k.split("_")[-1] for k in ratios}), key=f"dbm-t-u-{snap.version}")
+    if "inference_net_loss" in m or "reconstruction" in m:
+        c = st.columns(2)
+        with c[0]:
+            if "reconstruction" in m:
+                views.plot(views.curves({"reconstruction": m["reconstruction"]}, "Joint: ‖v − σ(b + W¹μ¹)‖²", "squared error"), key=f"dbm-t-r-{snap.version}")
+        with c[1]:
+            if "inference_net_loss" in m:
+                views.plot(views.curves({"inference_net_loss": m["inference_net_loss"]}, "Inference net: cross-entropy to the mean-field result", "nats per image"), key=f"dbm-t-n-{snap.version}")
+
+
+live_panel(run, draw_fast, draw_slow, key="dbm.t.live")
+st.caption("Centering subtracts sliding means of every layer before the gradient's outer products and moves the biases so that the "
+           "model is unchanged; with it, larger learning rates stay stable (Montavon & Müller 2012).")  # fmt: skip
