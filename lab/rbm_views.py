@@ -27,6 +27,15 @@ def _data(name: str) -> RBMData:
     return load_rbm_data(name, download=False)
 
 
+def data_available(name: str) -> bool:
+    """Whether the dataset is on this machine (checked without downloading or drawing anything)."""
+    try:
+        _data(name)
+        return True
+    except datasets.DataError:
+        return False
+
+
 def rbm_data(name: str) -> RBMData | None:
     """The dataset as the RBM sees it, or None after saying why it is not on this machine."""
     try:

@@ -85,10 +85,11 @@ def draw_slow(snap: Snapshot) -> None:
             fig.add_trace(go.Scatter(x=steps, y=filled[i], mode="lines", name=f"chain {i + 1}", line={"width": 2, "color": views.PALETTE[i % len(views.PALETTE)]}))
         views.plot(views.style(fig, "Free energy F(v) of each chain (eq. 20.8)", "Gibbs step", "F(v)"), key=f"gibbs-fe-{snap.version}")
     with c[1]:
-        if filled.shape[1] > 10:
-            acf = autocorrelation(filled, min(100, filled.shape[1] // 2))
+        if filled.shape[1] > 20:
+            recent = filled[:, filled.shape[1] // 2 :]  # the first half is dropped as burn-in
+            acf = autocorrelation(recent, min(100, recent.shape[1] // 2))
             fig = go.Figure(go.Bar(x=np.arange(len(acf)), y=acf, marker_color=views.PALETTE[0]))
-            views.plot(views.style(fig, f"Autocorrelation of F(v) over the last {filled.shape[1]} steps", "lag (Gibbs steps)", "autocorrelation"), key=f"gibbs-acf-{snap.version}")
+            views.plot(views.style(fig, f"Autocorrelation of F(v), last {recent.shape[1]} steps", "lag (Gibbs steps)", "autocorrelation"), key=f"gibbs-acf-{snap.version}")
         else:
             st.info("The autocorrelation appears after a few steps: press Play.")
     if exact and "tv" in snap.metrics:

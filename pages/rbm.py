@@ -9,7 +9,7 @@ from engine.tasks.rbm import PRETRAINED, TRAIN_DEFAULTS, RBMTrainTask
 from lab import controls as ui
 from lab import views
 from lab.live import live_panel
-from lab.rbm_views import DATASET_NAMES, ENUMERABLE_NOTE, activation_picture, ais_figure, filter_picture, image_grid, rbm_data, run_ais
+from lab.rbm_views import DATASET_NAMES, ENUMERABLE_NOTE, activation_picture, ais_figure, data_available, filter_picture, image_grid, rbm_data, run_ais
 
 st.title("Restricted Boltzmann machine: training live")
 st.caption(
@@ -19,9 +19,12 @@ st.caption(
     "restarted at the data (CD-k) or kept running between updates (PCD, a.k.a. SML)."
 )
 
+mnist_here = data_available("mnist")
 top = st.columns([3, 2, 2, 2])
 with top[0]:
-    dataset = ui.select("rbm.data", "Dataset (on Reset)", list(DATASET_NAMES), "mnist", format_func=DATASET_NAMES.get, horizontal=True)
+    dataset = ui.select("rbm.data", "Dataset (on Reset)", list(DATASET_NAMES), "mnist" if mnist_here else "digits", format_func=DATASET_NAMES.get, horizontal=True)
+    if not mnist_here:
+        st.caption("MNIST is not on this machine (`genlab data fetch mnist`): starting on the 8x8 digits.")
 with top[1]:
     start = ui.select("rbm.start", "Start from (on Reset)", ["pretrained", "scratch"], "pretrained", horizontal=True,
                       help="Pretrained checkpoints exist for MNIST (784-500, PCD) and Frey faces (Gaussian-Bernoulli); the others start from scratch.")  # fmt: skip

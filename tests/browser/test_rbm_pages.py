@@ -1,0 +1,44 @@
+"""The RBM and Gibbs chain pages in a real browser: they render, and after Play their pictures change."""
+
+import time
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import image_sources
+
+
+def wait_for_first_image_to_change(page, before: list[str], timeout: float = 30.0) -> list[str]:
+    """Poll until the page's first picture (the filters, the chains) has a new source."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        now = image_sources(page)
+        if now and now[0] != before[0]:
+            return now
+        page.wait_for_timeout(250)
+    raise AssertionError(f"the first picture did not change within {timeout} s")
+
+
+def pause(page) -> None:
+    """Pause and wait until the page shows it, so that the run stops using the CPU before the next test."""
+    page.get_by_role("button", name="Pause").click()
+    expect(page.get_by_role("button", name="Play")).to_be_enabled(timeout=30_000)
+
+
+def test_rbm_page_filters_change_after_play(open_page, shoot):
+    page = open_page("rbm", timeout=120_000)
+    before = image_sources(page)
+    assert before, "no picture on the RBM page"
+    page.get_by_role("button", name="Play").click()
+    wait_for_first_image_to_change(page, before)
+    shoot(page, "rbm-playing")
+    pause(page)
+
+
+def test_gibbs_page_chain_image_changes_after_play(open_page, shoot):
+    page = open_page("gibbs", timeout=120_000)
+    before = image_sources(page)
+    assert before, "no picture on the Gibbs chain page"
+    page.get_by_role("button", name="Play").click()
+    wait_for_first_image_to_change(page, before)
+    shoot(page, "gibbs-playing")
+    pause(page)
