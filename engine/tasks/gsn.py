@@ -143,7 +143,7 @@ class Trainer:
         loss.backward()
         self.optimizer.step()
         self.steps += 1
-        return {"loss": float(loss), "reconstruction_nll": float(losses[0])}
+        return {"loss": float(loss.detach()), "reconstruction_nll": float(losses[0].detach())}
 
     @torch.no_grad()
     def heldout_nll(self) -> float:
