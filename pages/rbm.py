@@ -33,7 +33,7 @@ with top[2]:
 with top[3]:
     seed = ui.number("rbm.seed", "Seed (on Reset)", 0, 9999, 0)
 
-cols = st.columns(7)
+cols = st.columns(8)
 with cols[0]:
     method = ui.select("rbm.method", "Negative phase", ["cd", "pcd"], "pcd", horizontal=True, format_func={"cd": "CD-k", "pcd": "PCD"}.get)
 with cols[1]:
@@ -48,6 +48,8 @@ with cols[5]:
     weight_decay = ui.log_slider("rbm.wd", "Weight decay", [0.0, 1e-5, 1e-4, 1e-3, 1e-2], 1e-4)
 with cols[6]:
     centering = ui.toggle("rbm.center", "Centering", False, help="Montavon & Müller (2012): the gradient of the model rewritten around the data means.")
+with cols[7]:
+    learn_precision = ui.toggle("rbm.prec", "Learn precisions", False, help="Frey faces (Gaussian visible units), on Reset: learn the diagonal precision β_v instead of keeping it at 1.")
 
 data = rbm_data(dataset)
 if data is None:
@@ -55,7 +57,7 @@ if data is None:
     st.stop()
 
 params = {**TRAIN_DEFAULTS, "dataset": dataset, "start": start, "hidden": hidden, "method": method, "k": k, "lr": lr,
-          "momentum": momentum, "batch": batch, "weight_decay": weight_decay, "centering": centering, "seed": seed}  # fmt: skip
+          "momentum": momentum, "batch": batch, "weight_decay": weight_decay, "centering": centering, "learn_precision": learn_precision, "seed": seed}  # fmt: skip
 run = ui.session_run("rbm.train", RBMTrainTask, params)
 ui.push_params(run, params)
 ui.run_controls(run, "rbm")

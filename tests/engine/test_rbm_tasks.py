@@ -1,0 +1,87 @@
+"""RBM run tasks: Gibbs chains converge to the exact distribution, parameters are checked, divergence pauses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from engine.checkpoint import CheckpointError
+from engine.run import PAUSED, Run
+from engine.tasks.rbm import GIBBS_DEFAULTS, TRAIN_DEFAULTS, GibbsTask, RBMTrainTask, autocorrelation, clamp_mask, load_pretrained, total_variation
+
+torch.set_num_threads(1)
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
+
+
+def test_gibbs_chains_on_bars_and_stripes_approach_the_exact_distribution():
+    run = Run(GibbsTask(), {**GIBBS_DEFAULTS, "model": "bars-stripes", "chains": 400})
+    early = run.step(100).latest("tv")
+    late = run.step(1400).latest("tv")
+    assert late < 0.08 and late < early / 2
+    exact = run.snapshot().arrays["exact_top"]
+    assert 0.5 < exact.sum() <= 1.0
+
+
+def test_clamped_pixels_of_a_chosen_image_never_change():
+    run = Run(GibbsTask(), {**GIBBS_DEFAULTS, "model": "bars-stripes", "init": "image", "image": 7, "chains": 9, "clamp": "top half"})
+    first = run.snapshot().arrays["visible"].copy()
+    last = run.step(50).arrays["visible"]
+    assert np.abs(last[:, :2] - first[:, :2]).max() == 0.0
+
+
+def test_autocorrelation_of_an_ar1_process_is_its_coefficient():
+    rng = np.random.default_rng(0)
+    x = np.zeros((20, 5000))
+    for t in range(1, 5000):
+        x[:, t] = 0.8 * x[:, t - 1] + rng.standard_normal(20)
+    acf = autocorrelation(x, 3)
+    assert acf[0] == pytest.approx(1.0) and acf[1] == pytest.approx(0.8, abs=0.02) and acf[2] == pytest.approx(0.64, abs=0.03)
+
+
+def test_total_variation_and_clamp_masks():
+    assert total_variation(np.array([0.5, 0.5, 0.0]), np.array([0.0, 0.5, 0.5])) == 0.5
+    assert int(clamp_mask((4, 6), "left half").sum()) == 12
+    assert clamp_mask((4, 6), "none") is None
+
+
+def test_parameters_out_of_range_are_refused_with_their_name():
+    run = Run(RBMTrainTask(), {**TRAIN_DEFAULTS, "dataset": "digits", "start": "scratch", "hidden": 16})
+    with pytest.raises(ValueError, match="learning rate"):
+        run.update_params(lr=50.0)
+    with pytest.raises(ValueError, match="k \\(Gibbs steps"):
+        run.update_params(k=0)
+    with pytest.raises(ValueError, match="inverse temperature"):
+        Run(GibbsTask(), {**GIBBS_DEFAULTS, "model": "bars-stripes", "beta": -1.0})
+    assert run.params["lr"] == TRAIN_DEFAULTS["lr"]
+
+
+def test_training_task_steps_and_reports_its_monitors():
+    run = Run(RBMTrainTask(), {**TRAIN_DEFAULTS, "dataset": "digits", "start": "scratch", "hidden": 32, "lr": 0.05})
+    snap = run.step(41)
+    assert snap.step == 41
+    assert len(snap.metrics["recon_error"].values) == 3  # monitors every 20 steps
+    assert snap.metrics["recon_error"].values[-1] < snap.metrics["recon_error"].values[0]
+    assert snap.arrays["filters"].shape == (32, 8, 8)
+
+
+@pytest.mark.skipif(not (SHARED / "frey").exists(), reason="Frey faces not in ../shared/data")
+def test_a_diverging_gaussian_rbm_pauses_and_rolls_back():
+    params = {**TRAIN_DEFAULTS, "dataset": "frey", "start": "scratch", "hidden": 50, "lr": 1.0, "momentum": 0.9, "learn_precision": True, "batch": 20}
+    run = Run(RBMTrainTask(root=str(SHARED)), params)
+    snap = run.step(200)
+    assert snap.status == PAUSED and "NaN" in snap.message and "lower the learning rate" in snap.message
+    assert np.isfinite(snap.arrays["filters"]).all()
+
+
+def test_pretrained_checkpoints_load_and_refuse_a_wrong_shape(tmp_path):
+    mnist, config = load_pretrained("mnist")
+    assert (mnist.n_visible, mnist.n_hidden, config["dataset"]) == (784, 500, "mnist")
+    frey, config = load_pretrained("frey")
+    assert frey.gaussian and config["scale"] > 0
+    before = frey.W.clone()
+    with pytest.raises(CheckpointError, match="mnist_pcd_500.safetensors"):
+        frey.load_into(Path(__file__).resolve().parents[2] / "assets" / "rbm" / "mnist_pcd_500")
+    assert torch.equal(frey.W, before)
