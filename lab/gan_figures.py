@@ -1,6 +1,8 @@
 """Plotly figures of the GAN pages: the a*b game, the Dirac-GAN, and the 2-D GAN's layered picture.
 
-Kept light for live redraws: Scattergl for points, one coarse heatmap, arrows as
+Kept light for live redraws: SVG scatter for a few hundred points (a live chart is
+re-created on every frame, and WebGL contexts are slow to create and limited in
+number), one coarse heatmap, arrows as
 one line trace with gaps (None) rather than one annotation per arrow, and
 figures assembled from plain dicts without Plotly's validation (lab.views.style
 with its named template costs ~150 ms a figure; these cost a few ms).
@@ -102,7 +104,7 @@ def game_figure(trajectories: Mapping[str, np.ndarray], field, view: float, upto
     traces.append(click_grid(view))
     return fast_figure(
         traces, title, xlabel, ylabel, height=height,
-        xaxis={"range": [-view, view]}, yaxis={"range": [-view, view], "scaleanchor": "x", "scaleratio": 1},
+        xaxis={"range": [-view, view], "constrain": "domain"}, yaxis={"range": [-view, view], "scaleanchor": "x", "scaleratio": 1, "constrain": "domain"},
         legend={"orientation": "h", "y": -0.15, "font": {"size": FONT_SIZE - 2}}, clickmode="event+select", dragmode=False,
     )  # fmt: skip
 
@@ -113,7 +115,7 @@ def radius_figure(radii: Mapping[str, np.ndarray], upto: int, title: str = "Dist
         {"type": "scatter", "x": np.arange(upto + 1), "y": np.maximum(r[: upto + 1], 1e-12), "mode": "lines", "name": rule, "line": {"width": 3, "color": RULE_COLORS.get(rule)}}
         for rule, r in radii.items()
     ]
-    return fast_figure(traces, title, "step", ylabel, height=360, yaxis={"type": "log"}, legend={"orientation": "h", "y": -0.35})
+    return fast_figure(traces, title, "step", ylabel, height=360, yaxis={"type": "log", "tickformat": ".2~g"}, legend={"orientation": "h", "y": -0.35})
 
 
 def eigen_figure(eigs: Mapping[str, np.ndarray], title: str = "Eigenvalues of one update") -> go.Figure:
@@ -123,7 +125,11 @@ def eigen_figure(eigs: Mapping[str, np.ndarray], title: str = "Eigenvalues of on
     for rule, ev in eigs.items():
         traces.append({"type": "scatter", "x": ev.real, "y": ev.imag, "mode": "markers", "name": rule,
                        "marker": {"size": 14, "color": RULE_COLORS.get(rule), "line": {"width": 1, "color": "white"}}})  # fmt: skip
-    return fast_figure(traces, title, "Re λ", "Im λ", height=360, yaxis={"scaleanchor": "x", "scaleratio": 1}, legend={"orientation": "h", "y": -0.35})
+    reach = max([1.15] + [float(np.abs(ev).max()) * 1.1 for ev in eigs.values()])
+    return fast_figure(
+        traces, title, "Re λ", "Im λ", height=360, xaxis={"range": [-reach, reach]},
+        yaxis={"range": [-reach, reach], "scaleanchor": "x", "scaleratio": 1}, legend={"orientation": "h", "y": -0.35},
+    )  # fmt: skip
 
 
 def mesh_lines(mesh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -153,31 +159,40 @@ def gan2d_figure(
         prob = loss in ("minimax", "nonsaturating")
         lim = float(np.abs(heat).max()) or 1.0
         traces.append({
-            "type": "heatmap", "x": g, "y": g, "z": heat, "colorscale": "RdBu", "opacity": 0.6, "hovertemplate": "D = %{z:.2f}<extra></extra>",
+            "type": "heatmap", "x": g, "y": g, "z": heat, "colorscale": "RdBu", "reversescale": True, "opacity": 0.6, "hovertemplate": "D = %{z:.2f}<extra></extra>",
             "zmin": 0.0 if prob else -lim, "zmax": 1.0 if prob else lim,
             "colorbar": {"title": {"text": "D(x) = P(real)" if prob else "D(x) (critic)", "side": "right"}, "thickness": 14},
         })  # fmt: skip
     if "latent mesh" in layers:
         xs, ys = mesh_lines(arrays["mesh"])
-        traces.append({"type": "scattergl", "x": xs, "y": ys, "mode": "lines", "line": {"color": "rgba(40,40,40,0.5)", "width": 1}, "name": "G(latent grid)", "hoverinfo": "skip"})
+        traces.append({"type": "scatter", "x": xs, "y": ys, "mode": "lines", "line": {"color": "rgba(40,40,40,0.5)", "width": 1}, "name": "G(latent grid)", "hoverinfo": "skip"})
     if "real" in layers:
         r = arrays["real"]
-        traces.append({"type": "scattergl", "x": r[:, 0], "y": r[:, 1], "mode": "markers", "name": "real data", "marker": {"size": 5, "color": "#1f5fbf", "opacity": 0.6}})
+        traces.append({"type": "scatter", "x": r[:, 0], "y": r[:, 1], "mode": "markers", "name": "real data", "marker": {"size": 5, "color": "#1f5fbf", "opacity": 0.6}})
     if "fake" in layers:
         f = arrays["fake"]
-        traces.append({"type": "scattergl", "x": f[:, 0], "y": f[:, 1], "mode": "markers", "name": "generated G(z)", "marker": {"size": 5, "color": "#e4572e", "opacity": 0.85}})
+        traces.append({"type": "scatter", "x": f[:, 0], "y": f[:, 1], "mode": "markers", "name": "generated G(z)", "marker": {"size": 5, "color": "#e4572e", "opacity": 0.85}})
     if "gradient arrows" in layers:
         push = arrays["push"]
         m = max(float(np.percentile(np.hypot(push[:, 0], push[:, 1]), 95)), 1e-12)
         xs, ys = arrow_segments(arrays["fake"][: len(push)], np.clip(push / m, -1.5, 1.5) * 0.35, head=0.35)
-        traces.append({"type": "scattergl", "x": xs, "y": ys, "mode": "lines", "line": {"color": "#6b1a00", "width": 1.5}, "name": "G's gradient step", "hoverinfo": "skip"})
+        traces.append({"type": "scatter", "x": xs, "y": ys, "mode": "lines", "line": {"color": "#6b1a00", "width": 1.5}, "name": "G's gradient step", "hoverinfo": "skip"})
     if centers is not None:
-        traces.append({"type": "scattergl", "x": centers[:, 0], "y": centers[:, 1], "mode": "markers", "name": "modes",
+        traces.append({"type": "scatter", "x": centers[:, 0], "y": centers[:, 1], "mode": "markers", "name": "modes",
                        "marker": {"symbol": "circle-open", "size": 16, "color": "#1f5fbf", "line": {"width": 2}}})  # fmt: skip
     if clickable:
         traces.append(click_grid(view, 31))
     return fast_figure(
         traces, title, "x₁", "x₂", height=height,
-        xaxis={"range": [-view, view]}, yaxis={"range": [-view, view], "scaleanchor": "x", "scaleratio": 1},
+        xaxis={"range": [-view, view], "constrain": "domain"}, yaxis={"range": [-view, view], "scaleanchor": "x", "scaleratio": 1, "constrain": "domain"},
         legend={"orientation": "h", "y": -0.12, "font": {"size": FONT_SIZE - 2}}, uirevision="gan2d",
     )  # fmt: skip
+
+
+def curves_figure(series: Mapping[str, object], names: Mapping[str, str], title: str, ylabel: str, height: int = 340) -> go.Figure:
+    """Metric histories (engine.run.Series) as lines: the light twin of lab.views.curves for charts redrawn several times a second."""
+    traces = [
+        {"type": "scatter", "x": s.steps, "y": s.values, "mode": "lines", "name": names.get(k, k), "line": {"width": 3, "color": PALETTE[i % len(PALETTE)]}}
+        for i, (k, s) in enumerate(series.items())
+    ]
+    return fast_figure(traces, title, "generator step", ylabel, height=height)

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 import streamlit as st
+from streamlit.errors import StreamlitDuplicateElementKey
 
 from engine.data import toy_points
 from engine.models.gan import LOSSES, MIN_USER_POINTS, OPTIMIZERS, VIEW, fit_user_points
-from engine.run import Snapshot
+from engine.run import RUNNING, Snapshot
 from engine.tasks.gan import DATA_2D, DEFAULT_2D, PRESETS_2D, GAN2DTask
 from lab import controls as ui
-from lab import views
-from lab.gan_figures import LAYERS, click_grid, fast_figure, gan2d_figure
-from lab.live import live_panel
+from lab.gan_figures import LAYERS, click_grid, curves_figure, fast_figure, gan2d_figure
 
 LOSS_NAMES = {"minimax": "minimax", "nonsaturating": "non-saturating", "leastsquares": "least squares", "wgan-gp": "WGAN-GP"}
 DATA_NAMES = {"ring": "ring of 8", "grid": "5×5 grid", "spiral": "spiral", "moons": "two moons", "gaussian": "one Gaussian", "custom": "your points"}
 WIDGET_KEYS = {"data": "gan2d.data", "loss": "gan2d.loss", "optimizer": "gan2d.opt", "lr_g": "gan2d.lrg", "lr_d": "gan2d.lrd", "d_steps": "gan2d.k", "seed": "gan2d.seed"}
+SCENE_EVERY = 0.15  # seconds between redraws of the 2-D picture while the run plays (Plotly updates it in place)
 LRS = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
 
 st.title("GAN on 2-D data, live")
@@ -124,35 +124,52 @@ ui.run_controls(run, "gan2d")
 centers = toy_points(run.params["data"], 1).centers if run.params["data"] in ("ring", "grid") else None
 
 
-def draw_scene(snap: Snapshot) -> None:
+def draw_readouts(snap: Snapshot) -> None:
+    st.metric("Generator step", f"{snap.step:,}")
+    st.metric("Steps / s", f"{snap.steps_per_second:.0f}")
+    js = snap.latest("js")
+    st.metric("JS divergence (histogram)", f"{js:.3f}" if np.isfinite(js) else "–", help="Between 2-D histograms of 1000 real and 1000 generated points; at most log 2 ≈ 0.693.")
+    if snap.params["data"] in ("ring", "grid"):
+        st.metric("Modes covered", f"{snap.latest('modes_covered', 0.0):.0%}", help="A mode counts when at least 0.8% of samples lie within 3 std of it (PacGAN's 20 of 2500).")
+        st.metric("High-quality samples", f"{snap.latest('high_quality', 0.0):.0%}", help="Share of samples within 3 standard deviations of some mode.")
+
+
+def draw_live(snap: Snapshot) -> None:
+    """The whole live area: the 2-D picture, the readouts and the curves (Plotly charts with stable keys update in place)."""
     left, right = st.columns([3, 1])
     with left:
-        fig = gan2d_figure(snap.arrays, layers, VIEW, snap.params["loss"], centers, title=f"Real vs generated, step {snap.step}")
-        st.plotly_chart(fig, key=f"gan2d.scene.{snap.version}", width="stretch", config={"displayModeBar": False})
+        fig = gan2d_figure(snap.arrays, layers, VIEW, snap.params["loss"], centers, title=f"Real vs generated, step {snap.step:,}")
+        st.plotly_chart(fig, key="gan2d.scene", width="stretch", config={"displayModeBar": False})
     with right:
-        st.metric("Generator step", f"{snap.step:,}")
-        st.metric("Steps / s", f"{snap.steps_per_second:.0f}")
-        st.metric("JS divergence (histogram)", f"{snap.latest('js'):.3f}", help="Between 2-D histograms of 1000 real and 1000 generated points; at most log 2 ≈ 0.693.")
-        if snap.params["data"] in ("ring", "grid"):
-            st.metric("Modes covered", f"{snap.latest('modes_covered', 0.0):.0%}", help="A mode counts when at least 0.8% of samples lie within 3 std of it (PacGAN's 20 of 2500).")
-            st.metric("High-quality samples", f"{snap.latest('high_quality', 0.0):.0%}", help="Share of samples within 3 standard deviations of some mode.")
-
-
-def draw_curves(snap: Snapshot) -> None:
+        draw_readouts(snap)
     m = snap.metrics
     c = st.columns(2)
-    with c[0]:
-        losses = {k: m[k] for k in ("loss_d", "loss_g") if k in m}
-        if losses:
-            views.plot(views.curves(losses, "Losses", "loss", names={"loss_d": "D loss", "loss_g": "G loss"}), key=f"gan2d.loss.{snap.version}")
-    with c[1]:
-        quality = {k: m[k] for k in ("js", "modes_covered", "high_quality") if k in m}
-        if quality:
-            views.plot(views.curves(quality, "Divergence and mode coverage", "value", names={"js": "JS divergence", "modes_covered": "modes covered", "high_quality": "high-quality share"}),
-                       key=f"gan2d.quality.{snap.version}")  # fmt: skip
+    losses = {k: m[k] for k in ("loss_d", "loss_g") if k in m}
+    quality = {k: m[k] for k in ("js", "modes_covered", "high_quality") if k in m}
+    if losses:
+        with c[0]:
+            st.plotly_chart(curves_figure(losses, {"loss_d": "D loss", "loss_g": "G loss"}, "Losses", "loss"), key="gan2d.loss", width="stretch")
+    if quality:
+        with c[1]:
+            names = {"js": "JS divergence", "modes_covered": "modes covered", "high_quality": "high-quality share"}
+            st.plotly_chart(curves_figure(quality, names, "Divergence and mode coverage", "value"), key="gan2d.quality", width="stretch")
 
 
-live_panel(run, draw_scene, draw_curves, key="gan2d.live", fps=10, slow_fps=1.5)
+was_running = run.status == RUNNING
+
+
+@st.fragment(run_every=SCENE_EVERY if was_running else None)
+def live_area() -> None:
+    snap = run.snapshot()
+    try:
+        draw_live(snap)
+    except StreamlitDuplicateElementKey:
+        pass  # Streamlit ran this fragment twice in one script run; the first drawing stands
+    if was_running and snap.status != RUNNING:
+        st.rerun()  # the run paused itself (NaN, idle): refresh the controls and stop polling
+
+
+live_area()
 st.caption(
     "Arrows: −∂L_G/∂x at 120 generated points, scaled for visibility (the direction each sample is pushed). "
     "Presets measured at seed 0 after 3000 steps: balanced learning rates cover 8/8 ring modes with 84% high-quality samples; "

@@ -63,7 +63,7 @@ def _verdict(r: float) -> str:
 
 
 def _play_controls(key: str) -> None:
-    c = st.columns([1, 1, 3])
+    c = st.columns([1, 1, 2])
     if c[0].button("Play", icon=":material/play_arrow:", key=f"{key}.play", type="primary", width="stretch"):
         st.session_state[f"{key}.frame"] = 0
         st.session_state[f"{key}.playing"] = True
@@ -88,13 +88,12 @@ left, right = st.columns(2, gap="large")
 # --------------------------------------------------------------------------- the bilinear game
 with left:
     st.header("V(a, b) = a·b")
-    c = st.columns([3, 2, 2])
+    rules = st.pills("Update rules", list(RULES), selection_mode="multi", default=["simultaneous", "alternating", "extragradient", "flow"],
+                     format_func=RULE_NAMES.get, key="game.rules", persist_state="session")  # fmt: skip
+    c = st.columns(2)
     with c[0]:
-        rules = st.pills("Update rules", list(RULES), selection_mode="multi", default=["simultaneous", "alternating", "extragradient", "flow"],
-                         format_func=RULE_NAMES.get, key="game.rules", persist_state="session")  # fmt: skip
-    with c[1]:
         lr = ui.log_slider("game.lr", "Step size η", [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5], 0.2)
-    with c[2]:
+    with c[1]:
         steps = ui.slider("game.steps", "Steps", 10, 500, 100, 10)
     gamma = 1.0
     if "consensus" in (rules or []):
