@@ -16,7 +16,7 @@ from PIL import Image, UnidentifiedImageError
 from engine.data import DataError
 from engine.models.vae import VAE, latent_grid
 from engine.tasks.vae import VAEData, data_root, load_vae_data
-from lab.views import tile_grid
+from lab.views import tile_grid, upscale
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets" / "vae"
 PRETRAINED = {"mnist": "mnist_z2", "frey": "frey_z2"}
@@ -54,6 +54,12 @@ def manifold_picture(decoder: torch.nn.Module, image_shape: tuple[int, int], n: 
     """Decoder means at an n x n grid of Gaussian quantiles (K&W Figure 4), tiled edge to edge as one uint8 picture."""
     means = decoder.mean(latent_grid(n)).reshape(n * n, *image_shape).numpy()
     return tile_grid(means, ncols=n, pad=0)
+
+
+def show_manifold(picture: np.ndarray, caption: str, height: int = 720) -> None:
+    """A manifold picture about ``height`` pixels tall (upscaled 2x nearest-neighbour on the server, fitted by the browser)."""
+    h, w = picture.shape
+    st.image(upscale(picture, 2), caption=caption, width=int(round(height * w / h)), output_format="PNG")
 
 
 def tiles(images: np.ndarray, ncols: int, pad: int = 1) -> np.ndarray:

@@ -7,9 +7,8 @@ import streamlit as st
 from engine.run import Snapshot
 from engine.tasks.vae import DEFAULT_HIDDEN, VAETask, decoder_from_arrays
 from lab import controls as ui
-from lab import views
 from lab.live import live_panel
-from lab.vae_views import DATASET_NAMES, manifold_picture, pretrained, vae_data
+from lab.vae_views import DATASET_NAMES, manifold_picture, pretrained, show_manifold, vae_data
 
 st.title("VAE: the learned manifold of a 2-D latent space")
 st.caption(
@@ -50,7 +49,7 @@ data = vae_data(dataset)
 if data is None:
     if shown is not None:
         model, meta = shown
-        views.show_image(manifold_picture(model.decoder, model.config.image_shape, n), caption="Pretrained model", target_width=1000)
+        show_manifold(manifold_picture(model.decoder, model.config.image_shape, n), caption="Pretrained model")
     st.stop()
 
 params = {**VAETask.DEFAULTS, "dataset": dataset, "n_z": 2, "hidden": hidden, "lr": lr, "batch_size": batch, "beta": beta, "k": k, "seed": seed}
@@ -69,9 +68,9 @@ def draw_fast(snap: Snapshot) -> None:
         decoder = decoder_from_arrays(task.config, snap.arrays)
         picture = manifold_picture(decoder, task.config.image_shape, n)
         caption = f"Live: step {snap.step}, epoch {snap.latest('epoch', 0.0):.2f}, ELBO {snap.latest('elbo'):.1f} nats per image"
-    left, right = st.columns([3, 1])
+    left, right = st.columns([2, 1])
     with left:
-        views.show_image(picture, caption=caption, target_width=1000)
+        show_manifold(picture, caption)
     with right:
         if snap.step > 0:
             st.metric("ELBO (train batch)", f"{snap.latest('elbo'):.1f}")

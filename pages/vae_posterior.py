@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from engine.eval.quadrature import posterior_grid
+from engine.eval.quadrature import high_density_box, posterior_grid
 from engine.eval.vae_bounds import importance_bound_curve
 from engine.models.vae import log_diag_normal
 from engine.tasks.vae import Presenter
@@ -38,31 +38,42 @@ if data is None:
     st.stop()
 presenter = Presenter(data, meta.get("training", {}).get("binarization", "dynamic"), 0)
 with cols[1]:
-    index = ui.number("vae.post.x", "Held-out image number", 0, len(presenter.test) - 1, 0)
+    index = ui.number("vae.post.x", "Held-out image number", 0, len(presenter.test) - 1, 13, help="MNIST: try 0 (q fits), 13, and 16, 18 or 45 (q sits in the wrong place entirely: the amortization gap)")
 with cols[2]:
     contours = ui.toggle("vae.post.log", "Contours of log p(z|x) (instead of p(z|x))", False)
+
+
+def view_box(posterior: tuple[float, float, float, float], mu: np.ndarray, std: np.ndarray) -> tuple[float, float, float, float]:
+    """The smallest square-ish box holding the posterior's high-density region and q's 3-sigma ellipse, padded by 15%."""
+    lo1, hi1 = min(posterior[0], mu[0] - 3 * std[0]), max(posterior[1], mu[0] + 3 * std[0])
+    lo2, hi2 = min(posterior[2], mu[1] - 3 * std[1]), max(posterior[3], mu[1] + 3 * std[1])
+    half = 0.5 * 1.15 * max(hi1 - lo1, hi2 - lo2)
+    c1, c2 = 0.5 * (lo1 + hi1), 0.5 * (lo2 + hi2)
+    return c1 - half, c1 + half, c2 - half, c2 + half
 
 
 @st.cache_data(show_spinner="Integrating p(x|z) p(z) over the grid ...", max_entries=64)
 def analyse(dataset: str, index: int) -> dict:
     model, _ = pretrained(dataset)
     x = presenter.test[index]
-    grid = posterior_grid(model, x, n=121)
+    full = posterior_grid(model, x, n=121)
     with torch.no_grad():
         mu, log_var = (t[0] for t in model.encoder(x[None]))
+    grid = posterior_grid(model, x, n=121, box=view_box(high_density_box(full), mu.numpy(), np.exp(0.5 * log_var.numpy())))
     curve = importance_bound_curve(model, x, KS, N_WEIGHTS, seed=index)
     z1, z2 = np.meshgrid(grid.z1, grid.z2)
     zs = torch.from_numpy(np.stack([z1.ravel(), z2.ravel()], 1))
     log_q = log_diag_normal(zs, mu.double(), log_var.double()).numpy().reshape(z1.shape)
     cell = (grid.z1[1] - grid.z1[0]) * (grid.z2[1] - grid.z2[0])
     q = np.exp(log_q)
-    kl_grid = float((q * (log_q - grid.log_density)).sum() * cell / max(q.sum() * cell, 1e-300))
-    return {"grid": grid, "mu": mu.numpy(), "std": np.exp(0.5 * log_var.numpy()), "curve": curve, "kl_grid": kl_grid, "q_mass": float(q.sum() * cell)}
+    log_post = grid.log_density + (grid.log_px - full.log_px)  # normalized by the full grid's p(x)
+    kl_grid = float((q * (log_q - log_post)).sum() * cell / max(q.sum() * cell, 1e-300))
+    return {"grid": grid, "log_px": full.log_px, "mu": mu.numpy(), "std": np.exp(0.5 * log_var.numpy()), "curve": curve, "kl_grid": kl_grid, "q_mass": float(q.sum() * cell)}
 
 
 res = analyse(dataset, int(index))
 grid, mu, std, curve = res["grid"], res["mu"], res["std"], res["curve"]
-elbo, log_px = curve[1], grid.log_px
+elbo, log_px = curve[1], res["log_px"]
 
 left, right = st.columns([3, 2])
 with left:
@@ -88,12 +99,16 @@ with left:
     views.plot(views.style(fig, f"True posterior p(z|x) (blue) and q(z|x) (red), image {index}", "z₁", "z₂", height=640), key=f"vae.post.fig.{dataset}.{index}.{contours}")
 
 with right:
-    img_cols = st.columns(2)
+    img_cols = st.columns(3)
     with img_cols[0]:
-        views.show_image(tiles(data.test[index].reshape(1, *model.config.image_shape).numpy(), 1, pad=0), caption="x (held out)", target_width=200)
+        views.show_image(tiles(data.test[index].reshape(1, *model.config.image_shape).numpy(), 1, pad=0), caption="x (held out)", target_width=160)
     with img_cols[1]:
         recon = model.decode_mean(torch.from_numpy(mu[None])).numpy()
-        views.show_image(tiles(recon, 1, pad=0), caption="E[x | z = mean of q]", target_width=200)
+        views.show_image(tiles(recon, 1, pad=0), caption="E[x | z] at the mean of q", target_width=160)
+    with img_cols[2]:
+        row, col = np.unravel_index(np.argmax(grid.log_density), grid.log_density.shape)
+        mode = np.array([[grid.z1[col], grid.z2[row]]], dtype=np.float32)
+        views.show_image(tiles(model.decode_mean(torch.from_numpy(mode)).numpy(), 1, pad=0), caption="E[x | z] at the mode of p(z|x)", target_width=160)
     m = st.columns(3)
     m[0].metric("log p(x) (quadrature)", f"{log_px:.2f}")
     m[1].metric("ELBO", f"{elbo:.2f}")

@@ -96,9 +96,19 @@ def log_px_quadrature(model: VAE, x: torch.Tensor, n: int = 61, batch: int = 250
     return np.asarray(out, dtype=np.float64)
 
 
-def posterior_grid(model: VAE, x: torch.Tensor, n: int = 101) -> PosteriorGrid:
-    """The true posterior p(z|x) = p(x|z) p(z) / p(x) of one example ``x`` (n_x,) on an n x n grid, with log p(x)."""
+def posterior_grid(model: VAE, x: torch.Tensor, n: int = 101, box: tuple[float, float, float, float] | None = None) -> PosteriorGrid:
+    """The true posterior p(z|x) = p(x|z) p(z) / p(x) of one example ``x`` (n_x,) on an n x n grid, with log p(x).
+
+    ``box`` (z1_lo, z1_hi, z2_lo, z2_hi) fixes the grid (e.g. to zoom a picture); by default it is
+    the adaptive box of :func:`log_px_quadrature`. The density is normalized by this grid's own sum.
+    """
     _check_2d(model)
     x = x.reshape(1, -1)
-    a1, a2, lj, log_px = _fine(model, x[0], _boxes(model, x)[0], n)
+    a1, a2, lj, log_px = _fine(model, x[0], box or _boxes(model, x)[0], n)
     return PosteriorGrid(a1.numpy(), a2.numpy(), (lj - log_px).numpy(), log_px)
+
+
+def high_density_box(grid: PosteriorGrid, log_ratio: float = 12.0) -> tuple[float, float, float, float]:
+    """The bounding box of the grid points where p(z|x) is within e^-log_ratio of its peak."""
+    rows, cols = np.where(grid.log_density >= grid.log_density.max() - log_ratio)
+    return float(grid.z1[cols.min()]), float(grid.z1[cols.max()]), float(grid.z2[rows.min()]), float(grid.z2[rows.max()])
