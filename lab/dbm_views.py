@@ -79,17 +79,25 @@ def bound_figure(bound: Series, initial: float, references: dict[str, float]) ->
     y = np.concatenate([[initial], bound.values]) if np.isfinite(initial) else bound.values
     x = x if np.isfinite(initial) else bound.steps
     fig = go.Figure(go.Scatter(x=x, y=y, mode="lines+markers", name="mean field", line={"width": 3, "color": views.PALETTE[0]}))
+    shown = [v for v in references.values() if np.isfinite(v)]
     for i, (label, value) in enumerate(references.items()):
         if np.isfinite(value):
-            fig.add_hline(y=value, line={"dash": "dash", "width": 2, "color": views.PALETTE[i + 1]}, annotation_text=label, annotation_position="bottom right")
-    return views.style(fig, "Lower bound L(v, Q) + log Z per iteration (higher is better)", "mean-field iteration", "nats")
+            fig.add_trace(go.Scatter(x=[x[0], x[-1]], y=[value, value], mode="lines", name=label, line={"dash": "dash", "width": 2, "color": views.PALETTE[i + 1]}))
+    # the start (often far below) would squash the curve: frame the iterations and the one-pass references
+    body = np.concatenate([bound.values, shown]) if len(bound.values) else np.asarray(shown)
+    if len(body):
+        lo, hi = float(body.min()), float(body.max())
+        pad = max(0.05 * (hi - lo), 1.0)
+        fig.update_yaxes(range=[lo - pad, hi + pad])
+    fig.update_layout(legend={"orientation": "h", "y": -0.3})
+    return views.style(fig, "Bound L(v, Q) + log Z", "mean-field iteration", "nats")
 
 
 def change_figure(change: Series) -> go.Figure:
     """max |mu_new - mu_old| per iteration on a log scale: a straight line down = linear convergence."""
     fig = go.Figure(go.Scatter(x=change.steps, y=np.maximum(change.values, 1e-12), mode="lines+markers", line={"width": 3, "color": views.PALETTE[1]}, showlegend=False))
     fig.update_yaxes(type="log", exponentformat="power")
-    return views.style(fig, "Update size max |μ_new − μ_old| per iteration", "mean-field iteration", "max change (log scale)")
+    return views.style(fig, "Update size max |Δμ|", "mean-field iteration", "max change (log scale)")
 
 
 def gap_figure(bound: Series) -> go.Figure:
@@ -97,4 +105,4 @@ def gap_figure(bound: Series) -> go.Figure:
     gap = np.maximum(bound.values[-1] - bound.values, 1e-9) if len(bound.values) else bound.values
     fig = go.Figure(go.Scatter(x=bound.steps, y=gap, mode="lines+markers", line={"width": 3, "color": views.PALETTE[2]}, showlegend=False))
     fig.update_yaxes(type="log", exponentformat="power")
-    return views.style(fig, "Bound still to gain: L(last) − L(iteration)", "mean-field iteration", "nats (log scale)")
+    return views.style(fig, "Bound still to gain", "mean-field iteration", "L(last) − L(iteration), nats")

@@ -37,26 +37,29 @@ with top[2]:
                      format_func={"uniform": "μ = 0.5", "bottom_up": "bottom-up pass (2W)", "zeros": "μ = 0", "inference net": "learned inference net"}.get)  # fmt: skip
 with top[3]:
     binarize = ui.toggle("dbm.mf.binarize", "Binary image (sampled, seed 0)", True, help="Off: gray intensities used as v (not a likelihood of binary data).")
-cols = st.columns([3, 3, 3])
+cols = st.columns([3, 3, 3, 3])
 with cols[0]:
     n_iter = ui.slider("dbm.mf.iters", "Iterations", 1, 200, 30, 1)
 with cols[1]:
     damping = ui.slider("dbm.mf.damping", "Damping d: μ ← d μ + (1 − d) σ(·)", 0.0, 0.95, 0.0, 0.05)
 with cols[2]:
+    coupling = ui.select("dbm.mf.coupling", "Coupling: W² × (restarts)", [1.0, 2.0, 4.0, 6.0], 1.0, format_func=lambda c: "1 (the trained DBM)" if c == 1.0 else f"{c:g}",
+                         help="Multiply W² to couple h¹ and h² strongly: the mean-field problem gets two modes, and parallel updates flip between them for ever (try 4 with the parallel schedule).")  # fmt: skip
+with cols[3]:
     schedule = ui.select("dbm.mf.schedule", "Schedule", list(SCHEDULES), "sequential", horizontal=True,
                          format_func={"sequential": "layer by layer (h¹ then h²)", "parallel": "parallel (all at once)"}.get)  # fmt: skip
 
-params = {"index": index, "clamp": clamp, "init": init, "binarize": binarize, "n_iter": n_iter, "damping": damping, "schedule": schedule, "seed": 0}
+params = {"index": index, "clamp": clamp, "init": init, "binarize": binarize, "coupling": coupling, "n_iter": n_iter, "damping": damping, "schedule": schedule, "seed": 0}
 run = ui.session_run("dbm.mf", lambda: MeanFieldTask(trained, data.held_out), params)
 ui.push_params(run, params)
-setup = (index, clamp, init, binarize)
+setup = (index, clamp, init, binarize, coupling)
 if st.session_state.get("dbm.mf.setup") != setup:
     if "dbm.mf.setup" in st.session_state:
         run.reset()
     st.session_state["dbm.mf.setup"] = setup
 ui.run_controls(run, "dbm.mf", step_label="One iteration", default_speed="4 steps / s")
-st.caption(f"Pretrained DBM {'-'.join(map(str, sizes))} on MNIST. Changing the image, the observed pixels or the start restarts; "
-           "damping and schedule apply to the next iteration.")  # fmt: skip
+st.caption(f"Pretrained DBM {'-'.join(map(str, sizes))} on MNIST{'' if coupling == 1.0 else f', with W² × {coupling:g}'}. Changing the image, the observed pixels, "
+           "the start or the coupling restarts; damping and schedule apply to the next iteration.")  # fmt: skip
 shape = trained.dbm.config.image_shape or (28, 28)
 
 

@@ -94,7 +94,10 @@ def _check_range(params: Mapping[str, Any], name: str, low: float, high: float, 
 # --------------------------------------------------------------------------- mean-field inference, one iteration per step
 
 
-MEANFIELD_DEFAULTS: dict[str, Any] = {"index": 0, "n_iter": 30, "damping": 0.0, "schedule": "sequential", "init": "uniform", "clamp": "whole image", "binarize": True, "seed": 0}
+MEANFIELD_DEFAULTS: dict[str, Any] = {
+    "index": 0, "n_iter": 30, "damping": 0.0, "schedule": "sequential", "init": "uniform", "clamp": "whole image", "binarize": True, "coupling": 1.0, "seed": 0,
+}  # fmt: skip
+MAX_COUPLING = 8.0
 INITS_SHOWN = ("uniform", "bottom_up", "zeros", "inference net")
 
 
@@ -115,7 +118,10 @@ class MeanFieldTask:
     With part of the image clamped, the free pixels get mean-field parameters too (updated after
     the hidden layers, mu_v = sigmoid(b + W1 mu1)), and their entropy joins the bound.
     Params: index (test image), n_iter (the step where the animation stops), damping, schedule,
-    init (uniform / bottom_up / zeros / inference net), clamp, binarize, seed.
+    init (uniform / bottom_up / zeros / inference net), clamp, binarize, seed, and ``coupling``:
+    W2 multiplied by this factor (1 = the trained DBM). A strong coupling between h1 and h2 makes
+    the mean-field problem multimodal: parallel updates then flip between two modes for ever,
+    while the sequential schedule still converges. The bound is computed in float64.
     """
 
     def __init__(self, trained: TrainedDBM, images: torch.Tensor):
@@ -132,12 +138,17 @@ class MeanFieldTask:
             raise ValueError(f"init must be one of {', '.join(INITS_SHOWN)}, got {params.get('init')!r}")
         if params.get("init") == "inference net" and self.trained.net is None:
             raise ValueError("this checkpoint has no inference network; choose another init")
+        _check_range(params, "coupling", 0.25, MAX_COUPLING, "coupling (the factor on W2)")
         if params.get("clamp", "whole image") not in CLAMPS:
             raise ValueError(f"clamp must be one of {', '.join(CLAMPS)}, got {params.get('clamp')!r}")
 
     def reset(self, params: Mapping[str, Any]) -> None:
         p = {**MEANFIELD_DEFAULTS, **params}
         self.check_params(p)
+        self.dbm = self.trained.dbm.copy() if float(p["coupling"]) != 1.0 else self.trained.dbm
+        if float(p["coupling"]) != 1.0:
+            self.dbm.W[1].mul_(float(p["coupling"]))
+        self.dbm64 = self.dbm.to(dtype=torch.float64)
         gray = self.images[int(p["index"])][None, :]
         self.v_true = torch.bernoulli(gray, generator=_generator(p["seed"])) if p["binarize"] else gray
         shape = self.dbm.config.image_shape or (1, self.dbm.sizes[0])
@@ -169,14 +180,15 @@ class MeanFieldTask:
                     s += t.mean(0, keepdim=True)
         self.gibbs_mu = [s / keep for s in sums]
         self.gibbs_sample = x[1:]
-        bound = lambda mu: float(dbm.variational_bound(v, mu)[0])  # noqa: E731
+        bound = lambda mu: float(self.dbm64.variational_bound(v.double(), [m.double() for m in mu])[0])  # noqa: E731
         self.compare_bounds = {"dbn": bound(self.dbn_mu), "net": bound(self.net_mu) if self.net_mu is not None else float("nan")}
 
     def bound(self) -> float:
         """L(v, Q) + log Z, with the free pixels' entropy when part of the image is clamped."""
         free = ~self.observed
-        extra = bernoulli_entropy(self.v[:, free]) if free.any() else torch.zeros(1)
-        return float(self.dbm.variational_bound(self.v, self.mu)[0] + extra[0])
+        v, mu = self.v.double(), [m.double() for m in self.mu]
+        extra = bernoulli_entropy(v[:, free]) if free.any() else torch.zeros(1, dtype=torch.float64)
+        return float(self.dbm64.variational_bound(v, mu)[0] + extra[0])
 
     def step(self, params: Mapping[str, Any]) -> Mapping[str, float]:
         p = {**MEANFIELD_DEFAULTS, **params}
