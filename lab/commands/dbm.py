@@ -134,7 +134,8 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         bar.update(pct - last[0])
         last[0] = pct
 
-    log_z = ais_log_z(dbm, args.ais_chains, args.ais_betas, seed=args.seed, progress=progress)
+    train = Binarized(data.train[: args.n], args.binarization, seed=args.seed + 1).fixed
+    log_z = ais_log_z(dbm, args.ais_chains, args.ais_betas, seed=args.seed, progress=progress, data=train)
     bar.close()
     bound = held_out_bound(dbm, v, log_z, args.binarization, args.mf_iterations)
     return {
@@ -145,7 +146,7 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         "mf_bound": [float(b) for b in trace.bound.double().mean(1)],
         "mf_change": [float(c) for c in trace.change.amax(1)],
         "one_pass_bound": one_pass,
-        "log_z": {"ais": log_z.log_z, "low": log_z.log_z_low, "high": log_z.log_z_high, "chains": log_z.n_chains, "betas": log_z.n_betas, "ess": log_z.effective_sample_size},
+        "log_z": {"ais": log_z.log_z, "base": "base rates of the odd layers on training images", "low": log_z.log_z_low, "high": log_z.log_z_high, "chains": log_z.n_chains, "betas": log_z.n_betas, "ess": log_z.effective_sample_size},
         "test_lower_bound": {"mean": bound.mean, "low": bound.low, "high": bound.high, "scheme": bound.scheme, "n": bound.n_examples, "mf_iterations": bound.mf_iterations},
     }
 

@@ -4,6 +4,7 @@ AIS against exact log Z, the two-block Gibbs sampler against the exact joint."""
 from __future__ import annotations
 
 import itertools
+import math
 
 import pytest
 import torch
@@ -124,6 +125,14 @@ def test_ais_matches_exact_log_z():
     est = ais_log_z(m, n_chains=200, n_betas=1000, seed=0)
     assert abs(est.log_z - exact) < 0.1
     assert est.log_z_low <= est.log_z <= est.log_z_high
+
+
+def test_ais_with_base_rates_matches_exact_log_z():
+    m = tiny_dbm((6, 5, 4), seed=13, std=0.8, dtype=torch.float32)
+    data = torch.bernoulli(torch.full((50, 6), 0.3), generator=torch.Generator().manual_seed(6))
+    est = ais_log_z(m, n_chains=200, n_betas=1000, seed=2, data=data)
+    assert abs(est.log_z - m.exact_log_z()) < 0.1
+    assert est.base_log_z != pytest.approx(15 * math.log(2.0))
 
 
 def test_ais_three_layers_matches_exact_log_z():
