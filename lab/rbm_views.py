@@ -57,10 +57,14 @@ def image_grid(images: np.ndarray, ncols: int | None = None) -> np.ndarray:
     return views.tile_grid(images, ncols=ncols, contrast="fixed", pad=1)
 
 
-def activation_picture(probs: np.ndarray, height_per_row: int = 3) -> np.ndarray:
-    """P(h|v) for a batch: one row per example, one column per hidden unit (black 0, white 1)."""
-    pic = views.to_uint8(np.asarray(probs, dtype=np.float32)[None], "fixed")[0]
-    return np.repeat(pic, height_per_row, axis=0)
+def activation_picture(probs: np.ndarray, width: int = 480, height: int = 200) -> np.ndarray:
+    """P(h|v) for a batch: one row per example, one column per hidden unit (black 0, white 1),
+    stretched to about width x height pixels whatever the number of units."""
+    probs = np.asarray(probs, dtype=np.float32)
+    rows, units = probs.shape
+    pic = views.to_uint8(probs[None], "fixed")[0]
+    pic = np.repeat(pic, max(1, width // units), axis=1)
+    return np.repeat(pic, max(1, height // rows), axis=0)
 
 
 def run_ais(rbm: RBM, data: RBMData | None, n_betas: int, n_chains: int) -> tuple[AISResult, dict]:

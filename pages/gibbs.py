@@ -65,7 +65,7 @@ def draw_fast(snap: Snapshot) -> None:
         label = "E[v | h]" if show_means else "sampled v"
         views.show_image(image_grid(pictures, ncols=int(np.ceil(np.sqrt(n)))), caption=f"The chains' visible units ({label}) after {snap.step} Gibbs steps, β = {snap.params['beta']:g}", target_width=620)
     with right:
-        views.show_image(activation_picture(a["hidden"][:32], height_per_row=4), caption="Hidden layer: P(h | v) of each chain (rows) for every hidden unit (columns)", target_width=460)
+        views.show_image(activation_picture(a["hidden"][:32]), caption="Hidden layer: P(h | v) of each chain (rows) for every hidden unit (columns)", target_width=460)
         m = st.columns(2)
         m[0].metric("Gibbs steps", f"{snap.step:,}")
         m[1].metric("Mean free energy F(v)", f"{snap.latest('free_energy'):.1f}")
@@ -95,7 +95,7 @@ def draw_slow(snap: Snapshot) -> None:
     if exact and "tv" in snap.metrics:
         c = st.columns(2)
         with c[0]:
-            views.plot(views.curves({"tv": snap.metrics["tv"]}, "Total variation between the chains' histogram and the exact P(v)", "TV distance", xlabel="Gibbs step", names={"tv": "TV(empirical, exact)"}), key=f"gibbs-tv-{snap.version}")
+            views.plot(views.curves({"tv": snap.metrics["tv"]}, "TV distance: chains' histogram vs exact P(v)", "TV distance", xlabel="Gibbs step", names={"tv": "TV(empirical, exact)"}), key=f"gibbs-tv-{snap.version}")
         with c[1]:
             k = len(a["exact_top"])
             fig = go.Figure()
