@@ -56,7 +56,7 @@ def manifold_picture(decoder: torch.nn.Module, image_shape: tuple[int, int], n: 
     return tile_grid(means, ncols=n, pad=0)
 
 
-def show_manifold(picture: np.ndarray, caption: str, height: int = 720) -> None:
+def show_manifold(picture: np.ndarray, caption: str, height: int = 660) -> None:
     """A manifold picture about ``height`` pixels tall (upscaled 2x nearest-neighbour on the server, fitted by the browser)."""
     h, w = picture.shape
     st.image(upscale(picture, 2), caption=caption, width=int(round(height * w / h)), output_format="PNG")

@@ -10,7 +10,7 @@ from engine.run import Snapshot
 from engine.tasks.gsn import GSNTrainTask
 from lab import controls as ui
 from lab import views
-from lab.gsn_views import ASSETS, PRETRAINED, clamped_tiles
+from lab.gsn_views import ASSETS, PRETRAINED, clamped_tiles, mnist_available
 from lab.live import live_panel
 
 RESET_KEYS = ("model", "dataset", "n_hidden", "init", "corruption", "seed", "batch_size")
@@ -42,6 +42,9 @@ if start == "pretrained" and init is None:
     st.info(f"No pretrained {model.upper()} in assets/gsn/: training from scratch.")
 if init is not None:
     dataset = "mnist"
+if dataset == "mnist" and not mnist_available():
+    st.info("MNIST's test files are not in the data folder (set GENLAB_DATA): training the 8x8 digits from scratch instead.")
+    dataset, init = "digits", None
 params = {"model": model, "dataset": dataset, "n_hidden": n_hidden, "n_hidden2": n_hidden, "walkback": walkback, "corruption": corruption,
           "noise": noise, "lr": lr, "seed": seed, "init": init, "batch_size": 100, "hidden_noise": 0.5}  # fmt: skip
 run = ui.session_run("gsn.train", GSNTrainTask, params)

@@ -54,7 +54,7 @@ def latent_figure(extra: list[go.Scatter]) -> go.Figure:
     fig.add_trace(
         go.Scatter(
             x=g1.ravel(), y=g2.ravel(), mode="markers", name="decode here", showlegend=False, hoverinfo="x+y",
-            marker={"size": 12, "color": "rgba(0,0,0,0)"}, selected={"marker": {"color": "black", "size": 14}}, unselected={"marker": {"opacity": 1}},
+            marker={"size": 18, "color": "rgba(0,0,0,0)"}, selected={"marker": {"color": "black", "size": 14}}, unselected={"marker": {"opacity": 1}},
         )
     )  # fmt: skip
     if data.test_labels is not None:

@@ -17,16 +17,11 @@ st.caption(
     "in prior probability. z₁ grows to the right, z₂ upwards."
 )
 
-top = st.columns([2, 2, 3])
+top = st.columns([3, 2])
 with top[0]:
-    dataset = ui.select("vae.data", "Dataset", list(DATASET_NAMES), "frey", format_func=DATASET_NAMES.get, horizontal=True)
+    dataset = ui.select("vae.data", "Dataset", list(DATASET_NAMES), "mnist", format_func=DATASET_NAMES.get, horizontal=True)
 with top[1]:
     n = ui.slider("vae.grid", "Grid size (tiles per side)", 5, 30, 20, 1)
-with top[2]:
-    st.markdown(
-        "**Frey faces**: pose turns along one axis, expression changes along the other. "
-        "**MNIST**: digits morph into one another. Press **Play** to train a fresh model and watch the manifold form."
-    )
 
 with st.expander("Training settings", expanded=False):
     cols = st.columns(4)
@@ -68,10 +63,14 @@ def draw_fast(snap: Snapshot) -> None:
         decoder = decoder_from_arrays(task.config, snap.arrays)
         picture = manifold_picture(decoder, task.config.image_shape, n)
         caption = f"Live: step {snap.step}, epoch {snap.latest('epoch', 0.0):.2f}, ELBO {snap.latest('elbo'):.1f} nats per image"
-    left, right = st.columns([2, 1])
+    left, right = st.columns([5, 2])
     with left:
         show_manifold(picture, caption)
     with right:
+        st.markdown(
+            "**Frey faces**: the face turns and its expression changes as z moves. **MNIST**: digits morph into one "
+            "another; similar digits are neighbours. Press **Play** to train a fresh model and watch the manifold form."
+        )
         if snap.step > 0:
             st.metric("ELBO (train batch)", f"{snap.latest('elbo'):.1f}")
             st.metric("Reconstruction E_q log p(x|z)", f"{snap.latest('recon'):.1f}")

@@ -111,7 +111,7 @@ with cols[0]:
 with cols[1]:
     cmp_lr = ui.log_slider("vae.cmp.lr", "Learning rate (Adam, all models)", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], 1e-3)
 with cols[2]:
-    st.markdown("Eight models train at once (4 sizes × 2 rules, 200 hidden units each): expect a few steps per second.")
+    st.markdown("Eight models train at once (4 sizes × 2 rules, 200 hidden units each) on one minibatch stream: a few steps per second on a laptop CPU.")
 if vae_data(cmp_dataset) is None:
     st.stop()
 cmp_params = {**CompareTask.DEFAULTS, "dataset": cmp_dataset, "lr": cmp_lr}
@@ -144,7 +144,7 @@ def draw_comparison(snap: Snapshot) -> None:
             if s is None:
                 continue
             fig.add_trace(
-                go.Scatter(x=np.asarray(s.steps) * batch, y=s.values, mode="lines", name=f"{RULE_NAMES[rule_key]}, N_z = {n}", line={"color": views.PALETTE[i], "width": 3, "dash": dash})
+                go.Scatter(x=np.asarray(s.steps) * batch, y=s.values, mode="lines+markers", marker={"size": 6}, name=f"{RULE_NAMES[rule_key]}, N_z = {n}", line={"color": views.PALETTE[i], "width": 3, "dash": dash})
             )
     fig.update_xaxes(type="log")
     views.plot(views.style(fig, "Held-out ELBO against training examples seen", "training examples seen", "ELBO (nats per image)", height=460), key=f"vae.cmp.fig.{snap.version}")

@@ -281,7 +281,7 @@ class CompareTask:
     """Several N_z, each trained by each rule on the same minibatches (K&W Figures 2-3 and 5).
 
     Metrics: ``<rule>/<n_z>/train`` (the batch ELBO, every step) and ``<rule>/<n_z>/test`` (held-out
-    ELBO, every ``eval_every`` steps). One step = one minibatch for every model, so training samples
+    ELBO, every ``eval_every`` steps and at steps 1, 2, 4, 8, ...). One step = one minibatch for every model, so training samples
     seen = step * batch_size. Arrays: ``prior/<rule>/<n_z>``: decoder means of the same 64 z ~ p(z)
     (padded to each N_z), refreshed at each evaluation.
     """
@@ -292,7 +292,7 @@ class CompareTask:
         "lr": 1e-3, "batch_size": 100, "seed": 0,
     }  # fmt: skip
 
-    def __init__(self, eval_every: int = 25, eval_size: int = 500, n_prior: int = 64, root: str | None = None):
+    def __init__(self, eval_every: int = 50, eval_size: int = 300, n_prior: int = 64, root: str | None = None):
         self.eval_every, self.eval_size, self.n_prior, self.root = eval_every, eval_size, n_prior, root
 
     def check_params(self, params: Mapping[str, Any]) -> None:
@@ -328,7 +328,7 @@ class CompareTask:
         for key, learner in self.learners.items():
             metrics[f"{key}/train"] = learner.step(x, lr, 1.0, 1, self.generator)["elbo"]
         self.steps += 1
-        if self.steps % self.eval_every == 0 or self.steps == 1:
+        if self.steps % self.eval_every == 0 or self.steps & (self.steps - 1) == 0:  # and at powers of two, for a log axis
             for key, learner in self.learners.items():
                 metrics[f"{key}/test"] = held_out_elbo(learner.model, self.test_x, self.generator)
             self._refresh_prior_samples()
