@@ -50,7 +50,9 @@ def browser_type_launch_args(browser_type_launch_args):
 
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args):
-    return {**browser_context_args, "viewport": {"width": 1600, "height": 1000}}
+    # tall enough that a whole lab page fits: Streamlit scrolls inside its own container, so a
+    # "full page" screenshot is only as tall as the viewport
+    return {**browser_context_args, "viewport": {"width": 1600, "height": 2400}}
 
 
 def _free_port() -> int:
