@@ -91,9 +91,10 @@ if data == "custom":
     pc = st.columns([3, 1])
     with pc[0]:
         arr = np.array(points, dtype=float).reshape(-1, 2)
-        traces = [click_grid(VIEW, 31), {"type": "scatter", "x": arr[:, 0], "y": arr[:, 1], "mode": "markers", "name": "your points", "marker": {"size": 14, "color": "#1f5fbf"}}]
-        fig = fast_figure(traces, f"{len(points)} points placed", "x₁", "x₂", height=420, xaxis={"range": [-VIEW, VIEW]},
-                          yaxis={"range": [-VIEW, VIEW], "scaleanchor": "x", "scaleratio": 1}, clickmode="event+select", dragmode=False)  # fmt: skip
+        traces = [click_grid(0.9 * VIEW, 28), {"type": "scatter", "x": arr[:, 0], "y": arr[:, 1], "mode": "markers", "name": "your points", "marker": {"size": 14, "color": "#1f5fbf"}}]
+        fig = fast_figure(traces, f"{len(points)} points placed", "x₁", "x₂", height=440, xaxis={"range": [-VIEW, VIEW], "constrain": "domain"},
+                          yaxis={"range": [-VIEW, VIEW], "scaleanchor": "x", "scaleratio": 1, "constrain": "domain"},
+                          clickmode="event+select", dragmode=False, showlegend=False)  # fmt: skip
         st.plotly_chart(fig, key="gan2d.place", on_select=add_point, selection_mode="points", width="stretch", config={"displayModeBar": False})
     with pc[1]:
         if st.button("Clear points", icon=":material/delete:"):
