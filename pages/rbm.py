@@ -11,6 +11,9 @@ from lab import views
 from lab.live import live_panel
 from lab.rbm_views import DATASET_NAMES, ENUMERABLE_NOTE, activation_picture, ais_figure, data_available, filter_picture, image_grid, rbm_data, run_ais
 
+START = {"mnist": (500, 0.01), "frey": (200, 0.003), "digits": (100, 0.05), "bars-stripes": (16, 0.05)}
+"""Hidden units and learning rate a page starts with, per dataset (until the student moves them)."""
+
 st.title("Restricted Boltzmann machine: training live")
 st.caption(
     "E(v, h) = −b′v − c′h − v′Wh (eq. 20.4). The hidden units are independent given v: "
@@ -29,7 +32,7 @@ with top[1]:
     start = ui.select("rbm.start", "Start from (on Reset)", ["pretrained", "scratch"], "pretrained", horizontal=True,
                       help="Pretrained checkpoints exist for MNIST (784-500, PCD) and Frey faces (Gaussian-Bernoulli); the others start from scratch.")  # fmt: skip
 with top[2]:
-    hidden = ui.select("rbm.hidden", "Hidden units (on Reset, from scratch)", [16, 25, 64, 100, 200, 500, 1000], 500)
+    hidden = ui.select("rbm.hidden", "Hidden units (on Reset, from scratch)", [16, 25, 64, 100, 200, 500, 1000], START[dataset][0])
 with top[3]:
     seed = ui.number("rbm.seed", "Seed (on Reset)", 0, 9999, 0)
 
@@ -39,7 +42,7 @@ with cols[0]:
 with cols[1]:
     k = ui.slider("rbm.k", "k (Gibbs steps)", 1, 25, 1, 1)
 with cols[2]:
-    lr = ui.log_slider("rbm.lr", "Learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0], 0.01)
+    lr = ui.log_slider("rbm.lr", "Learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.05, 0.1, 0.3, 1.0, 3.0], START[dataset][1])
 with cols[3]:
     momentum = ui.slider("rbm.mom", "Momentum", 0.0, 0.95, 0.5, 0.05)
 with cols[4]:
