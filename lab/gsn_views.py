@@ -55,6 +55,15 @@ def mnist_split() -> Split | None:
         return None
 
 
+def mnist_available() -> bool:
+    """Whether MNIST's test files can be loaded (without showing anything)."""
+    try:
+        _split(str(data_root()))
+        return True
+    except DataError:
+        return False
+
+
 @st.cache_resource(show_spinner="Training the pixel classifier (logistic regression) ...")
 def _classifier(root: str):
     split = _split(root)
