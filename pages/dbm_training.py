@@ -21,7 +21,7 @@ st.caption(
 
 datasets = ["digits", "bars-stripes"] + (["mnist"] if mnist_available() else [])
 names = {"digits": "8×8 digits (scikit-learn)", "bars-stripes": "bars and stripes 4×4", "mnist": "MNIST (test split, 9000 images)"}
-c = st.columns([3, 1, 1, 1, 1])
+c = st.columns([3, 1, 1, 1, 1, 1])
 with c[0]:
     dataset = ui.select("dbm.t.data", "Dataset (on Reset)", datasets, "digits", format_func=names.get, horizontal=True)
 with c[1]:
@@ -29,8 +29,10 @@ with c[1]:
 with c[2]:
     n2 = ui.number("dbm.t.n2", "h² units (on Reset)", 1, 4096, 100)
 with c[3]:
-    greedy = ui.number("dbm.t.greedy", "Greedy updates / layer (on Reset)", 0, 100000, 300, step=50)
+    n3 = ui.number("dbm.t.n3", "h³ units (0 = none)", 0, 4096, 0, help="A third hidden layer: its RBM gets the doubled top, the middle RBM's weights are halved.")
 with c[4]:
+    greedy = ui.number("dbm.t.greedy", "Greedy updates / layer (on Reset)", 0, 100000, 300, step=50)
+with c[5]:
     seed = ui.number("dbm.t.seed", "Seed (on Reset)", 0, 9999, 0)
 c = st.columns(6)
 with c[0]:
@@ -46,7 +48,7 @@ with c[4]:
 with c[5]:
     centering = ui.toggle("dbm.t.center", "Centering", False, help="Montavon & Müller (2012): gradients of the model rewritten around the layers' mean activities.")
 
-params = {**TRAINING_DEFAULTS, "dataset": dataset, "n1": n1, "n2": n2, "greedy_updates": greedy, "seed": seed, "rbm_lr": rbm_lr, "lr": lr,
+params = {**TRAINING_DEFAULTS, "dataset": dataset, "n1": n1, "n2": n2, "n3": n3, "greedy_updates": greedy, "seed": seed, "rbm_lr": rbm_lr, "lr": lr,
           "momentum": momentum, "mf_iterations": mf_iter, "gibbs_steps": gibbs, "centering": centering, "n_chains": 64}  # fmt: skip
 run = ui.session_run("dbm.train", DBMTrainingTask, params)
 ui.push_params(run, params)

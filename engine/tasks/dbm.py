@@ -290,6 +290,8 @@ class DBMTrainingTask:
         self.order = torch.randperm(len(self.binary), generator=self.generator)
         self.cursor = 0
         self.last_layer_recon = [float("nan")] * (len(self.sizes_) - 1)
+        if self.phase == "joint":
+            self._start_joint(p)
 
     @property
     def phase(self) -> str:
@@ -324,6 +326,8 @@ class DBMTrainingTask:
             self.stack.step(layer, v, config)
             recon = self.stack.rbms[layer - 1].reconstruction_error(self.stack.features(v, layer))
             self.last_layer_recon[layer - 1] = recon
+            if self.phase == "joint":
+                self._start_joint(p)
             return {"phase": float(layer), f"rbm{layer}_reconstruction": recon}
         if self.trainer is None:
             self._start_joint(p)

@@ -86,6 +86,20 @@ def test_training_task_goes_from_greedy_to_joint(digits):
     run.close()
 
 
+def test_training_task_with_three_hidden_layers(digits):
+    task = DBMTrainingTask(data=digits)
+    run = Run(task, {"dataset": "digits", "n1": 12, "n2": 8, "n3": 6, "greedy_updates": 2, "batch_size": 20, "n_chains": 10, "mf_iterations": 3})
+    phases = []
+    for _ in range(8):
+        phases.append(task.phase)
+        run.step(1)
+    assert phases == ["greedy RBM 1"] * 2 + ["greedy RBM 2"] * 2 + ["greedy RBM 3"] * 2 + ["joint"] * 2
+    assert [r.copies for r in task.stack.rbms] == ["visible", None, "hidden"]
+    assert task.dbm.sizes == (64, 12, 8, 6)
+    assert np.isfinite(run.snapshot().latest("mf_bound"))
+    run.close()
+
+
 def test_training_task_refuses_bad_sizes_and_rates(digits):
     task = DBMTrainingTask(data=digits)
     run = Run(task, {"dataset": "digits", "n1": 8, "n2": 8, "greedy_updates": 1})
@@ -93,6 +107,8 @@ def test_training_task_refuses_bad_sizes_and_rates(digits):
         run.update_params(n1=0)
     with pytest.raises(ValueError, match="n2"):
         run.update_params(n2=5000)
+    with pytest.raises(ValueError, match="n3"):
+        run.update_params(n3=-1)
     with pytest.raises(ValueError, match="mean-field iterations"):
         run.update_params(mf_iterations=0)
     with pytest.raises(ValueError, match="learning rate"):
