@@ -1,0 +1,33 @@
+"""`genlab train|eval|bench gan`: a short 2-D run writes a checkpoint that eval reads back; bench prints its JSON."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from lab.cli import main
+
+
+def test_train_then_eval_a_2d_gan(tmp_path, capsys):
+    out = tmp_path / "ring"
+    assert main(["train", "gan", "--data", "ring", "--loss", "nonsaturating", "--steps", "60", "--width", "16", "--out", str(out), "--json"]) == 0
+    trained = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert trained["steps"] == 60 and trained["modes_total"] == 8
+    assert 0.0 <= trained["modes_covered"] <= 1.0 and 0.0 <= trained["js_divergence"] <= 0.6932
+    assert main(["eval", "gan", str(out), "--samples", "500", "--json"]) == 0
+    evaluated = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert evaluated["data"] == "ring" and evaluated["samples"] == 500
+    assert 0.0 <= evaluated["high_quality"] <= 1.0
+
+
+def test_eval_refuses_a_missing_checkpoint(tmp_path):
+    with pytest.raises(SystemExit, match="not found"):
+        main(["eval", "gan", str(tmp_path / "nothing"), "--json"])
+
+
+def test_bench_reports_both_rates(capsys):
+    assert main(["bench", "gan", "--steps", "30", "--frames", "3", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["train_steps_per_second"] > 0 and result["peer_plain_pytorch_steps_per_second"] > 0
+    assert result["figure_updates_per_second_all_layers"] > 0
