@@ -118,11 +118,12 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
 
 def add_bench(p: argparse.ArgumentParser) -> None:
     p.add_argument("--root", default=None, help="data folder (default: $GENLAB_DATA or the user cache)")
-    p.add_argument("--epochs", type=int, default=2, help="epochs over the data for each implementation")
+    p.add_argument("--epochs", type=int, default=1, help="epochs over the data per timing")
+    p.add_argument("--repeats", type=int, default=3, help="timings per implementation, interleaved; the best is reported")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for both (default: GENLAB_THREADS or all usable cores)")
 
 
 def bench(args: argparse.Namespace) -> dict[str, Any]:
     from lab.bench_rbm import run_bench
 
-    return run_bench(args.root, args.epochs, args.threads)
+    return run_bench(args.root, args.epochs, args.threads, args.repeats)
