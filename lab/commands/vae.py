@@ -107,8 +107,8 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def add_bench(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--epochs", type=int, default=1, help="training epochs timed per contender (MNIST, 9000 images per epoch offline)")
-    p.add_argument("--repeats", type=int, default=3, help="alternating repetitions; the best of each is reported")
+    p.add_argument("--epochs", type=int, default=2, help="training epochs timed per contender (MNIST, 9000 images per epoch offline)")
+    p.add_argument("--repeats", type=int, default=5, help="alternating repetitions; the best of each is reported")
     p.add_argument("--frames", type=int, default=60, help="manifold redraws timed")
     p.add_argument("--data-root", default=None)
 

@@ -73,7 +73,7 @@ def test_every_vae_page_renders(page, vae_lab, shoot, path):
 
 
 def test_manifold_changes_after_play(page, vae_lab):
-    open_vae(page, vae_lab, "vae-manifold?vae.data=digits")
+    open_vae(page, vae_lab, "vae-manifold?vae.data=8x8+digits")
     before = image_sources(page)
     page.locator("button:has-text('Play'):not([disabled])").first.click()
     wait_for_new_image(page, before)
