@@ -114,7 +114,7 @@ if data == "custom":
 params = {**DEFAULT_2D, "loss": loss, "optimizer": optimizer, "lr_g": lr_g, "lr_d": lr_d, "d_steps": d_steps, "batch": batch, "seed": seed,
           "noise_dim": noise_dim, "width": width, "depth_g": depth_g, "depth_d": depth_d, "gp_weight": gp_weight,
           "user_points": tuple(points) if data == "custom" else ()}  # fmt: skip
-run = ui.session_run("gan2d.run", GAN2DTask, {**params, "data": data or "ring"}, steps_per_frame=4)
+run = ui.session_run("gan2d.run", GAN2DTask, {**params, "data": data or "ring"}, max_fps=12)
 params["data"] = data or run.params["data"]
 if data is None:
     params["user_points"] = run.params["user_points"]

@@ -65,7 +65,7 @@ with c[4]:
     seed = ui.number("ganm.seed", "Seed", 0, 9999, 0)
 
 params = {**DEFAULT_MNIST, "start": start, "loss": loss, "lr_g": lr_g, "lr_d": lr_d, "seed": seed}
-run = ui.session_run("ganm.run", lambda: MnistGANTask(images, ckpt), params, steps_per_frame=5, max_fps=6)
+run = ui.session_run("ganm.run", lambda: MnistGANTask(images, ckpt), params, max_fps=6)
 ui.push_params(run, params)
 ui.run_controls(run, "ganm")
 task: MnistGANTask = run.task
