@@ -10,7 +10,7 @@ import streamlit as st
 from engine import data as datasets
 from engine.eval.ais import AISResult, ais_log_z, average_log_likelihood
 from engine.models.rbm import MAX_ENUMERABLE, RBM
-from engine.tasks.rbm import RBMData, load_pretrained, load_rbm_data
+from engine.tasks.rbm import RBMData, heldout_for_likelihood, load_pretrained, load_rbm_data
 from lab import views
 
 DATASET_NAMES = {"mnist": "MNIST", "frey": "Frey faces", "digits": "digits 8x8", "bars-stripes": "bars and stripes 4x4"}
@@ -90,16 +90,6 @@ def run_ais(rbm: RBM, data: RBMData | None, n_betas: int, n_chains: int) -> tupl
 def enumerable(rbm: RBM, limit: int = 20) -> bool:
     """Whether exact log Z is quick enough to show beside AIS (2^20 states at most)."""
     return rbm.n_hidden <= limit if rbm.gaussian else min(rbm.n_visible, rbm.n_hidden) <= limit
-
-
-def heldout_for_likelihood(rbm: RBM, data: RBMData) -> tuple[torch.Tensor, str]:
-    """Held-out rows as the likelihood sees them, and the name of the scheme that made them."""
-    if rbm.gaussian:
-        return data.heldout, "real-valued (standardised pixels)"
-    if data.scheme == "threshold":
-        return data.heldout, "binary patterns"
-    g = torch.Generator().manual_seed(0)
-    return torch.bernoulli(data.heldout, generator=g), "fixed binarisation (one Bernoulli sample of the gray levels, seed 0)"
 
 
 def ais_figure(result: AISResult, exact: float | None) -> go.Figure:

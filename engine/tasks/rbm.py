@@ -93,6 +93,16 @@ def load_rbm_data(name: str, root: str | None = None, split: str | None = None, 
     return RBMData(name, split, x[:-n_held], x[-n_held:], images.shape, "bernoulli", "dynamic")
 
 
+def heldout_for_likelihood(rbm: RBM, data: RBMData, seed: int = 0) -> tuple[torch.Tensor, str]:
+    """Held-out rows as the likelihood sees them, and the name of the scheme that made them."""
+    if rbm.gaussian:
+        return data.heldout, "real (standardised pixels)"
+    if data.scheme == "threshold":
+        return data.heldout, "binary patterns (no binarisation needed)"
+    g = torch.Generator().manual_seed(seed)
+    return torch.bernoulli(data.heldout, generator=g), f"fixed (one Bernoulli sample of the gray levels, seed {seed})"
+
+
 # --------------------------------------------------------------------------- pretrained models
 
 

@@ -15,7 +15,7 @@ from engine.device import configure_threads
 from engine.eval.ais import ais_log_z, average_log_likelihood
 from engine.models.rbm import RBM
 from engine.models.rbm_training import METHODS, RBMTrainer
-from engine.tasks.rbm import DATASETS, check_train_params, load_rbm_data, save_checkpoint, train_config
+from engine.tasks.rbm import DATASETS, check_train_params, heldout_for_likelihood, load_rbm_data, save_checkpoint, train_config
 
 
 def add_train(p: argparse.ArgumentParser) -> None:
@@ -92,12 +92,10 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     if not (args.ais or args.exact):
         return out
     data = load_rbm_data(config["dataset"], args.root, config.get("split"))
-    g = torch.Generator().manual_seed(args.seed)
-    if rbm.gaussian:
-        test, scheme = data.heldout, "real (standardised pixels; the density is converted to [0, 1] intensity units)"
-        units = -rbm.n_visible * math.log(data.scale)  # log-density of x = v * scale + offset
-    else:
-        test, scheme, units = torch.bernoulli(data.heldout, generator=g), f"fixed (one Bernoulli sample of the gray levels, seed {args.seed})", 0.0
+    test, scheme = heldout_for_likelihood(rbm, data, args.seed)
+    units = 0.0
+    if rbm.gaussian:  # report the density of the intensities x = v * scale + offset, in [0, 1] units
+        scheme, units = scheme + "; the density is converted to [0, 1] intensity units", -rbm.n_visible * math.log(data.scale)
     out.update({"split": data.split, "heldout_examples": len(test), "scheme": scheme})
     if args.ais:
         with tqdm(total=100, desc="AIS", file=sys.stderr) as bar:

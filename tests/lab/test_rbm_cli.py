@@ -1,0 +1,27 @@
+"""`genlab train rbm` / `genlab eval rbm` end to end on bars and stripes (always offline, enumerable)."""
+
+from __future__ import annotations
+
+import json
+
+from lab.cli import main
+
+
+def test_train_then_eval_with_ais_and_exact_log_z(tmp_path, capsys):
+    out = tmp_path / "bs"
+    assert main(["train", "rbm", "--dataset", "bars-stripes", "--hidden", "16", "--method", "cd", "--k", "10",
+                 "--epochs", "1000", "--batch", "10", "--lr", "0.05", "--out", str(out), "--json"]) == 0  # fmt: skip
+    trained = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert trained["updates"] == 3000 and (tmp_path / "bs.safetensors").exists()
+    assert main(["eval", "rbm", str(out), "--ais", "--exact", "--betas", "2000", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert abs(result["ais"]["log_z"] - result["exact"]["log_z"]) < 0.1
+    assert result["exact"]["heldout_log_likelihood"] > -8.0  # uniform over 2^16 states would be -11.1
+    assert result["scheme"].startswith("binary patterns")
+
+
+def test_eval_names_a_corrupt_checkpoint(tmp_path, capsys):
+    (tmp_path / "bad.safetensors").write_bytes(b"garbage")
+    (tmp_path / "bad.json").write_text("{}")
+    assert main(["eval", "rbm", str(tmp_path / "bad"), "--json"]) == 1
+    assert "bad.safetensors" in capsys.readouterr().err
