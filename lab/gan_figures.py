@@ -127,8 +127,8 @@ def eigen_figure(eigs: Mapping[str, np.ndarray], title: str = "Eigenvalues of on
                        "marker": {"size": 14, "color": RULE_COLORS.get(rule), "line": {"width": 1, "color": "white"}}})  # fmt: skip
     reach = max([1.15] + [float(np.abs(ev).max()) * 1.1 for ev in eigs.values()])
     return fast_figure(
-        traces, title, "Re λ", "Im λ", height=360, xaxis={"range": [-reach, reach]},
-        yaxis={"range": [-reach, reach], "scaleanchor": "x", "scaleratio": 1}, legend={"orientation": "h", "y": -0.35},
+        traces, title, "Re λ", "Im λ", height=360, xaxis={"range": [-reach, reach], "constrain": "domain"},
+        yaxis={"range": [-reach, reach], "scaleanchor": "x", "scaleratio": 1, "constrain": "domain"}, legend={"orientation": "h", "y": -0.35},
     )  # fmt: skip
 
 

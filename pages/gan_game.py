@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import streamlit as st
+from streamlit.errors import StreamlitDuplicateElementKey
 
 from engine.models.game import (
     DIRAC_LOSSES,
+    DIRAC_RULES,
     RULES,
     DiracGAN,
     bilinear_eigenvalues,
@@ -52,6 +56,19 @@ def _set_start(chart_key: str, state_key: str) -> None:
     points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else getattr(getattr(event, "selection", None), "points", [])
     if points:
         st.session_state[state_key] = (float(points[0]["x"]), float(points[0]["y"]))
+
+
+def _tolerate_double_run(panel):
+    """Streamlit can run an auto-rerunning fragment twice in one script run; the second drawing (same chart keys) is skipped."""
+
+    @functools.wraps(panel)
+    def wrapper() -> None:
+        try:
+            panel()
+        except StreamlitDuplicateElementKey:
+            pass
+
+    return wrapper
 
 
 def _verdict(r: float) -> str:
@@ -102,6 +119,7 @@ with left:
     rules = rules or ["simultaneous"]
 
     @st.fragment(run_every=0.25 if st.session_state.get("game.playing") else None)
+    @_tolerate_double_run
     def bilinear_panel() -> None:
         start = st.session_state.setdefault("game.start", (1.0, 0.5))
         upto, playing = _upto("game", steps)
@@ -109,7 +127,7 @@ with left:
         fig = game_figure(trajs, lambda a, b: bilinear_field(a, b), VIEW, upto, f"Trajectories from ({start[0]:.2f}, {start[1]:.2f}), step {upto} of {steps}", "a (minimizes)", "b (maximizes)")
         st.plotly_chart(fig, key="game.chart", on_select=lambda: _set_start("game.chart", "game.start"), selection_mode="points",
                         width="stretch", config={"displaylogo": False, "displayModeBar": False})  # fmt: skip
-        views.plot(radius_figure({r: radius(t) for r, t in trajs.items()}, upto), key=f"game.radius.{upto}.{len(trajs)}")
+        views.plot(radius_figure({r: radius(t) for r, t in trajs.items()}, upto), key="game.radius")
         if not playing and st.session_state.get("game.frame", 0) >= FRAMES:
             st.session_state["game.frame"] = 0
             st.rerun()
@@ -135,12 +153,11 @@ with right:
         "Mescheder et al. (2018): real data is a point mass at 0, the generator a point mass at θ, the discriminator D(x) = ψ·x. "
         "The equilibrium is (θ, ψ) = (0, 0). R1 penalizes D's gradient on real data, (γ/2)·ψ²; instance noise blurs both samples with N(0, σ²)."
     )
-    c = st.columns(3)
+    d_rules = st.pills("Update rules", list(DIRAC_RULES), selection_mode="multi", default=list(DIRAC_RULES), key="dirac.rules", persist_state="session") or ["simultaneous"]
+    c = st.columns(2)
     with c[0]:
         loss = ui.select("dirac.loss", "Loss", list(DIRAC_LOSSES), "minimax", format_func={"minimax": "minimax", "nonsaturating": "non-saturating", "wgan": "WGAN (no clipping)"}.get)
     with c[1]:
-        d_rule = ui.select("dirac.rule", "Updates", ["simultaneous", "alternating"], "simultaneous")
-    with c[2]:
         d_lr = ui.log_slider("dirac.lr", "Step size η", [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0], 0.1)
     c = st.columns(3)
     with c[0]:
@@ -150,34 +167,39 @@ with right:
     with c[2]:
         d_steps = ui.slider("dirac.steps", "Steps", 50, 2000, 500, 50)
     _play_controls("dirac")
-    game = DiracGAN(loss=loss, lr=d_lr, rule=d_rule, r1=r1, noise=noise)
+    games = {rule: DiracGAN(loss=loss, lr=d_lr, rule=rule, r1=r1, noise=noise) for rule in d_rules}
 
     @st.fragment(run_every=0.25 if st.session_state.get("dirac.playing") else None)
+    @_tolerate_double_run
     def dirac_panel() -> None:
         start = st.session_state.setdefault("dirac.start", (1.0, 1.0))
         upto, playing = _upto("dirac", d_steps)
-        traj = game.trajectory(start[0], start[1], d_steps)
-        fig = game_figure({d_rule: traj}, game.field, VIEW, upto, f"(θ, ψ) from ({start[0]:.2f}, {start[1]:.2f}), step {upto} of {d_steps}", "θ (generator)", "ψ (discriminator)")
+        trajs = {rule: g.trajectory(start[0], start[1], d_steps) for rule, g in games.items()}
+        field = next(iter(games.values())).field
+        fig = game_figure(trajs, field, VIEW, upto, f"(θ, ψ) from ({start[0]:.2f}, {start[1]:.2f}), step {upto} of {d_steps}", "θ (generator)", "ψ (discriminator)")
         st.plotly_chart(fig, key="dirac.chart", on_select=lambda: _set_start("dirac.chart", "dirac.start"), selection_mode="points",
                         width="stretch", config={"displaylogo": False, "displayModeBar": False})  # fmt: skip
-        views.plot(radius_figure({d_rule: radius(traj)}, upto, ylabel="√(θ² + ψ²) (log scale)"), key=f"dirac.radius.{upto}")
-        st.metric(f"Distance from (0, 0) after {d_steps} steps", f"{radius(traj)[-1]:.2e}", delta=f"{radius(traj)[-1] - radius(traj)[0]:+.2e} from the start", delta_color="inverse")
+        views.plot(radius_figure({r: radius(t) for r, t in trajs.items()}, upto, ylabel="√(θ² + ψ²) (log scale)"), key="dirac.radius")
+        m = st.columns(len(trajs))
+        for col, (rule, t) in zip(m, trajs.items(), strict=True):
+            col.metric(f"{rule}: final distance to (0, 0)", f"{radius(t)[-1]:.2e}", delta=f"{radius(t)[-1] - radius(t)[0]:+.2e} from the start", delta_color="inverse")
         if not playing and st.session_state.get("dirac.frame", 0) >= FRAMES:
             st.session_state["dirac.frame"] = 0
             st.rerun()
 
     dirac_panel()
-    ev = game.eigenvalues()
-    mag = float(np.abs(ev).max())
+    eigs = {rule: g.eigenvalues() for rule, g in games.items()}
     if loss == "wgan":
         jac = "[[1, η], [−η, 1 − ηγ]] (instance noise leaves the WGAN's expected gradient unchanged)"
         plain = np.sqrt(1 + d_lr**2)
     else:
         jac = "[[1, η/2], [−η/2, 1 − ηγ − ησ²/2]] (σ′(0) = 1/4 and σ(0) = 1/2 with the logistic σ)"
         plain = np.sqrt(1 + d_lr**2 / 4)
-    st.markdown(f"Jacobian of one update at the equilibrium: largest **|λ| = {mag:.6f}**, so it **{_verdict(mag)}**.")
-    if d_rule == "simultaneous":
-        st.caption(f"Simultaneous steps: J = {jac}. Without a regularizer (γ = σ = 0) |λ| = {plain:.6f} > 1: the iterates spiral out.")
-    else:
-        st.caption("Alternating steps: D moves first, G answers the new D. Without a regularizer the Jacobian has determinant 1: the iterates orbit.")
-    views.plot(eigen_figure({d_rule: ev}, "Eigenvalues of one update at (0, 0)"), key="dirac.eigs")
+    for rule, ev in eigs.items():
+        mag = float(np.abs(ev).max())
+        st.markdown(f"**{rule}**: Jacobian of one update at the equilibrium has largest **|λ| = {mag:.6f}**, so it **{_verdict(mag)}**.")
+    st.caption(
+        f"Simultaneous steps: J = {jac}; without a regularizer (γ = σ = 0) |λ| = {plain:.6f} > 1, the iterates spiral out. "
+        "Alternating steps (D moves first, G answers the new D): without a regularizer J has determinant 1, so near the equilibrium the iterates orbit."
+    )
+    views.plot(eigen_figure(eigs, "Eigenvalues of one update at (0, 0)"), key="dirac.eigs")
