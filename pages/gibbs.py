@@ -14,7 +14,12 @@ from lab import views
 from lab.live import live_panel
 from lab.rbm_views import activation_picture, image_grid
 
-MODELS = {"mnist": "MNIST 784-500 (pretrained, PCD)", "frey": "Frey faces 560-200 (pretrained, Gaussian-Bernoulli)", "bars-stripes": "bars and stripes 16-16 (exact distribution known)"}
+MODELS = {
+    "mnist": "MNIST 784-500 (pretrained, PCD)",
+    "frey": "Frey faces 560-200 (pretrained, Gaussian-Bernoulli)",
+    "bars-stripes": "bars and stripes 16-16 (exact distribution known)",
+    "given": "the RBM from the RBM training page",
+}
 INIT_NAMES = {"noise": "noise", "data": "random training images", "image": "one chosen image"}
 
 st.title("Gibbs chain: watching an RBM sample")
@@ -24,9 +29,13 @@ st.caption(
     "samples the other pixels given them (in-painting)."
 )
 
+trained_run = st.session_state.get("rbm.live_run")
 top = st.columns([3, 2, 2, 1])
 with top[0]:
     model = ui.select("gibbs.model", "Model (on Reset)", list(MODELS), "mnist", format_func=MODELS.get)
+    if model == "given" and trained_run is None:
+        st.info("Open the RBM training page first: its model then appears here. Showing the pretrained MNIST RBM.")
+        model = "mnist"
 with top[1]:
     init = ui.select("gibbs.init", "Start chains from (on Reset)", list(INITS), "noise", format_func=INIT_NAMES.get, horizontal=True)
 with top[2]:
@@ -47,7 +56,16 @@ with cols[4]:
 show_means = st.toggle("Show E[v | h] instead of the sampled v", value=True, key="gibbs.means")
 
 params = {**GIBBS_DEFAULTS, "model": model, "init": init, "image": image, "chains": chains, "beta": beta, "clamp": clamp, "seed": seed}
-run = ui.session_run("gibbs.chain", GibbsTask, params, steps_per_second=float(per_frame * fps), steps_per_frame=per_frame)
+if model == "given":
+    if st.button("Take the RBM page's current model", icon=":material/download:", key="gibbs.take") or "gibbs.given" not in st.session_state:
+        snap = trained_run.snapshot()
+        st.session_state["gibbs.given"] = (trained_run.task.model_from(snap.arrays), trained_run.task.data, snap.step)
+    given_rbm, given_view, given_step = st.session_state["gibbs.given"]
+    st.caption(f"Sampling the RBM page's model as it was at training step {given_step:,}.")
+    run = ui.session_run(f"gibbs.given.{id(given_rbm)}", lambda: GibbsTask(rbm=given_rbm, view=given_view), params,
+                         steps_per_second=float(per_frame * fps), steps_per_frame=per_frame)  # fmt: skip
+else:
+    run = ui.session_run("gibbs.chain", GibbsTask, params, steps_per_second=float(per_frame * fps), steps_per_frame=per_frame)
 ui.push_params(run, params)
 if run.speed != (float(per_frame * fps), per_frame):
     run.set_speed(float(per_frame * fps), per_frame)

@@ -317,7 +317,8 @@ GIBBS_DEFAULTS: dict[str, Any] = {
     "clamp": "none",
     "seed": 0,
 }
-GIBBS_MODELS = ("mnist", "frey", "bars-stripes")
+GIBBS_MODELS = ("mnist", "frey", "bars-stripes", "given")
+"""``given``: the RBM handed to GibbsTask (e.g. the one being trained on the RBM page)."""
 INITS = ("noise", "data", "image")
 CLAMPS = ("none", "top half", "bottom half", "left half", "right half")
 TRACE = 400
@@ -405,8 +406,9 @@ def check_gibbs_params(params: Mapping[str, Any]) -> None:
 class GibbsTask:
     """Many block Gibbs chains (section 20.2) of one RBM; one step is one v -> h -> v sweep of every chain.
 
-    Models: the pretrained MNIST and Frey RBMs, and a bars-and-stripes RBM small enough to enumerate,
-    for which the empirical distribution of the chain states is compared with the exact P(v)
+    Models: the pretrained MNIST and Frey RBMs, a bars-and-stripes RBM small enough to enumerate, or
+    any RBM given to the constructor (``model="given"``); for the enumerable ones
+    the empirical distribution of the chain states is compared with the exact P(v)
     (total-variation distance over time). ``beta`` and ``clamp`` act live; the rest on Reset.
     """
 
@@ -420,7 +422,9 @@ class GibbsTask:
     def reset(self, params: Mapping[str, Any]) -> None:
         self.generator = torch.Generator().manual_seed(int(params["seed"]))
         name = params["model"]
-        if self.custom is not None:
+        if name == "given":
+            if self.custom is None:
+                raise ValueError("model 'given' needs an RBM passed to GibbsTask(rbm=..., view=...)")
             self.rbm, self.view = self.custom
         elif name == "bars-stripes":
             self.rbm, self.view = bars_stripes_rbm(), load_rbm_data("bars-stripes")

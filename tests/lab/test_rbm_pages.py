@@ -88,3 +88,22 @@ def test_gibbs_page_opens_on_the_pretrained_mnist_model_with_clamping():
     at.button(key="gibbs.step").click().run()
     assert not at.exception
     assert int(metric(at, "Gibbs steps").replace(",", "")) == 1
+
+
+def test_gibbs_page_samples_the_model_of_the_rbm_page():
+    at = AppTest.from_file(str(ROOT / "lab" / "app.py"), default_timeout=120).run()
+    at.switch_page(RBM_PAGE).run()
+    at.radio(key="rbm.data").set_value("bars-stripes")
+    at.selectbox(key="rbm.hidden").set_value(16)
+    at.run()
+    at.button(key="rbm.reset").click().run()
+    for _ in range(3):
+        at.button(key="rbm.step").click().run()
+    at.switch_page(GIBBS_PAGE).run()
+    at.selectbox(key="gibbs.model").set_value("given").run()
+    assert not at.exception
+    assert any("training step 3" in c.value for c in at.caption)
+    at.button(key="gibbs.step").click().run()
+    assert not at.exception
+    assert int(metric(at, "Gibbs steps").replace(",", "")) == 1
+    assert 0.0 <= float(metric(at, "Total variation")) <= 1.0
