@@ -90,7 +90,6 @@ class GAN2DTask:
         self.trainer = GAN2DTrainer(config_from(params), target_points(params))
         self.params = dict(params)
         self._key = self._data_key(params)
-        self._last_eval: dict[str, float] = {}
 
     @staticmethod
     def _data_key(params: Mapping[str, Any]) -> tuple:
@@ -125,7 +124,6 @@ class GAN2DTask:
             ps = toy_points(data, 1)
             q = mode_quality(fake, ps.centers, ps.mode_std)
             out.update(modes_covered=q["modes_covered"], high_quality=q["high_quality"])
-        self._last_eval = out
         return out
 
     def arrays(self) -> dict[str, np.ndarray]:
