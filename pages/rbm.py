@@ -11,8 +11,8 @@ from lab import views
 from lab.live import live_panel
 from lab.rbm_views import DATASET_NAMES, ENUMERABLE_NOTE, activation_picture, ais_figure, data_available, filter_picture, image_grid, rbm_data, run_ais
 
+# hidden units and learning rate the page starts with, per dataset (until the student moves them)
 START = {"mnist": (500, 0.01), "frey": (200, 0.003), "digits": (100, 0.05), "bars-stripes": (16, 0.05)}
-"""Hidden units and learning rate a page starts with, per dataset (until the student moves them)."""
 
 st.title("Restricted Boltzmann machine: training live")
 st.caption(
