@@ -35,6 +35,15 @@ def _rate(fn: Callable[[], None], units: float, seconds: float, sync: Callable[[
             return n * units / elapsed
 
 
+def _paired(ours: Callable[[], float], peer: Callable[[], float], rounds: int = 3) -> tuple[float, float]:
+    """Medians of ``rounds`` alternating measurements, so that a busy machine slows both alike."""
+    a, b = [], []
+    for _ in range(rounds):
+        a.append(ours())
+        b.append(peer())
+    return float(np.median(a)), float(np.median(b))
+
+
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
@@ -107,31 +116,26 @@ def run_bench(sizes: list[int], batch: int = 100, mf_iter: int = 10, seconds: fl
     v_cpu = torch.bernoulli(torch.full((batch, sizes[0]), 0.2), generator=g)
     out: dict[str, Any] = {"sizes": sizes, "batch": batch, "mf_iterations_per_update": mf_iter, "threads": threads, "results": {}}
 
-    limit = threadpool_limits(threads)  # NumPy's BLAS gets as many threads as torch
     peer = NumpyDBM(base)
     v_np = v_cpu.numpy()
     mu_np = peer.initial_mu(v_np)
-    np_mf = _rate(lambda: peer.mean_field_step(v_np, mu_np), 1, seconds)
-    chains_np = [(np.random.default_rng(1).random((batch, n)) < 0.5).astype(np.float32) for n in sizes]
-    state = {"chains": chains_np}
+    state = {"chains": [(np.random.default_rng(1).random((batch, n)) < 0.5).astype(np.float32) for n in sizes]}
 
     def np_joint() -> None:
         state["chains"] = peer.joint_step(v_np, state["chains"], mf_iter, 1e-3, 0.5, 1e-4)
-
-    np_train = _rate(np_joint, batch, seconds)
-    limit.restore_original_limits()
 
     for name in devices:
         dev = torch.device(name)
         sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
         dbm = base.to(device=dev)
         v = v_cpu.to(dev)
-        with torch.no_grad():
+        with torch.no_grad(), threadpool_limits(threads):  # NumPy's BLAS gets as many threads as torch
             mu = dbm.initial_mu(v)
-            mf = _rate(lambda: dbm.mean_field_step(v, mu), 1, seconds, sync)
             trainer = DBMTrainer(dbm, batch, torch.Generator(device=dev).manual_seed(0) if dev.type == "cuda" else torch.Generator().manual_seed(0))
             config = JointConfig(lr=1e-3, mf_iterations=mf_iter)
-            train = _rate(lambda: trainer.step(v, config, monitor=False), batch, seconds, sync)
+            rounds = 3 if dev.type == "cpu" else 1
+            mf, np_mf = _paired(lambda: _rate(lambda: dbm.mean_field_step(v, mu), 1, seconds / rounds, sync), lambda: _rate(lambda: peer.mean_field_step(v_np, mu_np), 1, seconds / rounds), rounds)
+            train, np_train = _paired(lambda: _rate(lambda: trainer.step(v, config, monitor=False), batch, seconds / rounds, sync), lambda: _rate(np_joint, batch, seconds / rounds), rounds)
         out["results"][name] = {
             "mean_field_iterations_per_s": mf,
             "numpy_mean_field_iterations_per_s": np_mf,

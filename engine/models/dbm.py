@@ -170,12 +170,10 @@ class DBM:
 
     def layer_input(self, l: int, x: list[torch.Tensor]) -> torch.Tensor:
         """The total input to layer l from its neighbours: bias_l + x_{l-1}'W_l + W_{l+1} x_{l+1}."""
-        a = self.bias[l]
         if l > 0:
-            a = a + x[l - 1] @ self.W[l - 1]
-        if l < self.n_hidden_layers:
-            a = a + x[l + 1] @ self.W[l].T
-        return a
+            a = torch.addmm(self.bias[l], x[l - 1], self.W[l - 1])
+            return a.addmm_(x[l + 1], self.W[l].T) if l < self.n_hidden_layers else a
+        return torch.addmm(self.bias[l], x[l + 1], self.W[l].T)
 
     def prob_layer(self, l: int, x: list[torch.Tensor], beta: float = 1.0) -> torch.Tensor:
         """P(x_l = 1 | x_{l-1}, x_{l+1}) = sigmoid(beta * layer input) (eqs. 20.26-20.27)."""
