@@ -66,7 +66,10 @@ def draw_fast(snap: Snapshot) -> None:
     with left:
         filters = a["filters"]
         pic = views.tile_grid(filters.reshape(-1, *shape), ncols=8, contrast="per_tile")
-        views.show_image(pic, caption="Filters: columns of W¹ (bottom RBM, then the DBM) as images", target_width=480)
+        views.show_image(pic, caption="Layer-1 filters: columns of W¹ (bottom RBM, then the DBM) as images", target_width=480)
+        if "filters2" in a:
+            pic2 = views.tile_grid(a["filters2"].reshape(-1, *shape), ncols=8, contrast="per_tile")
+            views.show_image(pic2, caption="Layer-2 filters seen in pixel space: columns of W¹W²", target_width=480)
     with right:
         if "chain_v" in a:
             views.show_image(samples_grid(a["chain_v"][:32], shape, ncols=8, target_width=480), caption="Persistent chains: v (P(v=1|h¹) in joint training)", target_width=480)

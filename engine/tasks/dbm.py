@@ -373,6 +373,8 @@ class DBMTrainingTask:
         if phase.startswith("greedy"):
             layer = int(phase.split()[-1])
             out["filters"] = self.stack.rbms[0].W.T[:64].numpy().copy()
+            if layer >= 2:
+                out["filters2"] = (self.stack.rbms[0].W @ self.stack.rbms[1].W).T[:32].numpy()
             rbm = self.stack.rbms[layer - 1]
             chains = rbm.trainer.chains
             if chains is not None:
@@ -383,6 +385,7 @@ class DBMTrainingTask:
         else:
             dbm, chains = self.dbm, self.trainer.chains
             out["filters"] = dbm.W[0].T[:64].numpy().copy()
+            out["filters2"] = (dbm.W[0] @ dbm.W[1]).T[:32].numpy()
             out["chain_v"] = torch.sigmoid(dbm.layer_input(0, chains))[:32].numpy()
             for l in range(1, L + 1):
                 out[f"chain_h{l}"] = chains[l][:32].numpy().copy()
