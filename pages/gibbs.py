@@ -24,7 +24,7 @@ INIT_NAMES = {"noise": "noise", "data": "random training images", "image": "one 
 
 st.title("Gibbs chain: watching an RBM sample")
 st.caption(
-    "One step is a block Gibbs sweep: h ~ P(h | v) = Πⱼ σ(β(cⱼ + v′W:,ⱼ)), then v ~ P(v | h) (eqs. 20.14-20.15) at inverse temperature β: "
+    "One step is a block Gibbs sweep: h ~ P(h | v) = Πⱼ σ(β(cⱼ + v′W:,ⱼ)), then v ~ P(v | h) (eqs. 20.14 and 20.16) at inverse temperature β: "
     "β = 1 samples the model, β < 1 a flatter (hotter) version, β > 1 a peakier (colder) one. Clamped pixels stay fixed, so the chain "
     "samples the other pixels given them (in-painting)."
 )
@@ -101,7 +101,7 @@ def draw_slow(snap: Snapshot) -> None:
         steps = np.arange(snap.step - filled.shape[1] + 1, snap.step + 1)
         for i in range(min(8, len(filled))):
             fig.add_trace(go.Scatter(x=steps, y=filled[i], mode="lines", name=f"chain {i + 1}", line={"width": 2, "color": views.PALETTE[i % len(views.PALETTE)]}))
-        views.plot(views.style(fig, "Free energy F(v) of each chain (eq. 20.8)", "Gibbs step", "F(v)"), key=f"gibbs-fe-{snap.version}")
+        views.plot(views.style(fig, "Free energy F(v) = −log Σₕ exp(−E(v, h)) of each chain", "Gibbs step", "F(v)"), key=f"gibbs-fe-{snap.version}")
     with c[1]:
         if filled.shape[1] > 20:
             recent = filled[:, filled.shape[1] // 2 :]  # the first half is dropped as burn-in

@@ -16,9 +16,9 @@ START = {"mnist": (500, 0.01), "frey": (200, 0.003), "digits": (100, 0.05), "bar
 
 st.title("Restricted Boltzmann machine: training live")
 st.caption(
-    "E(v, h) = −b′v − c′h − v′Wh (eq. 20.4). The hidden units are independent given v: "
-    "P(hⱼ = 1 | v) = σ(cⱼ + v′W:,ⱼ) (eq. 20.14), and the visible units given h: P(vᵢ = 1 | h) = σ(bᵢ + Wᵢ,: h) (eq. 20.15). "
-    "Learning follows the log-likelihood gradient ⟨vh′⟩_data − ⟨vh′⟩_model (eq. 18.15), the model term from a short Gibbs chain: "
+    "E(v, h) = −b′v − c′h − v′Wh (eq. 20.6). The hidden units are independent given v: "
+    "P(hⱼ = 1 | v) = σ(cⱼ + v′W:,ⱼ) (eq. 20.14), and the visible units given h: P(vᵢ = 1 | h) = σ(bᵢ + Wᵢ,: h) (eq. 20.16). "
+    "Learning follows the log-likelihood gradient ⟨vh′⟩_data − ⟨vh′⟩_model (section 18.1), the model term from a short Gibbs chain: "
     "restarted at the data (CD-k) or kept running between updates (PCD, a.k.a. SML)."
 )
 
@@ -111,7 +111,7 @@ live_panel(run, draw_fast, draw_slow, key="rbm.live")
 
 st.subheader("Log-likelihood by annealed importance sampling")
 st.caption(
-    "log P(v) = −F(v) − log Z (eq. 20.5); Z is intractable, so AIS anneals chains from a base-rate model (W = 0, visible biases "
+    "log P(v) = −F(v) − log Z; Z is intractable, so AIS anneals chains from a base-rate model (W = 0, visible biases "
     "from the data) to the RBM and averages their importance weights (Salakhutdinov & Murray 2008). The interval is "
     "log(mean weight ± 3 standard errors). " + ENUMERABLE_NOTE
 )

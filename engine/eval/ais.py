@@ -2,11 +2,11 @@
 
 AIS moves chains through distributions p_0 (a base model with known Z_0) ... p_K (the target),
 p_k proportional to p*_k, here a geometric path p*_k = p*_A^(1 - beta_k) p*_B^beta_k. Each chain
-carries an importance weight (eq. 18.49)::
+carries an importance weight (section 18.7.1)::
 
     log w = sum_k [log p*_k(x_k) - log p*_(k-1)(x_k)],       x_k ~ T_(k-1)(x_(k-1) -> .)
 
-and Z_B / Z_A is estimated by the mean weight (eq. 18.50). ``ais`` runs any
+and Z_B / Z_A is estimated by the mean weight. ``ais`` runs any
 :class:`AnnealingPath`; ``RBMAnnealing`` is the one for RBMs (binary or Gaussian visible
 units) with a base-rate base model, and ``ais_log_z`` wraps both.
 """
@@ -234,7 +234,7 @@ class LogLikelihood:
 
 
 def average_log_likelihood(rbm: RBM, v: torch.Tensor, log_z: float, log_z_low: float, log_z_high: float, scheme: str) -> LogLikelihood:
-    """mean log P(v) = -mean F(v) - log Z (eq. 20.5); a higher log Z gives the lower log-likelihood bound."""
+    """mean log P(v) = -mean F(v) - log Z; a higher log Z gives the lower log-likelihood bound."""
     with torch.no_grad():
         neg_f = -float(rbm.free_energy(v.to(rbm.W)).double().mean())
     return LogLikelihood(neg_f - log_z, neg_f - log_z_high, neg_f - log_z_low, scheme, int(v.shape[0]))

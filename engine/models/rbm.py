@@ -1,6 +1,6 @@
 """Restricted Boltzmann machines, in the notation of the Deep Learning book (sections 16.7.1, 20.2, 20.5.1).
 
-Binary (Bernoulli-Bernoulli) RBM, eq. 20.4::
+Binary (Bernoulli-Bernoulli) RBM, eq. 20.6::
 
     E(v, h) = -b'v - c'h - v'Wh          W: (n_visible, n_hidden), b: visible bias, c: hidden bias
 
@@ -163,7 +163,7 @@ class RBM:
         return torch.addmm(self.b, h, self.W.T)
 
     def energy(self, v: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        """E(v, h) (eq. 20.4; section 20.5.1 for Gaussian visible units), one value per row."""
+        """E(v, h) (eq. 20.6; section 20.5.1 for Gaussian visible units), one value per row."""
         interaction = ((v * self.precision if self.gaussian else v) @ self.W * h).sum(-1)
         return self.visible_energy(v) - h @ self.c - interaction
 
@@ -176,7 +176,7 @@ class RBM:
     def free_energy(self, v: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
         """F(v) = -log sum_h exp(-beta E(v, h)) / beta, so that P_beta(v) = exp(-beta F(v)) / Z_beta.
 
-        The sum over h factorises (eq. 20.8-20.10): F(v) = visible terms - sum_j softplus(beta x_j) / beta,
+        The sum over h factorises over the hidden units (section 20.2.1): F(v) = visible terms - sum_j softplus(beta x_j) / beta,
         with x = c + v'W the hidden input.
         """
         return self.visible_energy(v) - F.softplus(beta * self.hidden_input(v)).sum(-1) / beta
@@ -192,7 +192,7 @@ class RBM:
         return torch.sigmoid(beta * self.hidden_input(v))
 
     def mean_v_given_h(self, h: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
-        """E[v | h]: sigmoid(beta (b + Wh)) for binary units (eq. 20.15); b + Wh for Gaussian ones."""
+        """E[v | h]: sigmoid(beta (b + Wh)) for binary units (eq. 20.16); b + Wh for Gaussian ones."""
         x = self.visible_input(h)
         return x if self.gaussian else torch.sigmoid(beta * x)
 

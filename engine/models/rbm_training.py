@@ -1,6 +1,6 @@
 """Training an RBM by stochastic maximum likelihood: CD-k and PCD / SML (book section 18.2).
 
-The log-likelihood gradient is a positive phase minus a negative phase (eq. 18.15)::
+The log-likelihood gradient is a positive phase minus a negative phase (section 18.1)::
 
     d log P(v) / d theta = E_data[-dE/dtheta] - E_model[-dE/dtheta]
 
@@ -146,7 +146,7 @@ class RBMTrainer:
         self._apply(config, v_data, B)
 
     def _sample_visible(self, h: torch.Tensor, out: torch.Tensor) -> None:
-        """out ~ P(v|h) (eq. 20.15, or N(b + Wh, 1/beta_v) for Gaussian units), without new allocations."""
+        """out ~ P(v|h) (eq. 20.16, or N(b + Wh, 1/beta_v) for Gaussian units), without new allocations."""
         rbm = self.rbm
         torch.addmm(rbm.b, h, rbm.W.T, out=out)
         if rbm.gaussian:
