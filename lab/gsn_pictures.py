@@ -9,7 +9,6 @@ import argparse
 
 import numpy as np
 import torch
-from PIL import Image
 
 from engine.models.clamp import region_mask, sample_clamped
 from engine.models.corruption import corrupt
@@ -31,15 +30,15 @@ def main(argv: list[str] | None = None) -> None:
     g = torch.Generator().manual_seed(0)
     mask = region_mask("right", 28, 28)
     chain = sample_clamped(model, split.heldout[:12], mask, 30, generator=g)
-    Image.fromarray(clamped_tiles(chain.means[-1].numpy().reshape(-1, 28, 28), mask, 6, scale=4)).save(PICTURES / "gsn_clamped.png")
+    (PICTURES / "gsn_clamped.png").write_bytes(clamped_tiles(chain.means[-1].numpy().reshape(-1, 28, 28), mask, 6, scale=4))
     state = model.init_chain(torch.bernoulli(torch.full((12, 784), 0.5), generator=g))
     for _ in range(60):
         state = model.chain_step(state, g)
-    Image.fromarray(clamped_tiles(state.mean.numpy().reshape(-1, 28, 28), None, 6, scale=4)).save(PICTURES / "gsn_chain.png")
+    (PICTURES / "gsn_chain.png").write_bytes(clamped_tiles(state.mean.numpy().reshape(-1, 28, 28), None, 6, scale=4))
     x = torch.bernoulli(torch.as_tensor(split.heldout[:6]), generator=g)
     x_tilde = corrupt(x, "salt_pepper", 0.3, g)
     rows = np.concatenate([t.numpy().reshape(-1, 28, 28) for t in (x, x_tilde, torch.sigmoid(model.reconstruct_logits(x_tilde)))])
-    Image.fromarray(clamped_tiles(rows, None, 6, scale=4)).save(PICTURES / "gsn_training.png")
+    (PICTURES / "gsn_training.png").write_bytes(clamped_tiles(rows, None, 6, scale=4))
 
 
 if __name__ == "__main__":

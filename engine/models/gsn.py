@@ -6,11 +6,14 @@ latent h is carried from step to step instead of being recomputed from x alone. 
 step of the chain here (the paper's two-hidden-layer architecture, odd layers first):
 
     x~  ~ C(x~ | x)                                  corrupt the visible layer
-    h1  = tanh(x~ W1 + h2 W2^T + c1 + s e1) + s e2     noise injected before and after the nonlinearity
-    h2' = tanh(h1 W2 + c2 + s e3) + s e4
+    h1  = sigm(x~ W1 + h2 W2^T + c1 + s e1) + s e2     noise injected before and after the nonlinearity
+    h2' = sigm(h1 W2 + c2 + s e3) + s e4
     p(x | h1) = Bernoulli(sigmoid(h1 W1^T + b));  x' ~ p(x | h1)
 
-with e ~ N(0, I) and s = ``hidden_noise``. Training unrolls ``walkback`` steps of this chain
+with e ~ N(0, I) and s = ``hidden_noise``. The paper uses tanh units; with tied weights an
+odd nonlinearity gives the chain an inverted-image mirror basin (here a chain from noise fell
+into white-background blobs that walkback from the data never visits), so the units are
+logistic sigmoids. Training unrolls ``walkback`` steps of this chain
 from each example (h2 starts at 0) and penalises every reconstruction -log p(x_0 | h1_k)
 against the original example; gradients flow back through the carried hidden states
 (the injected noise is reparameterised), while the sampled x's carry none.
@@ -62,12 +65,12 @@ def check_hidden_noise(hidden_noise: float) -> None:
         raise ValueError(f"hidden noise must be between 0 and {MAX_HIDDEN_NOISE:g}, got {hidden_noise}")
 
 
-def _noisy_tanh(pre: torch.Tensor, std: float, generator: torch.Generator | None) -> torch.Tensor:
-    """tanh(pre + std e) + std e', the GSN's noisy hidden unit (Bengio et al. 2014, section 5)."""
+def _noisy_sigmoid(pre: torch.Tensor, std: float, generator: torch.Generator | None) -> torch.Tensor:
+    """sigmoid(pre + std e) + std e', the GSN's noisy hidden unit (Bengio et al. 2014, section 5)."""
     if std == 0:
-        return torch.tanh(pre)
+        return torch.sigmoid(pre)
     e = torch.randn((2, *pre.shape), generator=generator, device=pre.device, dtype=pre.dtype)
-    return torch.tanh(pre + std * e[0]) + std * e[1]
+    return torch.sigmoid(pre + std * e[0]) + std * e[1]
 
 
 class GSN(nn.Module):
@@ -90,8 +93,8 @@ class GSN(nn.Module):
     def _step(self, x: torch.Tensor, h2: torch.Tensor, generator: torch.Generator | None, noise: float, hidden_noise: float):
         """(logits of p(x | h1), new h2) from the current x and h2."""
         x_tilde = corrupt(x, self.config.corruption, noise, generator)
-        h1 = _noisy_tanh(x_tilde @ self.W1 + h2 @ self.W2.t() + self.c1, hidden_noise, generator)
-        h2_next = _noisy_tanh(h1 @ self.W2 + self.c2, hidden_noise, generator)
+        h1 = _noisy_sigmoid(x_tilde @ self.W1 + h2 @ self.W2.t() + self.c1, hidden_noise, generator)
+        h2_next = _noisy_sigmoid(h1 @ self.W2 + self.c2, hidden_noise, generator)
         return torch.addmm(self.b, h1, self.W1.t()), h2_next
 
     def initial_h2(self, n: int) -> torch.Tensor:
@@ -99,7 +102,7 @@ class GSN(nn.Module):
 
     def reconstruct_logits(self, x_tilde: torch.Tensor) -> torch.Tensor:
         """Logits of p(x | h1) for one noiseless step from x~ with h2 = 0 (the one-step reconstruction)."""
-        h1 = torch.tanh(x_tilde @ self.W1 + self.c1)
+        h1 = torch.sigmoid(x_tilde @ self.W1 + self.c1)
         return torch.addmm(self.b, h1, self.W1.t())
 
     # ---------------------------------------------------------------- training
