@@ -447,7 +447,7 @@ class GibbsTask:
         if len(self.view.train):
             return self.view.train
         try:
-            return load_rbm_data(name, self.root).train
+            return load_rbm_data(name, self.root, download=False).train
         except (datasets.DataError, ValueError):
             return None
 
