@@ -84,8 +84,8 @@ def tiles(images: np.ndarray, ncols: int, pad: int = 1) -> np.ndarray:
 def image_to_input(image: Image.Image, shape: tuple[int, int]) -> np.ndarray:
     """Any uploaded or drawn image -> pixels in [0, 1] of ``shape`` (H, W), ink bright on dark like MNIST.
 
-    Converted to grayscale (alpha composited on white), cropped to the ink's bounding box,
-    padded to a square with a margin like MNIST's 20-in-28 digits, resized. A picture with a light
+    Converted to grayscale (alpha composited on white), cropped to the ink's bounding box and
+    framed like MNIST (:func:`mnist_frame`). A picture with a light
     background is inverted. Raises ValueError for an empty (blank) picture.
     """
     if image.mode in ("RGBA", "LA", "P"):
@@ -102,12 +102,23 @@ def image_to_input(image: Image.Image, shape: tuple[int, int]) -> np.ndarray:
         raise ValueError("the picture is blank: draw or upload a digit")
     rows, cols = np.where(ink)
     crop = gray[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
-    side = int(max(crop.shape) * 1.4) + 1
-    square = np.zeros((side, side), dtype=np.float32)
-    r0, c0 = (side - crop.shape[0]) // 2, (side - crop.shape[1]) // 2
-    square[r0 : r0 + crop.shape[0], c0 : c0 + crop.shape[1]] = crop
-    small = Image.fromarray((square * 255).astype(np.uint8)).resize((shape[1], shape[0]), Image.LANCZOS)
-    return np.asarray(small, dtype=np.float32) / 255.0
+    return mnist_frame(crop, shape)
+
+
+def mnist_frame(crop: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """MNIST's normalization: fit the ink into a box 20/28 of the frame (aspect kept), centre its centre of mass."""
+    h, w = shape
+    scale = min(h * 20 / 28 / crop.shape[0], w * 20 / 28 / crop.shape[1])
+    size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
+    small = np.asarray(Image.fromarray((crop * 255).astype(np.uint8)).resize(size, Image.LANCZOS), dtype=np.float32) / 255.0
+    mass = max(float(small.sum()), 1e-6)
+    com_r = float((small.sum(1) * np.arange(small.shape[0])).sum()) / mass
+    com_c = float((small.sum(0) * np.arange(small.shape[1])).sum()) / mass
+    top = int(np.clip(round((h - 1) / 2 - com_r), 0, h - small.shape[0]))
+    left = int(np.clip(round((w - 1) / 2 - com_c), 0, w - small.shape[1]))
+    frame = np.zeros(shape, dtype=np.float32)
+    frame[top : top + small.shape[0], left : left + small.shape[1]] = small
+    return frame
 
 
 def read_upload(upload: Any, shape: tuple[int, int]) -> np.ndarray | None:
@@ -123,3 +134,12 @@ def read_upload(upload: Any, shape: tuple[int, int]) -> np.ndarray | None:
     except Image.DecompressionBombError:
         st.error("That image is too large; upload one under 50 megapixels.")
     return None
+
+
+def canvas_input(rgba: np.ndarray, shape: tuple[int, int]) -> np.ndarray | None:
+    """A drawing canvas's RGBA pixels as model input, or None for an empty canvas (nothing drawn yet: no message)."""
+    image = Image.fromarray(np.asarray(rgba, dtype=np.uint8))
+    try:
+        return image_to_input(image, shape)
+    except ValueError:
+        return None

@@ -68,12 +68,14 @@ def open_vae(page, url: str, path: str):
 @pytest.mark.parametrize("path", PAGES)
 def test_every_vae_page_renders(page, vae_lab, shoot, path):
     open_vae(page, vae_lab, path)
-    assert page.locator("[data-testid='stImage'], .js-plotly-plot").count() > 0
+    page.locator("[data-testid='stImage'], .js-plotly-plot").first.wait_for(timeout=60_000)
+    assert_no_exception(page)
     shoot(page, path)
 
 
 def test_manifold_changes_after_play(page, vae_lab):
     open_vae(page, vae_lab, "vae-manifold?vae.data=8x8+digits")
+    page.locator("[data-testid='stImage']").first.wait_for(timeout=60_000)
     before = image_sources(page)
     page.locator("button:has-text('Play'):not([disabled])").first.click()
     wait_for_new_image(page, before)
@@ -85,12 +87,35 @@ def test_manifold_changes_after_play(page, vae_lab):
 
 def test_click_in_the_latent_plane_decodes_there(page, vae_lab):
     open_vae(page, vae_lab, "vae-latent")
-    assert "(the star)" in page.locator("[data-testid='stImage']").first.inner_text()
+    decoded = page.locator("[data-testid='stImage']", has_text="decoded at z")
+    decoded.wait_for(timeout=60_000)
+    assert "(the star)" in decoded.inner_text()
     before = image_sources(page)
     box = page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
     page.mouse.click(box["x"] + 0.8 * box["width"], box["y"] + 0.15 * box["height"])
     wait_for_new_image(page, before)
     wait_idle(page, 60_000)
     assert_no_exception(page)
-    caption = page.locator("[data-testid='stImage']").first.inner_text()
+    caption = decoded.inner_text()
     assert caption.startswith("decoded at z = (") and "(the star)" not in caption
+
+
+def test_a_drawn_digit_is_encoded(page, vae_lab):
+    open_vae(page, vae_lab, "vae-latent?vae.latent.src=my+drawing")
+    page.locator("[data-testid='stImage']", has_text="decoded at z").wait_for(timeout=60_000)
+    canvas = page.locator("[data-testid='stSidebar'] canvas").last
+    canvas.wait_for(timeout=30_000)
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    x, y = box["x"], box["y"]
+    page.mouse.move(x + 60, y + 60)
+    page.mouse.down()
+    for t in range(20):
+        page.mouse.move(x + 60 + 8 * t, y + 60)
+    for t in range(20):
+        page.mouse.move(x + 220 - 5 * t, y + 60 + 9 * t)
+    page.mouse.up()
+    page.wait_for_timeout(2000)
+    wait_idle(page, 60_000)
+    assert_no_exception(page)
+    assert page.get_by_text("your drawing (the star)").count() == 1

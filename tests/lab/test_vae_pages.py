@@ -71,3 +71,34 @@ def test_training_page_steps_both_runs():
     assert metric(at, "Examples seen").startswith("100")
     at.button(key="vae.compare.step").click().run()
     assert not at.exception
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB", "RGBA", "P", "1", "I;16"])
+def test_any_picture_becomes_a_centred_28_by_28_digit(mode):
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    from lab.vae_views import image_to_input
+
+    picture = Image.new("RGB", (300, 180), "white")
+    ImageDraw.Draw(picture).line([(200, 20), (210, 160)], fill="black", width=14)  # a "1", off-centre, on white
+    x = image_to_input(picture.convert(mode), (28, 28))
+    assert x.shape == (28, 28) and x.dtype == np.float32
+    assert 0.0 <= x.min() and x.max() <= 1.0
+    assert x[:, :5].max() < 0.05 and x[:, -5:].max() < 0.05  # background black, ink centred
+    rows, cols = np.indices(x.shape)
+    assert (x * cols).sum() / x.sum() == pytest.approx(13.5, abs=1.5)  # ink centred like MNIST
+    assert (x * rows).sum() / x.sum() == pytest.approx(13.5, abs=1.5)
+    assert x.max() > 0.9
+
+
+def test_blank_pictures_are_refused_and_an_empty_canvas_is_ignored():
+    import numpy as np
+    from PIL import Image
+
+    from lab.vae_views import canvas_input, image_to_input
+
+    with pytest.raises(ValueError, match="blank"):
+        image_to_input(Image.new("RGB", (50, 40), "white"), (28, 28))
+    empty_canvas = np.zeros((280, 280, 4), dtype=np.uint8)
+    assert canvas_input(empty_canvas, (28, 28)) is None
