@@ -27,13 +27,22 @@ def _data(name: str) -> RBMData:
     return load_rbm_data(name, download=False)
 
 
-def data_available(name: str) -> bool:
-    """Whether the dataset is on this machine (checked without downloading or drawing anything)."""
+def data_if_available(name: str) -> RBMData | None:
+    """The dataset when it is on this machine, else None (nothing downloaded, nothing drawn)."""
     try:
-        _data(name)
-        return True
+        return _data(name)
     except datasets.DataError:
-        return False
+        return None
+
+
+def data_available(name: str) -> bool:
+    return data_if_available(name) is not None
+
+
+def example_picture(data: RBMData, index: int) -> np.ndarray:
+    """Training example ``index`` (wrapped around) as a uint8 picture."""
+    row = data.train[index % len(data.train)][None]
+    return views.tile_grid(data.to_image(row), ncols=1, pad=0)
 
 
 def rbm_data(name: str) -> RBMData | None:

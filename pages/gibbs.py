@@ -12,7 +12,7 @@ from engine.tasks.rbm import CLAMPS, GIBBS_DEFAULTS, INITS, GibbsTask, autocorre
 from lab import controls as ui
 from lab import views
 from lab.live import live_panel
-from lab.rbm_views import activation_picture, image_grid
+from lab.rbm_views import activation_picture, data_if_available, example_picture, image_grid
 
 MODELS = {
     "mnist": "MNIST 784-500 (pretrained, PCD)",
@@ -40,6 +40,12 @@ with top[1]:
     init = ui.select("gibbs.init", "Start chains from (on Reset)", list(INITS), "noise", format_func=INIT_NAMES.get, horizontal=True)
 with top[2]:
     image = ui.number("gibbs.image", "Chosen image (index, on Reset)", 0, 100000, 0)
+    if init == "image":
+        examples = trained_run.task.data if model == "given" and trained_run is not None else data_if_available(model)
+        if examples is not None:
+            views.show_image(example_picture(examples, image), caption=f"training image {image % len(examples.train)}", target_width=112)
+        else:
+            st.caption("This model's data is not on this machine: start from noise.")
 with top[3]:
     seed = ui.number("gibbs.seed", "Seed (on Reset)", 0, 9999, 0)
 cols = st.columns(5)
