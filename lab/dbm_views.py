@@ -66,7 +66,7 @@ def samples_grid(v: np.ndarray, shape: tuple[int, int], ncols: int = 8, target_w
     return views.upscale(pic, views.fit_scale(pic.shape[1], target_width))
 
 
-def units_picture(rows: np.ndarray, target_width: int = 520, height: int = 6) -> np.ndarray:
+def units_picture(rows: np.ndarray, target_width: int = 520, height: int = 2) -> np.ndarray:
     """Binary states of a layer for several chains: one strip per chain."""
     rows = np.asarray(rows, dtype=np.float32)
     pic = np.repeat(views.to_uint8(rows[None])[0], height, axis=0)
