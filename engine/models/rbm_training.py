@@ -101,7 +101,6 @@ class RBMTrainer:
         self.V = torch.empty(2 * batch, nv, **kw)  # [v_data; v_model]
         self.H = torch.empty(2 * batch, nh, **kw)  # [P(h|v_data); -P(h|v_model)]
         self.h = torch.empty(batch, nh, **kw)  # a hidden sample
-        self.v = torch.empty(batch, nv, **kw)  # a visible sample
         self.u_h = torch.empty(batch, nh, **kw)  # uniform noise for Bernoulli sampling
         self.u_v = torch.empty(batch, nv, **kw)
         self._batch = batch
@@ -119,7 +118,7 @@ class RBMTrainer:
             self._allocate(B)
         if config.method == "pcd" and (self._chain_h is None or self._chain_h.shape[0] != B):
             self.reset_chains(v_data)
-        V, H, h, v = self.V, self.H, self.h, self.v
+        V, H, h = self.V, self.H, self.h
         Vd, Vm, Hd, Hm = V[:B], V[B:], H[:B], H[B:]
         # a Gaussian unit feeds beta_v * v to the hidden layer: fold its precision into the weights once
         W_in = rbm.W * rbm.precision[:, None] if rbm.gaussian else rbm.W
@@ -134,12 +133,11 @@ class RBMTrainer:
         else:
             self._bernoulli(Hd, self.u_h, h)
         for i in range(int(config.k)):
-            self._sample_visible(h, v)
-            Vm.copy_(v)
+            self._sample_visible(h, Vm)
             torch.addmm(rbm.c, Vm, W_in, out=Hm).sigmoid_()
             if i < config.k - 1 or config.method == "pcd":
                 self._bernoulli(Hm, self.u_h, h)
-        self.chains = v.clone() if self.chains is None or self.chains.shape != v.shape else self.chains.copy_(v)
+        self.chains = Vm.clone() if self.chains is None or self.chains.shape != Vm.shape else self.chains.copy_(Vm)
         if config.method == "pcd":
             self._chain_h = h.clone() if self._chain_h is None or self._chain_h.shape != h.shape else self._chain_h.copy_(h)
 
