@@ -38,6 +38,7 @@ import torch
 import torch.nn.functional as F
 
 from engine import checkpoint
+from engine.eval.rbm_monitor import update_ratio
 from engine.models.dbm import DBM, MAX_MF_ITER, check_sizes
 from engine.models.rbm import RBM
 from engine.models.rbm_training import RBMTrainer, TrainConfig
@@ -288,7 +289,7 @@ class DBMTrainer:
             "mf_bound": float(dbm.variational_bound(v, mu).mean()),
             "mf_change": change,
             "reconstruction": float(((v - torch.sigmoid(dbm.layer_input(0, [v, mu[0]]))) ** 2).sum(-1).mean()),
-            **{f"update_ratio_W{l + 1}": float(dw.norm() / w.norm().clamp_min(1e-12)) for l, (w, dw) in enumerate(zip(dbm.W, self.velocity_W))},
+            **{f"update_ratio_W{l + 1}": update_ratio(dw, w) for l, (w, dw) in enumerate(zip(dbm.W, self.velocity_W))},
         }
 
     def state(self) -> dict:
