@@ -9,7 +9,7 @@ from tests.browser.conftest import image_sources, wait_for_new_image
 CHART_TITLE = ".js-plotly-plot .gtitle"
 
 
-def wait_for_title_change(page, index: int, before: str, timeout: float = 30.0) -> str:
+def wait_for_title_change(page, index: int, before: str, timeout: float = 60.0) -> str:
     """Poll until the title of the index-th Plotly chart (it names the step shown) differs from ``before``."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -23,7 +23,7 @@ def wait_for_title_change(page, index: int, before: str, timeout: float = 30.0) 
 
 
 def test_game_page_animates_after_play(open_page, shoot):
-    page = open_page("gan-game")
+    page = open_page("gan-game", timeout=120_000)
     before = page.locator(CHART_TITLE).first.text_content()
     assert "step 100 of 100" in before
     page.get_by_role("button", name="Play").first.click()
@@ -33,7 +33,7 @@ def test_game_page_animates_after_play(open_page, shoot):
 
 
 def test_gan_2d_picture_changes_after_play(open_page, shoot):
-    page = open_page("gan-2d")
+    page = open_page("gan-2d", timeout=120_000)
     before = page.locator(CHART_TITLE).first.text_content()
     assert "step 0" in before
     page.get_by_role("button", name="Play").click()
