@@ -48,7 +48,7 @@ else:
     ui.push_params(run, params)
 ui.run_controls(run, "gsn.chain", step_label="Frame", default_speed="15 steps / s")
 
-ncols = int(np.ceil(np.sqrt(n_chains)))
+ncols = {16: 4, 36: 6, 64: 8}[n_chains]
 
 
 def draw_fast(snap: Snapshot) -> None:

@@ -54,7 +54,7 @@ else:
     ui.push_params(run, params)
 ui.run_controls(run, "gsn.clamped", step_label="Frame", default_speed="15 steps / s")
 
-ncols = int(np.ceil(np.sqrt(n_examples)))
+ncols = 4 if n_examples <= 16 else 8
 
 
 def draw_fast(snap: Snapshot) -> None:
