@@ -99,12 +99,12 @@ LAB_PAGES += [
 LAB_PAGES += [
     LabPage(
         "vae_manifold.py", "VAE manifold", "vae-manifold", "Variational autoencoders",
-        "A 20 x 20 grid of decoder means over a 2-D latent space: Frey faces turn and smile, MNIST digits morph, live while training.",
+        "A 20 x 20 grid of decoder means over a 2-D latent space: MNIST digits morph into one another and Frey faces change expression, live while training.",
         ":material/grid_view:", "vae_manifold.png",
     ),
     LabPage(
         "vae_latent.py", "VAE latent space", "vae-latent", "Variational autoencoders",
-        "Encoded test digits coloured by label: click anywhere to decode that z, interpolate between two digits, upload one and see where q(z|x) puts it.",
+        "Encoded test digits coloured by label: click anywhere to decode that z, interpolate between two digits, draw or upload one and see where q(z|x) puts it.",
         ":material/scatter_plot:", "vae_latent.png",
     ),
     LabPage(
