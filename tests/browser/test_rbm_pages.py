@@ -18,6 +18,12 @@ def wait_for_first_image_to_change(page, before: list[str], timeout: float = 30.
     raise AssertionError(f"the first picture did not change within {timeout} s")
 
 
+def pictures_once_drawn(page, timeout: float = 60_000) -> list[str]:
+    """The page's picture sources, after waiting for the first one to be drawn (slow on a loaded machine)."""
+    page.locator("[data-testid='stImage'] img").first.wait_for(timeout=timeout)
+    return image_sources(page)
+
+
 def pause(page) -> None:
     """Pause and wait until the page shows it, so that the run stops using the CPU before the next test."""
     page.get_by_role("button", name="Pause").click()
@@ -26,7 +32,7 @@ def pause(page) -> None:
 
 def test_rbm_page_filters_change_after_play(open_page, shoot):
     page = open_page("rbm", timeout=120_000)
-    before = image_sources(page)
+    before = pictures_once_drawn(page)
     assert before, "no picture on the RBM page"
     page.get_by_role("button", name="Play").click()
     wait_for_first_image_to_change(page, before)
@@ -36,7 +42,7 @@ def test_rbm_page_filters_change_after_play(open_page, shoot):
 
 def test_gibbs_page_chain_image_changes_after_play(open_page, shoot):
     page = open_page("gibbs", timeout=120_000)
-    before = image_sources(page)
+    before = pictures_once_drawn(page)
     assert before, "no picture on the Gibbs chain page"
     page.get_by_role("button", name="Play").click()
     wait_for_first_image_to_change(page, before)
