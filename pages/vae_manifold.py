@@ -69,8 +69,8 @@ def draw_fast(snap: Snapshot) -> None:
         show_manifold(picture, caption)
     with right:
         st.markdown(
-            "**Frey faces**: the face turns and its expression changes as z moves. **MNIST**: digits morph into one "
-            "another; similar digits are neighbours. Press **Play** to train a fresh model and watch the manifold form."
+            "**MNIST**: digits morph into one another; similar digits are neighbours. **Frey faces**: expression and pose "
+            "change smoothly as z moves. Press **Play** to train a fresh model and watch the manifold form."
         )
         if snap.step > 0:
             st.metric("ELBO (train batch)", f"{snap.latest('elbo'):.1f}")
