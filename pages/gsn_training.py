@@ -31,7 +31,8 @@ with st.sidebar:
     n_hidden = ui.select("gsn.train.hidden", "Hidden units (from scratch)", [100, 250, 500], 500, horizontal=True)
     st.subheader("Training (live)")
     walkback = ui.slider("gsn.train.walkback", "Walkback steps k (1 = one-step)", 1, 10, 4, 1)
-    corruption = ui.select("gsn.train.corruption", "Corruption C(x̃ | x)", CORRUPTIONS, "salt_pepper")
+    corruption = ui.select("gsn.train.corruption", "Corruption C(x̃ | x)", CORRUPTIONS, "salt_pepper",
+                           format_func={"salt_pepper": "salt-and-pepper", "gaussian": "Gaussian (level = std)", "masking": "masking (set to 0)"}.get)  # fmt: skip
     noise = ui.slider("gsn.train.noise", "Corruption level", 0.0, 1.0, 0.3, 0.05)
     lr = ui.log_slider("gsn.train.lr", "Learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], 1e-3)
     seed = ui.number("gsn.train.seed", "Seed", 0, 10_000, 0)
