@@ -107,3 +107,17 @@ def test_cli_train_then_eval(tmp_path, capsys):
 def test_cli_reports_a_missing_checkpoint(tmp_path, capsys):
     assert cli.main(["eval", "vae", str(tmp_path / "nothing")]) == 1
     assert "not found" in capsys.readouterr().err
+
+
+def test_a_diverging_run_pauses_with_a_message_and_rolls_back():
+    run = Run(VAETask(), {**VAETask.DEFAULTS, **DIGITS})
+    run.step(3)
+    good = run.task.arrays()["out.bias"].copy()
+    with torch.no_grad():
+        run.task.model.decoder.out.bias[0] = float("nan")  # what a too-large step does
+    snap = run.step(1)
+    assert snap.status == "paused"
+    assert "NaN" in snap.message and "lower the learning rate" in snap.message
+    assert snap.step == 3
+    np.testing.assert_array_equal(run.task.arrays()["out.bias"], good)
+    run.close()
