@@ -1,4 +1,4 @@
-"""VAE training: the ELBO split into reconstruction and KL, live; latent sizes and AEVB vs wake-sleep compared (K&W Figures 2, 3 and 5)."""
+"""VAE training: the ELBO split into reconstruction and KL, live; latent sizes and AEVB vs wake-sleep compared (K&W Figures 2 and 5)."""
 
 from __future__ import annotations
 
@@ -101,8 +101,8 @@ live_panel(run, draw_samples, draw_curves, key="vae.train.panel")
 # ---------------------------------------------------------------- the comparison
 st.header("Latent sizes and learning rules, side by side")
 st.caption(
-    "Kingma & Welling, Figures 2-3: the held-out lower bound against the number of training examples seen, for N_z = 2, 5, 10, 20, "
-    "each trained by AEVB (solid) and by wake-sleep (dashed) on the same minibatches. Figure 5: samples from the prior of each AEVB model. "
+    "Kingma & Welling, Figure 2: the held-out lower bound against the number of training examples seen, for N_z = 2, 5, 10, 20, "
+    "each trained by AEVB (solid) and by wake-sleep (dashed) on the same minibatches. Figure 5: decoder means at the same 36 draws z ~ p(z) for each model. "
     "The two rules train the very same encoder and decoder; only the learning rule differs."
 )
 cols = st.columns([2, 2, 3])

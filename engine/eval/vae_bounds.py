@@ -45,7 +45,7 @@ def iwae_bounds(model: VAE, x: torch.Tensor, ks: Sequence[int] = (1, 10, 100, 10
 
 @torch.no_grad()
 def posterior_mean_variance(model: VAE, x: torch.Tensor, batch: int = 1000) -> np.ndarray:
-    """Var over the data of E_q[z_j|x], per latent unit j (Burda et al. 2015, section 5.2)."""
+    """Var over the data of E_q[z_j|x], per latent unit j (the "active units" statistic of Burda et al. 2015)."""
     mus = torch.cat([model.encoder(xb)[0] for xb in _batches(x, batch)])
     return mus.double().var(0).cpu().numpy()
 

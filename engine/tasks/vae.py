@@ -4,7 +4,7 @@
   or by wake-sleep. Live parameters: lr, batch_size, beta, k. Structural ones (dataset,
   n_z, hidden, activation, rule, binarization, seed) take effect on Reset.
 - :class:`CompareTask`: several latent sizes, each trained by AEVB and by wake-sleep on the
-  same minibatches, for the lower bound against training samples seen (K&W Figures 2-3)
+  same minibatches, for the lower bound against training samples seen (K&W Figure 2)
   and samples from the prior per N_z (K&W Figure 5).
 
 Data: ``mnist`` (Bernoulli decoder, binarization named), ``frey`` (Gaussian decoder on
@@ -278,7 +278,7 @@ def decoder_from_arrays(config: VAEConfig, arrays: Mapping[str, np.ndarray]) -> 
 
 
 class CompareTask:
-    """Several N_z, each trained by each rule on the same minibatches (K&W Figures 2-3 and 5).
+    """Several N_z, each trained by each rule on the same minibatches (K&W Figures 2 and 5).
 
     Metrics: ``<rule>/<n_z>/train`` (the batch ELBO, every step) and ``<rule>/<n_z>/test`` (held-out
     ELBO, every ``eval_every`` steps and at steps 1, 2, 4, 8, ...). One step = one minibatch for every model, so training samples
