@@ -16,6 +16,9 @@ from engine.tasks.gan import DEFAULT_2D, GAN2DTask
 from lab.gan_figures import LAYERS, gan2d_figure
 
 
+ROUNDS = 3
+
+
 def _rate(fn, n: int, warmup: int = 20) -> float:
     for _ in range(warmup):
         fn()
@@ -54,8 +57,11 @@ def run_bench(steps: int = 600, frames: int = 60) -> dict:
     cfg = GAN2DConfig()
     target = toy_points("ring", 4000).points
     trainer = GAN2DTrainer(cfg, target)
-    ours = _rate(trainer.train_step, steps)
-    peer = _rate(plain_pytorch_loop(cfg, target), steps)
+    peer_step = plain_pytorch_loop(cfg, target)
+    ours, peer = 0.0, 0.0
+    for _ in range(ROUNDS):  # interleaved, best of each: on a shared machine the least disturbed round is the fair one
+        ours = max(ours, _rate(trainer.train_step, steps // ROUNDS))
+        peer = max(peer, _rate(peer_step, steps // ROUNDS))
     run = Run(GAN2DTask(), DEFAULT_2D, max_fps=12)  # as the 2-D page makes it
     run.start()  # the background thread as the page runs it: evaluation every 25 steps, snapshots at <= 12 per second
     time.sleep(0.5)
@@ -78,6 +84,7 @@ def run_bench(steps: int = 600, frames: int = 60) -> dict:
         "threads": torch.get_num_threads(),
         "config": {k: getattr(cfg, k) for k in ("loss", "optimizer", "width", "depth_g", "depth_d", "batch", "noise_dim")},
         "train_steps_per_second": round(ours, 1),
+        "rounds": f"best of {ROUNDS} interleaved rounds of {steps // ROUNDS} steps each",
         "peer_plain_pytorch_steps_per_second": round(peer, 1),
         "live_run_steps_per_second": round(task_rate, 1),
         "target_steps_per_second": 200,

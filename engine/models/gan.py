@@ -190,18 +190,23 @@ class GAN2DTrainer:
         self.cfg = cfg
 
     def train_step(self) -> dict[str, float]:
-        """k discriminator steps, then one generator step; returns both losses."""
+        """k discriminator steps, then one generator step on the last D step's fake batch (the generator's
+        forward pass is shared, as in the usual training loop); returns both losses."""
         cfg, model = self.cfg, self.model
-        for _ in range(cfg.d_steps):
-            with torch.no_grad():
+        for i in range(cfg.d_steps):
+            if i < cfg.d_steps - 1:
+                with torch.no_grad():
+                    fake_d = model.G(model.noise(cfg.batch))
+            else:
                 fake = model.G(model.noise(cfg.batch))
-            ld = d_loss(model, self.real_batch(cfg.batch), fake, cfg.loss, cfg.gp_weight)
+                fake_d = fake.detach()
+            ld = d_loss(model, self.real_batch(cfg.batch), fake_d, cfg.loss, cfg.gp_weight)
             self.opt_d.zero_grad(set_to_none=True)
             ld.backward()
             self.opt_d.step()
         for p in model.D.parameters():
             p.requires_grad_(False)
-        lg = g_loss_per_sample(model.logit(model.G(model.noise(cfg.batch))), cfg.loss).mean()
+        lg = g_loss_per_sample(model.logit(fake), cfg.loss).mean()
         self.opt_g.zero_grad(set_to_none=True)
         lg.backward()
         self.opt_g.step()
