@@ -96,11 +96,17 @@ def load_rbm_data(name: str, root: str | None = None, split: str | None = None, 
 def heldout_for_likelihood(rbm: RBM, data: RBMData, seed: int = 0) -> tuple[torch.Tensor, str]:
     """Held-out rows as the likelihood sees them, and the name of the scheme that made them."""
     if rbm.gaussian:
-        return data.heldout, "real (standardised pixels)"
+        return data.heldout, "real-valued intensities in [0, 1] (density in those units)"
     if data.scheme == "threshold":
         return data.heldout, "binary patterns (no binarisation needed)"
     g = torch.Generator().manual_seed(seed)
     return torch.bernoulli(data.heldout, generator=g), f"fixed (one Bernoulli sample of the gray levels, seed {seed})"
+
+
+def intensity_log_jacobian(rbm: RBM, data: RBMData) -> float:
+    """What to add to log p(v) of a Gaussian RBM (standardised v) to get the density of the intensities
+    x = v * scale + offset: -n_visible log(scale). Zero for binary units."""
+    return -rbm.n_visible * math.log(data.scale) if rbm.gaussian else 0.0
 
 
 # --------------------------------------------------------------------------- pretrained models

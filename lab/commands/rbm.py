@@ -15,7 +15,7 @@ from engine.device import configure_threads
 from engine.eval.ais import ais_log_z, average_log_likelihood
 from engine.models.rbm import RBM
 from engine.models.rbm_training import METHODS, RBMTrainer
-from engine.tasks.rbm import DATASETS, check_train_params, heldout_for_likelihood, load_rbm_data, save_checkpoint, train_config
+from engine.tasks.rbm import DATASETS, check_train_params, heldout_for_likelihood, intensity_log_jacobian, load_rbm_data, save_checkpoint, train_config
 
 
 def add_train(p: argparse.ArgumentParser) -> None:
@@ -93,9 +93,7 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         return out
     data = load_rbm_data(config["dataset"], args.root, config.get("split"))
     test, scheme = heldout_for_likelihood(rbm, data, args.seed)
-    units = 0.0
-    if rbm.gaussian:  # report the density of the intensities x = v * scale + offset, in [0, 1] units
-        scheme, units = scheme + "; the density is converted to [0, 1] intensity units", -rbm.n_visible * math.log(data.scale)
+    units = intensity_log_jacobian(rbm, data)
     out.update({"split": data.split, "heldout_examples": len(test), "scheme": scheme})
     if args.ais:
         with tqdm(total=100, desc="AIS", file=sys.stderr) as bar:
