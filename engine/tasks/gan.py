@@ -47,8 +47,8 @@ PRESETS_2D: dict[str, dict[str, Any]] = {
     "WGAN-GP, 5 critic steps": {"data": "grid", "loss": "wgan-gp", "optimizer": "adam", "lr_g": 1e-3, "lr_d": 1e-3, "d_steps": 5, "seed": 0},
     "Exploding learning rate (SGD)": {"data": "ring", "loss": "minimax", "optimizer": "sgd", "lr_g": 10.0, "lr_d": 10.0, "d_steps": 1, "seed": 0},
 }
-"""Measured (seed 0, 2500 samples): after 2000 steps the cure covers 8/8 ring modes with 68% high-quality samples and
-no mode holds more than 17% of the samples; the collapse keeps >= 98% of samples nearest one mode at 1500 and at 2000 steps
+"""Measured (seed 0, 2500 samples): after 2000 steps the cure covers 8/8 ring modes with 81% high-quality samples and
+no mode holds more than 15% of the samples; the collapse keeps 100% of samples nearest one mode at 1500 and at 2000 steps
 and covers at most 1/8 (see tests/engine/test_gan.py)."""
 
 
