@@ -21,6 +21,8 @@ from lab.views import tile_grid
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets" / "vae"
 PRETRAINED = {"mnist": "mnist_z2", "frey": "frey_z2"}
+LIVE_FPS = 12.0
+"""Snapshots per second of a live VAE run: each one copies the model and its optimizer for rollback (~2 ms), so 12/s costs ~2%."""
 DATASET_NAMES = {"mnist": "MNIST", "frey": "Frey faces", "digits": "8x8 digits"}
 """Widget labels; a URL names the label, e.g. ?vae.data=Frey+faces."""
 

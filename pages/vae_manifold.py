@@ -8,7 +8,7 @@ from engine.run import Snapshot
 from engine.tasks.vae import DEFAULT_HIDDEN, VAETask, decoder_from_arrays
 from lab import controls as ui
 from lab.live import live_panel
-from lab.vae_views import DATASET_NAMES, crisp_pixels, manifold_picture, pretrained, show_manifold, vae_data
+from lab.vae_views import DATASET_NAMES, LIVE_FPS, crisp_pixels, manifold_picture, pretrained, show_manifold, vae_data
 
 st.title("VAE: the learned manifold of a 2-D latent space")
 st.caption(
@@ -49,7 +49,7 @@ if data is None:
     st.stop()
 
 params = {**VAETask.DEFAULTS, "dataset": dataset, "n_z": 2, "hidden": hidden, "lr": lr, "batch_size": batch, "beta": beta, "k": k, "seed": seed}
-run = ui.session_run(f"vae.manifold.{dataset}", VAETask, params)
+run = ui.session_run(f"vae.manifold.{dataset}", VAETask, params, max_fps=LIVE_FPS)
 ui.push_params(run, params)
 ui.run_controls(run, "vae.manifold")
 

@@ -12,7 +12,7 @@ from engine.tasks.vae import DEFAULT_HIDDEN, CompareTask, VAETask, decoder_from_
 from lab import controls as ui
 from lab import views
 from lab.live import live_panel
-from lab.vae_views import DATASET_NAMES, tiles, vae_data
+from lab.vae_views import DATASET_NAMES, LIVE_FPS, tiles, vae_data
 
 PRIOR_Z = torch.randn((64, 20), generator=torch.Generator().manual_seed(1234))
 RULE_NAMES = {"aevb": "AEVB", "wake-sleep": "wake-sleep"}
@@ -50,7 +50,7 @@ data = vae_data(dataset)
 if data is None:
     st.stop()
 params = {**VAETask.DEFAULTS, "dataset": dataset, "n_z": n_z, "rule": rule, "hidden": hidden, "lr": lr, "batch_size": batch, "beta": beta, "k": k, "seed": seed}
-run = ui.session_run(f"vae.train.{dataset}", VAETask, params)
+run = ui.session_run(f"vae.train.{dataset}", VAETask, params, max_fps=LIVE_FPS)
 ui.push_params(run, params)
 ui.run_controls(run, "vae.train")
 st.caption(f"Data: {data.source}.")
