@@ -67,6 +67,9 @@ def lab_url(tmp_path_factory):
     port = _free_port()
     log = tmp_path_factory.mktemp("lab") / "streamlit.log"
     env = {**os.environ, "GENLAB_THREADS": os.environ.get("GENLAB_THREADS", "1")}
+    shared = ROOT.parent / "shared" / "data"
+    if "GENLAB_DATA" not in env and shared.exists():
+        env["GENLAB_DATA"] = str(shared)  # the real MNIST test split and Frey faces, when the checkout has them
     cmd = serve_command(port, headless=True) + ["--server.address", "127.0.0.1", "--server.fileWatcherType", "none"]
     with open(log, "w") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env)
