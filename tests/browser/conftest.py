@@ -97,9 +97,21 @@ def lab_url(tmp_path_factory):
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
 
-def wait_idle(page, timeout: float = 60_000) -> None:
-    """Wait until the page's script run has finished (fragments may keep ticking)."""
-    page.wait_for_selector(IDLE, timeout=timeout)
+def wait_idle(page, timeout: float = 60_000, settle_ms: int = 500) -> None:
+    """Wait until the page's script run has finished (fragments may keep ticking).
+
+    Streamlit may stop a run and start another at once (a rerun, a URL fixed up by
+    navigation); between the two the app reads "notRunning" for a moment. So the idle
+    state must hold for ``settle_ms`` before it counts.
+    """
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        page.wait_for_selector(IDLE, timeout=max(1.0, (deadline - time.monotonic()) * 1000))
+        page.wait_for_timeout(settle_ms)
+        if page.locator(IDLE).count() == 1:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the page did not settle within {timeout / 1000:.0f} s")
 
 
 def assert_no_exception(page) -> None:
@@ -109,11 +121,14 @@ def assert_no_exception(page) -> None:
 
 @pytest.fixture
 def open_page(page, lab_url):
-    """``open_page(url_path)``: load a lab page, wait for its script to finish, check it raised nothing."""
+    """``open_page(url_path)``: load a lab page, wait until its first script run has drawn and finished, check it raised nothing."""
 
     def _open(url_path: str = "", timeout: float = 60_000):
         page.goto(f"{lab_url}/{url_path}", wait_until="domcontentloaded")
         page.wait_for_selector("[data-testid='stApp']", timeout=timeout)
+        # every page starts with st.title: its h1 proves the script run has begun, so the idle state
+        # waited for next is the end of that run, not the moment before it starts
+        page.wait_for_selector("[data-testid='stMain'] h1", timeout=timeout)
         wait_idle(page, timeout)
         assert_no_exception(page)
         return page
