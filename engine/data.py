@@ -232,12 +232,26 @@ def _missing_message(name: str, files: list[str], folder: Path, reason: str) -> 
 
 
 def _download(name: str, remote: RemoteFile, folder: Path, validate: Callable[[Path], object], progress: Progress | None, needed: list[str]) -> None:
-    """Download one file through pooch into a staging folder, validate it, then move it into place."""
+    """Download one file (see ``_download_into``); on failure, remove the folders this call created."""
+    import pooch
+
+    pooch.get_logger().setLevel("WARNING")  # progress goes through ``progress``, not the log
+    created = [p for p in (folder, *folder.parents) if not p.exists()]  # deepest first
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        _download_into(name, remote, folder, validate, progress, needed)
+    except BaseException:
+        for made in created:  # a failed download leaves no empty folders behind
+            if made.exists() and not any(made.iterdir()):
+                made.rmdir()
+        raise
+
+
+def _download_into(name: str, remote: RemoteFile, folder: Path, validate: Callable[[Path], object], progress: Progress | None, needed: list[str]) -> None:
+    """Try each mirror through pooch into a staging folder, validate the file, then move it into place."""
     import pooch
     import requests
 
-    pooch.get_logger().setLevel("WARNING")  # progress goes through ``progress``, not the log
-    folder.mkdir(parents=True, exist_ok=True)
     errors = []
     with tempfile.TemporaryDirectory(dir=folder, prefix=".partial-") as staging:
         for url in remote.urls:

@@ -45,7 +45,7 @@ def pretrained_models() -> dict[str, ChainModel]:
 
 @st.cache_resource(show_spinner="Loading MNIST ...")
 def _split(root: str) -> Split:
-    return load_split("mnist", root)
+    return load_split("mnist", root, download=False)
 
 
 def mnist_split() -> Split | None:

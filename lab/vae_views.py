@@ -41,7 +41,7 @@ def pretrained(dataset: str) -> tuple[VAE, dict[str, Any]] | None:
 
 @st.cache_resource(show_spinner="Loading the data ...")
 def _data(dataset: str, root: str | None) -> VAEData:
-    return load_vae_data(dataset, root)
+    return load_vae_data(dataset, root, download=False)
 
 
 def vae_data(dataset: str) -> VAEData | None:

@@ -43,10 +43,13 @@ class Split:
     width: int
 
 
-def load_split(dataset: str, root: str | None = None) -> Split:
-    """The lab's train / held-out split of ``dataset`` (mnist: test images 0..7999 / 8000..9999)."""
+def load_split(dataset: str, root: str | None = None, download: bool = True) -> Split:
+    """The lab's train / held-out split of ``dataset`` (mnist: test images 0..7999 / 8000..9999).
+
+    ``download=False`` (the pages) raises ``DataUnavailable`` instead of reaching for the network.
+    """
     if dataset == "mnist":
-        ds = load("mnist", "test", root=root)
+        ds = load("mnist", "test", root=root, download=download)
         x, y = ds.as_float(), ds.labels.astype(np.int64)
         return Split(x[:MNIST_TRAIN], y[:MNIST_TRAIN], x[MNIST_TRAIN:], y[MNIST_TRAIN:], *ds.shape)
     if dataset == "digits":

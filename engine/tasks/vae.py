@@ -61,19 +61,22 @@ def _on_disk(name: str, split: str, root: str | None) -> datalib.ImageSet | None
         return None
 
 
-def _mnist_splits(root: str | None) -> tuple[datalib.ImageSet | None, datalib.ImageSet]:
-    """(train, test) from disk; (None, test) when only the test split is there; else both downloaded."""
+def _mnist_splits(root: str | None, download: bool) -> tuple[datalib.ImageSet | None, datalib.ImageSet]:
+    """(train, test) from disk; (None, test) when only the test split is there; else both downloaded (when allowed)."""
     train, test = _on_disk("mnist", "train", root), _on_disk("mnist", "test", root)
     if test is None:
-        return datalib.load("mnist", "train", root), datalib.load("mnist", "test", root)
+        return datalib.load("mnist", "train", root, download), datalib.load("mnist", "test", root, download)
     return train, test
 
 
 @functools.lru_cache(maxsize=4)
-def load_vae_data(dataset: str, root: str | None = None) -> VAEData:
-    """The train/test images of ``dataset`` (see module docstring); cached per process."""
+def load_vae_data(dataset: str, root: str | None = None, download: bool = True) -> VAEData:
+    """The train/test images of ``dataset`` (see module docstring); cached per process.
+
+    ``download=False`` (the pages) raises ``DataUnavailable`` instead of reaching for the network.
+    """
     if dataset == "mnist":
-        train_set, test_set = _mnist_splits(root)
+        train_set, test_set = _mnist_splits(root, download)
         if train_set is not None:
             source = "MNIST train (60000) / test (10000)"
             train, test, labels = train_set.as_float(), test_set.as_float(), test_set.labels
@@ -84,7 +87,7 @@ def load_vae_data(dataset: str, root: str | None = None) -> VAEData:
             source = f"MNIST test split only: images 0-{cut - 1} train, {cut}-{len(test_set) - 1} held out"
         return VAEData("mnist", torch.from_numpy(train), torch.from_numpy(test), labels, (28, 28), "bernoulli", source)
     if dataset == "frey":
-        tr, te = datalib.load("frey", "train", root), datalib.load("frey", "test", root)
+        tr, te = datalib.load("frey", "train", root, download), datalib.load("frey", "test", root, download)
         source = f"Frey faces: first {len(tr)} frames train, last {len(te)} held out"
         return VAEData("frey", torch.from_numpy(tr.as_float()), torch.from_numpy(te.as_float()), None, tr.shape, "gaussian", source)
     if dataset == "digits":

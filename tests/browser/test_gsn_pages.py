@@ -1,6 +1,6 @@
 """The GSN pages in a real browser: they render, and after Play the filmstrip advances.
 
-The lab needs MNIST's test files: run with GENLAB_DATA pointing at ../shared/data.
+The lab needs MNIST's test files: the shared lab server reads them from GENLAB_DATA, else ../shared/data.
 """
 
 from __future__ import annotations
@@ -18,11 +18,6 @@ SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 pytestmark = pytest.mark.skipif(
     not (Path(os.environ.get("GENLAB_DATA", SHARED)) / "mnist").exists(), reason="the GSN pages need MNIST (set GENLAB_DATA)"
 )
-
-
-@pytest.fixture(scope="session", autouse=True)
-def mnist_for_the_lab():
-    os.environ.setdefault("GENLAB_DATA", str(SHARED))
 
 
 def step_caption(page) -> str:
