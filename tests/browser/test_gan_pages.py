@@ -9,35 +9,39 @@ from tests.browser.conftest import image_sources, wait_for_new_image
 CHART_TITLE = ".js-plotly-plot .gtitle"
 
 
-def wait_for_title_change(page, index: int, before: str, timeout: float = 60.0) -> str:
-    """Poll until the title of the index-th Plotly chart (it names the step shown) differs from ``before``."""
+def wait_for_title(page, containing: str, unlike: str | None = None, timeout: float = 60.0) -> str:
+    """Poll until a Plotly chart's title contains ``containing`` (and differs from ``unlike``); return it.
+
+    Plotly draws each chart in the browser after the script has finished, in no fixed order,
+    so a chart is found by what its title says, not by its position.
+    """
     deadline = time.monotonic() + timeout
+    seen: list[str] = []
     while time.monotonic() < deadline:
-        titles = page.locator(CHART_TITLE)
-        if titles.count() > index:
-            now = titles.nth(index).text_content()
-            if now != before:
-                return now
+        seen = [t.text_content() or "" for t in page.locator(CHART_TITLE).all()]
+        for title in seen:
+            if containing in title and title != unlike:
+                return title
         page.wait_for_timeout(250)
-    raise AssertionError(f"chart {index} did not change within {timeout} s (still {before!r})")
+    raise AssertionError(f"no chart title with {containing!r} other than {unlike!r} within {timeout} s (titles: {seen})")
 
 
 def test_game_page_animates_after_play(open_page, shoot):
     page = open_page("gan-game", timeout=120_000)
-    before = page.locator(CHART_TITLE).first.text_content()
+    before = wait_for_title(page, "of 100")
     assert "step 100 of 100" in before
     page.get_by_role("button", name="Play").first.click()
-    during = wait_for_title_change(page, 0, before)
-    assert "of 100" in during
+    during = wait_for_title(page, "of 100", unlike=before)
+    assert "step 100 of 100" not in during
     shoot(page, "gan-game-playing")
 
 
 def test_gan_2d_picture_changes_after_play(open_page, shoot):
     page = open_page("gan-2d", timeout=120_000)
-    before = page.locator(CHART_TITLE).first.text_content()
-    assert "step 0" in before
+    before = wait_for_title(page, "Real vs generated")
+    assert before.endswith("step 0")
     page.get_by_role("button", name="Play").click()
-    wait_for_title_change(page, 0, before)
+    wait_for_title(page, "Real vs generated", unlike=before)
     shoot(page, "gan-2d-playing")
     page.get_by_role("button", name="Pause").click()
     expect(page.get_by_role("button", name="Play")).to_be_enabled(timeout=30_000)
