@@ -73,7 +73,7 @@ class Snapshot:
     params: Mapping[str, Any]
     steps_per_second: float = 0.0
 
-    def latest(self, metric: str, default: float = math.nan) -> float:
+    def latest(self, metric: str, default: float | None = math.nan) -> float | None:
         """The most recent value of ``metric``."""
         series = self.metrics.get(metric)
         return float(series.values[-1]) if series is not None and len(series.values) else default

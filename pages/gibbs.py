@@ -92,7 +92,7 @@ def draw_fast(snap: Snapshot) -> None:
         views.show_image(activation_picture(a["hidden"][:32]), caption="Hidden layer: P(h | v) of each chain (rows) for every hidden unit (columns)", target_width=460)
         m = st.columns(2)
         m[0].metric("Gibbs steps", f"{snap.step:,}")
-        m[1].metric("Mean free energy F(v)", f"{snap.latest('free_energy'):.1f}")
+        m[1].metric("Mean free energy F(v)", f"{float(a['mean_free_energy']):.1f}")
         if exact:
             st.metric("Total variation to the exact P(v)", f"{snap.latest('tv'):.3f}")
 

@@ -36,7 +36,7 @@ with top[2]:
 with top[3]:
     seed = ui.number("rbm.seed", "Seed (on Reset)", 0, 9999, 0)
 
-cols = st.columns(8)
+cols = st.columns([1.1, 1, 1, 1, 1, 1, 1.2, 1.5])
 with cols[0]:
     method = ui.select("rbm.method", "Negative phase", ["cd", "pcd"], "pcd", horizontal=True, format_func={"cd": "CD-k", "pcd": "PCD"}.get)
 with cols[1]:
@@ -83,7 +83,8 @@ def draw_fast(snap: Snapshot) -> None:
         m = st.columns(3)
         m[0].metric("Epoch", f"{snap.latest('epoch', 0.0):.2f}")
         m[1].metric("Updates / s", f"{snap.steps_per_second:.0f}")
-        m[2].metric("‖ΔW‖ / ‖W‖", f"{snap.latest('update_ratio', float('nan')):.1e}", help="Hinton suggests about 1e-3")
+        ratio = snap.latest("update_ratio", None)
+        m[2].metric("‖ΔW‖ / ‖W‖", "—" if ratio is None else f"{ratio:.1e}", help="The size of the last update relative to the weights; Hinton suggests about 1e-3")
 
 
 def draw_slow(snap: Snapshot) -> None:
@@ -104,7 +105,10 @@ def draw_slow(snap: Snapshot) -> None:
     with c[0]:
         views.plot(views.histogram({"W": snap.arrays["weights"]}, "Weights W", "value"), key=f"rbm-hw-{snap.version}")
     with c[1]:
-        views.plot(views.histogram({"ΔW": snap.arrays["updates"]}, "Last update ΔW", "value"), key=f"rbm-hu-{snap.version}")
+        if snap.step > 0:
+            views.plot(views.histogram({"ΔW": snap.arrays["updates"]}, "Last update ΔW", "value"), key=f"rbm-hu-{snap.version}")
+        else:
+            st.caption("The histogram of the last update ΔW appears after the first update (press Step or Play).")
 
 
 live_panel(run, draw_fast, draw_slow, key="rbm.live")

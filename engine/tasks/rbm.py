@@ -445,6 +445,8 @@ class GibbsTask:
         self.start_image = self.v[0].clone()
         self.h = self.rbm.prob_h_given_v(self.v)
         self.fe_trace = np.full((n, TRACE), np.nan)
+        with torch.no_grad():
+            self.fe_trace[:, -1] = self.rbm.free_energy(self.v).numpy()  # the starting states' F(v), step 0
         self.t = 0
 
     def _examples(self) -> torch.Tensor | None:
@@ -496,6 +498,7 @@ class GibbsTask:
             "visible_mean": self.view.to_image(means),
             "hidden": self.h.numpy().copy(),
             "fe_trace": self.fe_trace.copy(),
+            "mean_free_energy": np.array(self.fe_trace[:, -1].mean()),
         }
         if self.exact is not None:
             top = np.argsort(-self.exact)[:32]

@@ -32,6 +32,16 @@ def test_clamped_pixels_of_a_chosen_image_never_change():
     assert np.abs(last[:, :2] - first[:, :2]).max() == 0.0
 
 
+def test_gibbs_chains_report_the_free_energy_of_their_starting_states():
+    run = Run(GibbsTask(), {**GIBBS_DEFAULTS, "model": "bars-stripes", "chains": 5})
+    a = run.snapshot().arrays
+    model = run.task.rbm
+    start = torch.from_numpy(a["visible"].reshape(5, -1))
+    expected = model.free_energy(start).numpy()
+    np.testing.assert_allclose(a["fe_trace"][:, -1], expected, rtol=1e-5)
+    assert float(a["mean_free_energy"]) == pytest.approx(expected.mean(), rel=1e-5)
+
+
 def test_autocorrelation_of_an_ar1_process_is_its_coefficient():
     rng = np.random.default_rng(0)
     x = np.zeros((20, 5000))
