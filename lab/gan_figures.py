@@ -174,8 +174,10 @@ def gan2d_figure(
         traces.append({"type": "scatter", "x": f[:, 0], "y": f[:, 1], "mode": "markers", "name": "generated G(z)", "marker": {"size": 5, "color": "#e4572e", "opacity": 0.85}})
     if "gradient arrows" in layers:
         push = arrays["push"]
-        m = max(float(np.percentile(np.hypot(push[:, 0], push[:, 1]), 95)), 1e-12)
-        xs, ys = arrow_segments(arrays["fake"][: len(push)], np.clip(push / m, -1.5, 1.5) * 0.35, head=0.35)
+        length = np.hypot(push[:, 0], push[:, 1])
+        m = max(float(np.percentile(length, 95)), 1e-12)
+        shrink = np.minimum(1.0, 1.5 * m / np.maximum(length, 1e-12))  # cap long arrows at 1.5 x the 95th percentile, keeping their direction
+        xs, ys = arrow_segments(arrays["fake"][: len(push)], push * (shrink / m)[:, None] * 0.35, head=0.35)
         traces.append({"type": "scatter", "x": xs, "y": ys, "mode": "lines", "line": {"color": "#6b1a00", "width": 1.5}, "name": "G's gradient step", "hoverinfo": "skip"})
     if centers is not None:
         traces.append({"type": "scatter", "x": centers[:, 0], "y": centers[:, 1], "mode": "markers", "name": "modes",

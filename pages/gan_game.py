@@ -143,7 +143,7 @@ with left:
     st.caption(
         "One simultaneous step is (a, b) ↦ (a − ηb, b + ηa): √(1 + η²) times a rotation, so the radius grows by exactly √(1 + η²) per step. "
         "Alternating steps (b sees the new a) have determinant 1 and conserve a² + b² − ηab: a closed orbit. "
-        "Extragradient takes the step with the gradient at a look-ahead point and contracts by √(1 − η² + η⁴) < 1."
+        "Extragradient takes the step with the gradient at a look-ahead point and scales the radius by √(1 − η² + η⁴): a contraction for η < 1 only."
     )
 
 # --------------------------------------------------------------------------- the Dirac-GAN

@@ -43,7 +43,7 @@ def bilinear_matrix(lr: float, rule: str, gamma: float = 1.0) -> np.ndarray:
     - alternating: a' = a - lr*b, then b' = b + lr*a' (b sees the new a).
       Determinant 1: for lr < 2 both eigenvalues lie on the unit circle and
       a^2 + b^2 - lr*a*b is conserved.
-    - extragradient: a look-ahead half step, then a step with the look-ahead
+    - extragradient: a look-ahead step of size lr, then a step from the start with the look-ahead
       gradient: |eigenvalue|^2 = (1 - lr^2)^2 + lr^2 = 1 - lr^2 + lr^4 < 1 for 0 < lr < 1.
     - optimistic (OGDA): x' = x - 2*lr*g(x) + lr*g(x_prev).
     - consensus (Mescheder et al. 2017): the step follows v - gamma * grad(|v|^2 / 2)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -18,17 +19,32 @@ from engine.models.gan_mnist import MnistGANConfig, MnistGANTrainer, checkpoint_
 IMAGE_DATA = ("mnist",)
 
 
+def _positive(kind: type) -> Callable[[str], int | float]:
+    """An argparse type that accepts only numbers above zero (step counts, learning rates)."""
+
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {text!r}") from err
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be above zero, got {text}")
+        return value
+
+    return parse
+
+
 def add_train(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default="ring", choices=(*TOY_2D, *IMAGE_DATA), help="2-D target, or mnist (its test split: the only one offline)")
     p.add_argument("--loss", default="nonsaturating", choices=LOSSES)
     p.add_argument("--optimizer", default="adam", choices=OPTIMIZERS, help="2-D GAN only (the MNIST GAN uses Adam)")
-    p.add_argument("--steps", type=int, default=3000, help="generator steps")
-    p.add_argument("--lr-g", type=float, default=None, help="generator learning rate (default 1e-3 for 2-D, 2e-4 for MNIST)")
-    p.add_argument("--lr-d", type=float, default=None, help="discriminator learning rate (same defaults)")
-    p.add_argument("--d-steps", type=int, default=1, help="discriminator steps per generator step (2-D)")
+    p.add_argument("--steps", type=_positive(int), default=3000, help="generator steps")
+    p.add_argument("--lr-g", type=_positive(float), default=None, help="generator learning rate (default 1e-3 for 2-D, 2e-4 for MNIST)")
+    p.add_argument("--lr-d", type=_positive(float), default=None, help="discriminator learning rate (same defaults)")
+    p.add_argument("--d-steps", type=_positive(int), default=1, help="discriminator steps per generator step (2-D)")
     p.add_argument("--noise-dim", type=int, default=None, help="latent size (default 2 for 2-D, 32 for MNIST)")
-    p.add_argument("--width", type=int, default=64, help="hidden units per layer (2-D)")
-    p.add_argument("--depth", type=int, default=2, help="hidden layers of G and D (2-D)")
+    p.add_argument("--width", type=_positive(int), default=64, help="hidden units per layer (2-D)")
+    p.add_argument("--depth", type=_positive(int), default=2, help="hidden layers of G and D (2-D)")
     p.add_argument("--batch", type=int, default=None, help="batch size (default 128 for 2-D, 64 for MNIST)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--root", default=None, help="data folder for mnist (default $GENLAB_DATA)")
@@ -48,7 +64,7 @@ def train(args: argparse.Namespace) -> dict:
     if args.data in IMAGE_DATA:
         return _train_mnist(args)
     cfg = GAN2DConfig(
-        loss=args.loss, optimizer=args.optimizer, lr_g=args.lr_g or 1e-3, lr_d=args.lr_d or 1e-3, d_steps=args.d_steps,
+        loss=args.loss, optimizer=args.optimizer, lr_g=args.lr_g if args.lr_g is not None else 1e-3, lr_d=args.lr_d if args.lr_d is not None else 1e-3, d_steps=args.d_steps,
         noise_dim=args.noise_dim or 2, width=args.width, depth_g=args.depth, depth_d=args.depth, batch=args.batch or 128, seed=args.seed,
     )  # fmt: skip
     target = toy_points(args.data, 4000, seed=args.seed).points
@@ -72,7 +88,7 @@ def _train_mnist(args: argparse.Namespace) -> dict:
     loss = args.loss if args.loss != "wgan-gp" else None
     if loss is None:
         raise SystemExit("error: the MNIST GAN trains with minimax, nonsaturating or leastsquares")
-    cfg = MnistGANConfig(noise_dim=args.noise_dim or 32, loss=loss, lr_g=args.lr_g or 2e-4, lr_d=args.lr_d or 2e-4, batch=args.batch or 64, seed=args.seed)
+    cfg = MnistGANConfig(noise_dim=args.noise_dim or 32, loss=loss, lr_g=args.lr_g if args.lr_g is not None else 2e-4, lr_d=args.lr_d if args.lr_d is not None else 2e-4, batch=args.batch or 64, seed=args.seed)
     tr = MnistGANTrainer(cfg, images)
     t0 = time.perf_counter()
     bar = tqdm(range(args.steps), desc="MNIST GAN", unit="step", mininterval=1.0)

@@ -26,6 +26,14 @@ def test_eval_refuses_a_missing_checkpoint(tmp_path):
         main(["eval", "gan", str(tmp_path / "nothing"), "--json"])
 
 
+@pytest.mark.parametrize(("flag", "value"), [("--steps", "0"), ("--steps", "-5"), ("--lr-g", "0"), ("--lr-d", "-0.1")])
+def test_train_refuses_counts_and_rates_that_are_not_positive(flag, value, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "gan", "--data", "ring", flag, value, "--json"])
+    assert exit_.value.code == 2
+    assert "must be above zero" in capsys.readouterr().err
+
+
 def test_bench_reports_both_rates(capsys):
     assert main(["bench", "gan", "--steps", "30", "--frames", "3", "--json"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
