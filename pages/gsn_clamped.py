@@ -21,7 +21,10 @@ st.title("Clamped sampling: the chain fills in the missing half")
 st.caption(
     "Book section 20.11.2, Figure 20.12. Every chain step corrupts x, encodes, decodes and samples "
     "x' ~ p(x | h); then the **clamped** pixels (gray) are put back to the observed digit and only the "
-    "**free** pixels (amber) keep their new values. The chain samples p(x_free | x_clamped)."
+    "**free** pixels (amber) keep their new values. This only *approximates* sampling p(x_free | x_clamped): "
+    "clamped Gibbs sampling converges to the exact conditional of a Boltzmann machine's explicit joint, but a DAE / GSN defines p(x) only "
+    "implicitly, as the stationary distribution of a learned, approximate transition, and clamping changes that "
+    "chain, so the completions are not guaranteed to be exact draws from the model's conditional."
 )
 
 models = pretrained_models()

@@ -63,9 +63,11 @@ def _check_range(params: Mapping[str, Any], name: str, lo: float, hi: float) -> 
         raise ValueError(f"{name} must be between {lo:g} and {hi:g}, got {params[name]}")
 
 
-def _check_chain_params(params: Mapping[str, Any]) -> None:
+def _check_chain_params(params: Mapping[str, Any], corruption: str) -> None:
+    """Chain parameters in range; ``noise`` (None = the model's own level) against ``corruption``, the kind the
+    chosen model corrupts with (a probability for salt_pepper and masking, a standard deviation for gaussian)."""
     if "noise" in params and params["noise"] is not None:
-        check_corruption(params.get("corruption", "salt_pepper"), params["noise"])
+        check_corruption(corruption, params["noise"])
     _check_range(params, "chain_steps", 1, 1000)
     _check_range(params, "n_chains", 1, 1024)
     _check_range(params, "n_examples", 1, 256)
@@ -240,8 +242,7 @@ class _ChainTaskBase:
         return self.models[name]
 
     def check_params(self, params: Mapping[str, Any]) -> None:
-        self._model(params)
-        _check_chain_params(params)
+        _check_chain_params(params, self._model(params).config.corruption)
 
     def _labels(self, means: torch.Tensor) -> np.ndarray | None:
         if self.classifier is None:
