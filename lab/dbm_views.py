@@ -90,19 +90,23 @@ def bound_figure(bound: Series, initial: float, references: dict[str, float]) ->
         pad = max(0.05 * (hi - lo), 1.0)
         fig.update_yaxes(range=[lo - pad, hi + pad])
     fig.update_layout(legend={"orientation": "h", "y": -0.3})
-    return views.style(fig, "Bound L(v, Q) + log Z", "mean-field iteration", "nats")
+    return views.style(fig, "Lower bound L(v, Q) + log Z", "mean-field iteration", "nats (linear scale)")
 
 
 def change_figure(change: Series) -> go.Figure:
-    """max |mu_new - mu_old| per iteration on a log scale: a straight line down = linear convergence."""
+    """max |mu_new - mu_old| over all layers per iteration on a log scale: a straight line down = linear convergence."""
     fig = go.Figure(go.Scatter(x=change.steps, y=np.maximum(change.values, 1e-12), mode="lines+markers", line={"width": 3, "color": views.PALETTE[1]}, showlegend=False))
     fig.update_yaxes(type="log", exponentformat="power")
-    return views.style(fig, "Update size max |Δμ|", "mean-field iteration", "max change (log scale)")
+    return views.style(fig, "Update size max |Δμ|", "mean-field iteration", "max |μ_new − μ_old|, log scale")
 
 
 def gap_figure(bound: Series) -> go.Figure:
-    """Distance of each iteration's bound to the last one, on a log scale."""
-    gap = np.maximum(bound.values[-1] - bound.values, 1e-9) if len(bound.values) else bound.values
-    fig = go.Figure(go.Scatter(x=bound.steps, y=gap, mode="lines+markers", line={"width": 3, "color": views.PALETTE[2]}, showlegend=False))
+    """L at the latest iteration minus L at each earlier iteration, on a log scale (L + log Z may have
+    either sign and only its changes matter, so only this difference can go on a log axis). The latest iteration (0 by definition)
+    and iterations whose bound is not below the latest (parallel updates that oscillate) are left out."""
+    values = np.asarray(bound.values, dtype=np.float64)
+    gap = values[-1] - values[:-1] if len(values) else values
+    gap = np.where(gap > 0, gap, np.nan)
+    fig = go.Figure(go.Scatter(x=bound.steps[: len(gap)], y=gap, mode="lines+markers", line={"width": 3, "color": views.PALETTE[2]}, showlegend=False))
     fig.update_yaxes(type="log", exponentformat="power")
-    return views.style(fig, "Bound still to gain", "mean-field iteration", "L(last) − L(iteration), nats")
+    return views.style(fig, "Bound still to gain", "mean-field iteration", "L(latest) − L(iteration), nats, log scale")

@@ -17,7 +17,9 @@ st.caption(
     "The posterior P(h¹, h² | v) of a DBM is intractable, so we fit a factorial Q(h | v) = ∏ μ^h (1 − μ)^(1−h) by the fixed-point "
     "updates μ¹ⱼ = σ(Σᵢ vᵢ W¹ᵢⱼ + Σₖ W²ⱼₖ μ²ₖ + c¹ⱼ) (eq. 20.33) and μ²ₖ = σ(Σⱼ μ¹ⱼ W²ⱼₖ + c²ₖ) (eq. 20.34). Each update maximises "
     "the lower bound L(v, Q) = E_Q[−E(v, h)] + H(Q) − log Z on log P(v) over one layer, so updating the layers in turn never lowers it; "
-    "updating both at once (parallel) can oscillate."
+    "updating both at once (parallel) can oscillate. With only part of the image observed, the free pixels are latent too: Q covers "
+    "(free pixels, h¹, h²), each free pixel gets its own μ_v = σ(bᵢ + Σⱼ W¹ᵢⱼ μ¹ⱼ), updated after h², and L is a lower bound on "
+    "log P(observed pixels), with the free pixels' entropy in H(Q)."
 )
 
 trained = pretrained_dbm()
@@ -61,6 +63,7 @@ ui.run_controls(run, "dbm.mf", step_label="One iteration", default_speed="4 step
 st.caption(f"Pretrained DBM {'-'.join(map(str, sizes))} on MNIST{'' if coupling == 1.0 else f', with W² × {coupling:g}'}. Changing the image, the observed pixels, "
            "the start or the coupling restarts; damping and schedule apply to the next iteration.")  # fmt: skip
 shape = trained.dbm.config.image_shape or (28, 28)
+GIBBS = f"{MeanFieldTask.gibbs_chains} chains × {MeanFieldTask.gibbs_keep} sweeps after {MeanFieldTask.gibbs_burn_in}"
 
 
 def draw_fast(snap: Snapshot) -> None:
@@ -75,20 +78,26 @@ def draw_fast(snap: Snapshot) -> None:
         views.show_image(layer_picture(a["mu2"]), caption=f"μ²: {len(a['mu2'])} units of h²", target_width=250)
     with c[3]:
         views.show_image(image_picture(a["reconstruction"], shape), caption="σ(b + W¹μ¹): what μ¹ says about v", target_width=250)
+    partial = not bool(a["observed"].all())
+    given = "the observed pixels" if partial else "v"
+    filled = " of the image with 0.5 in the free pixels" if partial else ""
     st.markdown("**Beside mean field** (same image): one-pass guesses and the true posterior")
     c = st.columns(4)
     bounds = a["compare_bounds"]
     with c[0]:
-        views.show_image(layer_picture(a["dbn_mu1"]), caption=f"DBN bottom-up pass μ¹ (bound {bounds[0]:.1f})", target_width=250)
+        views.show_image(layer_picture(a["dbn_mu1"]), caption=f"DBN bottom-up pass μ¹{filled} (bound {bounds[0]:.1f})", target_width=250)
     with c[1]:
         if "net_mu1" in a:
-            views.show_image(layer_picture(a["net_mu1"]), caption=f"Learned inference net μ¹ (bound {bounds[1]:.1f})", target_width=250)
+            views.show_image(layer_picture(a["net_mu1"]), caption=f"Learned inference net μ¹{filled} (bound {bounds[1]:.1f})", target_width=250)
         else:
             st.info("No inference network in this checkpoint.")
     with c[2]:
-        views.show_image(layer_picture(a["gibbs_mu1"]), caption="Posterior mean of h¹ by clamped Gibbs (32 chains × 30 sweeps)", target_width=250)
+        views.show_image(layer_picture(a["gibbs_mu1"]), caption=f"True posterior mean of h¹ given {given}, by Gibbs ({GIBBS})", target_width=250)
     with c[3]:
-        views.show_image(layer_picture(a["gibbs_h1"][0]), caption="One posterior sample of h¹ (Gibbs)", target_width=250)
+        if partial:
+            views.show_image(image_picture(a["gibbs_v"], shape, observed=a["observed"]), caption="True posterior mean of the free pixels (blue) given the observed ones, by Gibbs", target_width=250)
+        else:
+            views.show_image(layer_picture(a["gibbs_h1"][0]), caption="One posterior sample of h¹ (Gibbs)", target_width=250)
 
 
 def draw_slow(snap: Snapshot) -> None:
@@ -110,6 +119,13 @@ live_panel(run, draw_fast, draw_slow, key="dbm.mf.live")
 st.caption(
     "The bound is shown up to log Z (the same constant for every Q): differences between curves and lines are real. "
     "The DBN pass uses each pretraining RBM's up-weights once; the learned inference network (Salakhutdinov & Larochelle 2010) "
-    "was trained to predict the converged mean field in one bottom-up pass; Gibbs sampling with v clamped draws from the true posterior, "
-    "which need not be factorial."
+    "was trained to predict the converged mean field in one bottom-up pass. Both read a whole image and cannot take a partial one: "
+    "with part of the image observed they are given the image with 0.5 in the free pixels, so they are guesses, not the posterior "
+    "given the observed pixels; their dashed bound lines use that guess for h and Q(free pixel = 1) = 0.5, so they are bounds on "
+    "the same log P(observed pixels) as the mean-field curve. The Gibbs columns are the true posterior, which need not be factorial: "
+    "two-block Gibbs sampling with only the observed pixels clamped, over (free pixels, h²) given h¹ and h¹ given (v, h²), "
+    "so the free pixels are sampled, never held at 0.5. "
+    "Curves: the bound per iteration (linear scale, nats), the update size max |Δμ| over all layers (and the free pixels) on a log scale, "
+    "and on a log scale the bound still to gain, L at the latest iteration minus L at each earlier one (iterations whose bound is "
+    "not below the latest, e.g. when parallel updates oscillate, are left out)."
 )

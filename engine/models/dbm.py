@@ -193,16 +193,52 @@ class DBM:
         beta: float = 1.0,
         generator: torch.Generator | None = None,
         clamp_visible: bool = False,
+        observed: torch.Tensor | None = None,
     ) -> list[torch.Tensor]:
         """One sweep of the two-block Gibbs sampler (section 20.4.1): all odd layers given the even
-        ones, then all even layers given the odd ones. ``clamp_visible`` keeps v fixed: the chain
-        then samples the posterior P(h | v). Returns a new list of layer states."""
+        ones, then all even layers given the odd ones. Returns a new list of layer states.
+
+        ``clamp_visible`` keeps v fixed: the chain then samples the posterior P(h | v).
+        ``observed`` (a boolean mask over the visible units) keeps only those pixels fixed: the free
+        pixels are resampled with the even block (they are conditionally independent of h2 given h1,
+        eq. 20.27), so the chain samples P(v_free, h | v_observed), whose h-marginal is the posterior
+        given the observed pixels alone."""
         x = list(x)
         for block in (self.odd_layers(), self.even_layers()):
             probs = {l: self.prob_layer(l, x, beta) for l in block if not (l == 0 and clamp_visible)}
             for l, p in probs.items():
-                x[l] = torch.bernoulli(p, generator=generator)
+                new = torch.bernoulli(p, generator=generator)
+                x[l] = torch.where(observed.to(new.device), x[l], new) if (l == 0 and observed is not None) else new
         return x
+
+    def posterior_gibbs(
+        self,
+        v: torch.Tensor,
+        observed: torch.Tensor,
+        n_chains: int,
+        burn_in: int,
+        keep: int,
+        generator: torch.Generator | None = None,
+    ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """Monte Carlo marginals of the true posterior P(v_free, h1, ..., hL | v_observed) of one image.
+
+        ``v`` is (1, n_visible), read only where ``observed`` is True. ``n_chains`` two-block Gibbs
+        chains with the observed pixels clamped (:meth:`gibbs_sweep`) start from v with fair coins in
+        the free pixels and Bernoulli draws of a bottom-up pass for h; after ``burn_in`` sweeps the
+        states of the next ``keep`` sweeps are averaged. Returns (means, last states): each a list
+        [v, h1, ..., hL]; means are (1, n_l), the observed pixels of the v mean equal v.
+        """
+        observed = observed.to(device=v.device, dtype=torch.bool).reshape(-1)
+        coins = torch.bernoulli(torch.full((n_chains, self.sizes[0]), 0.5, device=v.device, dtype=v.dtype), generator=generator)
+        v0 = torch.where(observed, v.expand(n_chains, -1), coins)
+        x = [v0, *[torch.bernoulli(m, generator=generator) for m in self.bottom_up_guess(v0)]]
+        sums = [torch.zeros(1, n, device=v.device, dtype=v.dtype) for n in self.sizes]
+        for sweep in range(int(burn_in) + int(keep)):
+            x = self.gibbs_sweep(x, generator=generator, observed=observed)
+            if sweep >= burn_in:
+                for s, t in zip(sums, x):
+                    s += t.mean(0, keepdim=True)
+        return [s / max(1, int(keep)) for s in sums], x
 
     def random_state(self, n: int, generator: torch.Generator | None = None) -> list[torch.Tensor]:
         """n joint states with every unit a fair coin flip."""

@@ -3,6 +3,7 @@ and DBM Gibbs chains beside DBN ancestral sampling (the Task protocol of ``engin
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -122,7 +123,12 @@ class MeanFieldTask:
     W2 multiplied by this factor (1 = the trained DBM). A strong coupling between h1 and h2 makes
     the mean-field problem multimodal: parallel updates then flip between two modes for ever,
     while the sequential schedule still converges. The bound is computed in float64.
+    Beside mean field it computes (at reset, see :meth:`_compare`) the DBN pass, the inference network
+    and the true posterior marginals given the observed pixels by clamped Gibbs sampling.
     """
+
+    gibbs_chains, gibbs_burn_in, gibbs_keep = 32, 30, 30
+    """The size of the posterior Gibbs comparison: chains, sweeps discarded, sweeps averaged."""
 
     def __init__(self, trained: TrainedDBM, images: torch.Tensor):
         self.trained, self.dbm = trained, trained.dbm
@@ -163,28 +169,33 @@ class MeanFieldTask:
         self._compare(p)
 
     def _compare(self, p: Mapping[str, Any]) -> None:
-        """The guesses the page shows beside mean field: the DBN's bottom-up pass, the inference
-        network, and the posterior means from clamped two-block Gibbs sampling."""
+        """The guesses the page shows beside mean field.
+
+        - The DBN's bottom-up pass and the inference network are one pass over a whole image: they
+          cannot take a partial one, so with part of the image clamped they read ``self.v`` at reset,
+          which holds 0.5 in the free pixels. Their bounds (``compare_bounds``) are the bound of the
+          factorial Q made of that guess for h and Q(free pixel = 1) = 0.5, i.e. the free pixels'
+          entropy n_free log 2 is included: the same quantity as :meth:`bound`, so the lines compare.
+        - Gibbs: marginals of the true posterior P(v_free, h | v_observed), by two-block Gibbs with
+          only the observed pixels clamped (:meth:`DBM.posterior_gibbs`); the free pixels are
+          sampled with h2, never held at 0.5. ``gibbs_v`` is the posterior mean of the image.
+        """
         dbm, v = self.dbm, self.v
         self.dbn_mu = self.dbn.infer(v)
         self.net_mu = self.trained.net(v) if self.trained.net is not None else None
         g = _generator(p["seed"] + 1)
-        n_chains, burn, keep = 32, 30, 30
-        x = [v.repeat(n_chains, 1), *[m.repeat(n_chains, 1) for m in dbm.bottom_up_guess(v)]]
-        x = [x[0], *[torch.bernoulli(t, generator=g) for t in x[1:]]]
-        sums = [torch.zeros(1, n) for n in dbm.sizes[1:]]
-        for sweep in range(burn + keep):
-            x = dbm.gibbs_sweep(x, generator=g, clamp_visible=True)
-            if sweep >= burn:
-                for s, t in zip(sums, x[1:]):
-                    s += t.mean(0, keepdim=True)
-        self.gibbs_mu = [s / keep for s in sums]
-        self.gibbs_sample = x[1:]
-        bound = lambda mu: float(self.dbm64.variational_bound(v.double(), [m.double() for m in mu])[0])  # noqa: E731
+        means, last = dbm.posterior_gibbs(self.v_true, self.observed, self.gibbs_chains, self.gibbs_burn_in, self.gibbs_keep, generator=g)
+        self.gibbs_v, self.gibbs_mu = means[0], means[1:]
+        self.gibbs_sample = last[1:]
+        free = ~self.observed
+        free_entropy = float(free.sum()) * math.log(2.0)
+        bound = lambda mu: float(self.dbm64.variational_bound(v.double(), [m.double() for m in mu])[0]) + free_entropy  # noqa: E731
         self.compare_bounds = {"dbn": bound(self.dbn_mu), "net": bound(self.net_mu) if self.net_mu is not None else float("nan")}
 
     def bound(self) -> float:
-        """L(v, Q) + log Z, with the free pixels' entropy when part of the image is clamped."""
+        """L(v, Q) + log Z (eq. 20.31 with biases). With part of the image clamped, Q covers the free
+    pixels too (their mu_v sit in ``self.v``) and their entropy is added: a lower bound on
+    log P*(observed pixels) = log sum_{free pixels, h} exp(-E)."""
         free = ~self.observed
         v, mu = self.v.double(), [m.double() for m in self.mu]
         extra = bernoulli_entropy(v[:, free]) if free.any() else torch.zeros(1, dtype=torch.float64)
@@ -209,7 +220,7 @@ class MeanFieldTask:
 
     def arrays(self) -> Mapping[str, np.ndarray]:
         out = {
-            "v": self.v[0].numpy(), "v_true": self.v_true[0].numpy(), "observed": self.observed.numpy(),
+            "v": self.v[0].numpy(), "v_true": self.v_true[0].numpy(), "observed": self.observed.numpy(), "gibbs_v": self.gibbs_v[0].numpy(),
             "iteration": np.array(self.iteration),
             "initial_bound": np.array(self.initial_bound),
             "compare_bounds": np.array([self.compare_bounds["dbn"], self.compare_bounds["net"]]),
@@ -337,9 +348,19 @@ class DBMTrainingTask:
         metrics["phase"] = float(len(self.sizes_))
         return metrics
 
+    def parameter_tensors(self) -> dict[str, torch.Tensor]:
+        """Every trained tensor by name: W1, b, c2 ... (and net.R1 ... for the inference network) in
+        joint training, rbm1.W, rbm2.c ... during greedy pretraining."""
+        if self.dbm is None:
+            return {f"rbm{l}.{k}": t for l, r in enumerate(self.stack.rbms, 1) for k, t in r.rbm.parameters().items()}
+        tensors = dict(self.dbm.parameters())
+        if self.net is not None:
+            tensors.update({f"net.{k}": t for k, t in self.net.parameters().items()})
+        return tensors
+
     def nonfinite(self) -> str | None:
-        tensors = self.dbm.parameters() if self.dbm is not None else {f"rbm{l}.W": r.rbm.W for l, r in enumerate(self.stack.rbms, 1)}
-        return next((k for k, t in tensors.items() if not torch.isfinite(t).all()), None)
+        """The name of the first parameter holding NaN or Inf (see :meth:`parameter_tensors`), else None."""
+        return next((k for k, t in self.parameter_tensors().items() if not torch.isfinite(t).all()), None)
 
     divergence_hint = "lower the learning rate or turn centering on"
 

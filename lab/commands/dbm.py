@@ -71,15 +71,18 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     t0 = time.perf_counter()
     phase_seconds: dict[str, float] = {}
     last: dict[str, float] = {}
-    for _ in range(total):
-        phase = task.phase
-        ts = time.perf_counter()
-        last = dict(task.step(params))
-        phase_seconds[phase] = phase_seconds.get(phase, 0.0) + time.perf_counter() - ts
-        bar.update(1)
-        if task.updates % 20 == 0:
-            bar.set_postfix({k: f"{v:.3g}" for k, v in last.items() if k in ("mf_bound", "reconstruction") or k.endswith("_reconstruction")})
-    bar.close()
+    try:
+        for _ in range(total):
+            phase = task.phase
+            ts = time.perf_counter()
+            last = dict(task.step(params))
+            phase_seconds[phase] = phase_seconds.get(phase, 0.0) + time.perf_counter() - ts
+            _stop_if_diverged(task, last, phase, args)
+            bar.update(1)
+            if task.updates % 20 == 0:
+                bar.set_postfix({k: f"{v:.3g}" for k, v in last.items() if k in ("mf_bound", "reconstruction") or k.endswith("_reconstruction")})
+    finally:
+        bar.close()
     seconds = time.perf_counter() - t0
     trained = task.trained()
     extra = {
@@ -89,6 +92,27 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     }  # fmt: skip
     save_trained(args.out, trained.dbm, trained.stack, trained.net, extra)
     return {"out": str(args.out), "sizes": list(task.sizes_), "updates": task.updates, "seconds": seconds, "phase_seconds": phase_seconds, "final": last, "data_source": task.data.source}
+
+
+def _stop_if_diverged(task: Any, metrics: dict[str, float], phase: str, args: argparse.Namespace) -> None:
+    """ValueError (so `genlab` exits 1 before anything is saved) when a parameter or a monitored
+    quantity of the last update is NaN or Inf; the message names it and the learning rate to lower."""
+    import torch
+
+    bad = task.nonfinite()
+    if bad is not None:
+        kind = "NaN" if torch.isnan(task.parameter_tensors()[bad]).any() else "Inf"
+        what = f"parameter {bad}"
+    else:
+        bad = next((k for k, v in metrics.items() if not math.isfinite(float(v))), None)
+        if bad is None:
+            return
+        kind, what = ("NaN" if math.isnan(float(metrics[bad])) else "Inf"), bad
+    if phase.startswith("greedy"):
+        hint = f"lower --rbm-lr (now {args.rbm_lr:g}) or --momentum (now {args.momentum:g})"
+    else:
+        hint = f"lower --lr (now {args.lr:g}) or --momentum (now {args.momentum:g}), or add --centering"
+    raise ValueError(f"training diverged at update {task.updates} ({phase}): {what} became {kind}; {hint}. Nothing was saved to {args.out}")
 
 
 def add_eval(p: argparse.ArgumentParser) -> None:

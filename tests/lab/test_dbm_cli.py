@@ -20,6 +20,10 @@ def last_json(capsys) -> dict:
     return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
 
 
+def error_line(capsys) -> str:
+    return next(line for line in capsys.readouterr().err.splitlines() if line.startswith("error:"))
+
+
 def test_train_then_eval_prints_the_mean_field_trace_and_the_ais_bound(tmp_path, capsys):
     out = tmp_path / "bs"
     assert cli.main(["train", "dbm", "--dataset", "bars-stripes", "--hidden", "10,6", "--greedy-epochs", "60", "--joint-epochs", "60",
@@ -50,3 +54,39 @@ def test_bench_compares_with_numpy(capsys):
     result = last_json(capsys)["results"]["cpu"]
     for key in ("mean_field_iterations_per_s", "numpy_mean_field_iterations_per_s", "joint_training_examples_per_s", "numpy_joint_training_examples_per_s"):
         assert result[key] > 0
+
+
+def test_a_diverging_run_stops_with_a_message_and_saves_nothing(tmp_path, capsys, monkeypatch):
+    # the CLI refuses --lr > 1 (and nothing in range diverged on digits): lift that check to force a real overflow
+    from engine.models.dbm_training import JointConfig
+
+    monkeypatch.setattr(JointConfig, "check", lambda self: None)
+    out = tmp_path / "nan"
+    code = cli.main(["train", "dbm", "--dataset", "digits", "--hidden", "10,6", "--greedy-epochs", "0.2", "--joint-epochs", "1",
+                     "--lr", "1e38", "--chains", "10", "--no-inference-net", "--out", str(out)])  # fmt: skip
+    message = error_line(capsys)
+    assert code == 1
+    assert message.startswith("error: training diverged at update ") and "(joint)" in message
+    assert " became NaN" in message or " became Inf" in message
+    assert "lower --lr (now 1e+38)" in message
+    assert not out.with_suffix(".safetensors").exists() and not out.with_suffix(".json").exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_nan_in_greedy_pretraining_names_the_rbm_parameter(tmp_path, capsys, monkeypatch):
+    from engine.models.dbm_training import GreedyStack
+
+    original = GreedyStack.step
+
+    def corrupt(self, layer, v, config):
+        original(self, layer, v, config)
+        if layer == 2:
+            self.rbms[1].rbm.c[0] = float("nan")
+
+    monkeypatch.setattr(GreedyStack, "step", corrupt)
+    out = tmp_path / "nan"
+    code = cli.main(["train", "dbm", "--dataset", "digits", "--hidden", "10,6", "--greedy-epochs", "0.2", "--joint-epochs", "1", "--out", str(out)])
+    message = error_line(capsys)
+    assert code == 1
+    assert message.startswith("error: training diverged at update 4 (greedy RBM 2): parameter rbm2.c became NaN; lower --rbm-lr (now 0.05)")
+    assert list(tmp_path.iterdir()) == []
