@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from engine.data import DataError
 from engine.models.vae import VAE, latent_grid
@@ -81,67 +81,3 @@ def show_manifold(picture: np.ndarray, caption: str, height: int = 660) -> None:
 def tiles(images: np.ndarray, ncols: int, pad: int = 1) -> np.ndarray:
     """A uint8 tile grid of images in [0, 1] (N, H, W)."""
     return tile_grid(np.asarray(images, dtype=np.float32), ncols=ncols, pad=pad, pad_value=255)
-
-
-def image_to_input(image: Image.Image, shape: tuple[int, int]) -> np.ndarray:
-    """Any uploaded or drawn image -> pixels in [0, 1] of ``shape`` (H, W), ink bright on dark like MNIST.
-
-    Converted to grayscale (alpha composited on white), cropped to the ink's bounding box and
-    framed like MNIST (:func:`mnist_frame`). A picture with a light
-    background is inverted. Raises ValueError for an empty (blank) picture.
-    """
-    if image.mode in ("RGBA", "LA", "P"):
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(background, rgba)
-    gray = np.asarray(image.convert("L"), dtype=np.float32) / 255.0
-    if gray.size == 0:
-        raise ValueError("the picture is empty")
-    if np.median(gray) > 0.5:
-        gray = 1.0 - gray
-    ink = gray > 0.2
-    if not ink.any():
-        raise ValueError("the picture is blank: draw or upload a digit")
-    rows, cols = np.where(ink)
-    crop = gray[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
-    return mnist_frame(crop, shape)
-
-
-def mnist_frame(crop: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """MNIST's normalization: fit the ink into a box 20/28 of the frame (aspect kept), centre its centre of mass."""
-    h, w = shape
-    scale = min(h * 20 / 28 / crop.shape[0], w * 20 / 28 / crop.shape[1])
-    size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
-    small = np.asarray(Image.fromarray((crop * 255).astype(np.uint8)).resize(size, Image.LANCZOS), dtype=np.float32) / 255.0
-    mass = max(float(small.sum()), 1e-6)
-    com_r = float((small.sum(1) * np.arange(small.shape[0])).sum()) / mass
-    com_c = float((small.sum(0) * np.arange(small.shape[1])).sum()) / mass
-    top = int(np.clip(round((h - 1) / 2 - com_r), 0, h - small.shape[0]))
-    left = int(np.clip(round((w - 1) / 2 - com_c), 0, w - small.shape[1]))
-    frame = np.zeros(shape, dtype=np.float32)
-    frame[top : top + small.shape[0], left : left + small.shape[1]] = small
-    return frame
-
-
-def read_upload(upload: Any, shape: tuple[int, int]) -> np.ndarray | None:
-    """An uploaded file as model input, or None after saying why it was refused."""
-    try:
-        with Image.open(upload) as im:
-            im.load()
-            return image_to_input(im, shape)
-    except (UnidentifiedImageError, OSError) as err:
-        st.error(f"Not an image this lab can read ({err}). Upload a PNG or JPEG.")
-    except ValueError as err:
-        st.warning(str(err).capitalize() + ".")
-    except Image.DecompressionBombError:
-        st.error("That image is too large; upload one under 50 megapixels.")
-    return None
-
-
-def canvas_input(rgba: np.ndarray, shape: tuple[int, int]) -> np.ndarray | None:
-    """A drawing canvas's RGBA pixels as model input, or None for an empty canvas (nothing drawn yet: no message)."""
-    image = Image.fromarray(np.asarray(rgba, dtype=np.uint8))
-    try:
-        return image_to_input(image, shape)
-    except ValueError:
-        return None

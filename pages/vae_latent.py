@@ -10,12 +10,8 @@ import torch
 from engine.tasks.vae import Presenter
 from lab import controls as ui
 from lab import views
-from lab.vae_views import DATASET_NAMES, canvas_input, pretrained, read_upload, tiles, vae_data
-
-try:
-    from streamlit_drawable_canvas import st_canvas
-except ImportError:  # optional: without it the page offers uploads and held-out images
-    st_canvas = None
+from lab.drawing import draw_digit, read_upload
+from lab.vae_views import DATASET_NAMES, pretrained, tiles, vae_data
 
 GRID_SIDE = 41
 INTERPOLATION_STEPS = 10
@@ -98,15 +94,9 @@ with st.sidebar:
     source = ui.select("vae.latent.src", "Image", list(SOURCES), "pick", format_func=SOURCES.get, horizontal=True) if dataset == "mnist" else "pick"
     pick = ui.number("vae.latent.pick", "Held-out image number", 0, len(x_test) - 1, 0)
     if source == "draw":
-        if st_canvas is None:
-            st.warning("Drawing needs the package streamlit-drawable-canvas (pip install streamlit-drawable-canvas); upload a picture instead.")
-        else:
-            st.caption("Draw a digit, big, in the middle (it is cropped, centred and shrunk to 28 x 28 like MNIST).")
-            drawn = st_canvas(stroke_width=22, stroke_color="#000000", background_color="#FFFFFF", height=280, width=280, drawing_mode="freedraw", return_image_data=True, key="vae.latent.canvas")
-            if drawn.image_data is not None:
-                pixels = canvas_input(drawn.image_data, shape)
-                if pixels is not None:
-                    probe, probe_name = torch.from_numpy(pixels.reshape(1, -1)), "your drawing"
+        pixels = draw_digit("vae.latent.canvas", shape)
+        if pixels is not None:
+            probe, probe_name = torch.from_numpy(pixels.reshape(1, -1)), "your drawing"
     elif source == "upload":
         upload = st.file_uploader("A digit: any size or colour, converted to 28 x 28 grayscale", type=["png", "jpg", "jpeg", "bmp", "gif", "webp"], key="vae.latent.upload")
         if upload is not None:

@@ -78,7 +78,7 @@ def test_any_picture_becomes_a_centred_28_by_28_digit(mode):
     import numpy as np
     from PIL import Image, ImageDraw
 
-    from lab.vae_views import image_to_input
+    from lab.drawing import image_to_input
 
     picture = Image.new("RGB", (300, 180), "white")
     ImageDraw.Draw(picture).line([(200, 20), (210, 160)], fill="black", width=14)  # a "1", off-centre, on white
@@ -96,7 +96,7 @@ def test_blank_pictures_are_refused_and_an_empty_canvas_is_ignored():
     import numpy as np
     from PIL import Image
 
-    from lab.vae_views import canvas_input, image_to_input
+    from lab.drawing import canvas_input, image_to_input
 
     with pytest.raises(ValueError, match="blank"):
         image_to_input(Image.new("RGB", (50, 40), "white"), (28, 28))
