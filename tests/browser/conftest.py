@@ -152,7 +152,8 @@ def shoot():
 def image_sources(page, selector: str = "[data-testid='stImage'] img") -> list[str]:
     """The ``src`` of every image on the page: Streamlit serves each new picture under a new URL,
     so a live picture that changed has a different source."""
-    return [img.get_attribute("src") for img in page.locator(selector).all()]
+    # read in one go in the page: a rerun may replace images between a per-element listing and its reads
+    return page.locator(selector).evaluate_all("images => images.map(image => image.getAttribute('src'))")
 
 
 def wait_for_new_image(page, before: list[str], timeout: float = 20.0, selector: str = "[data-testid='stImage'] img") -> list[str]:

@@ -18,7 +18,7 @@ def wait_for_title(page, containing: str, unlike: str | None = None, timeout: fl
     deadline = time.monotonic() + timeout
     seen: list[str] = []
     while time.monotonic() < deadline:
-        seen = [t.text_content() or "" for t in page.locator(CHART_TITLE).all()]
+        seen = page.locator(CHART_TITLE).evaluate_all("titles => titles.map(title => title.textContent || '')")
         for title in seen:
             if containing in title and title != unlike:
                 return title
