@@ -66,6 +66,41 @@ def mnist_available() -> bool:
         return False
 
 
+CANVAS_SIZE = 280
+MASK_INK = "rgba(255, 214, 90, 0.75)"
+
+
+def painted_mask(rgba: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """A canvas's RGBA drawing as a boolean mask of ``shape`` (True = painted): the painted canvas pixels (alpha > 0)
+    averaged over the block each mask pixel covers, a mask pixel painted when at least half of its block is."""
+    painted = np.asarray(rgba)[..., 3] > 0
+    h, w = shape
+    bh, bw = painted.shape[0] // h, painted.shape[1] // w
+    if bh < 1 or bw < 1:
+        raise ValueError(f"the canvas ({painted.shape[0]}x{painted.shape[1]}) is smaller than the mask ({h}x{w})")
+    cover = painted[: h * bh, : w * bw].reshape(h, bh, w, bw).mean(axis=(1, 3))
+    return cover >= 0.5
+
+
+def paint_mask(key: str, shape: tuple[int, int], under: np.ndarray | None = None) -> np.ndarray | None:
+    """A canvas to paint the pixels to KEEP (clamp) on, over the digit ``under`` (H, W) in [0, 1] when given;
+    the painted mask (True = kept), or None while nothing is painted (or without the canvas package, after saying so)."""
+    from lab.drawing import st_canvas  # here, not at the top: the canvas package registers itself only inside a Streamlit app
+
+    if st_canvas is None:
+        st.warning("Painting a mask needs the package streamlit-drawable-canvas (pip install streamlit-drawable-canvas).")
+        return None
+    background = None
+    if under is not None:
+        gray = (np.clip(under, 0, 1) * 255).astype(np.uint8)
+        background = Image.fromarray(gray).resize((CANVAS_SIZE, CANVAS_SIZE), Image.NEAREST).convert("RGB")
+    drawn = st_canvas(stroke_width=24, stroke_color=MASK_INK, background_color="", background_image=background, height=CANVAS_SIZE,
+                      width=CANVAS_SIZE, drawing_mode="freedraw", return_image_data=True, key=key)  # fmt: skip
+    if drawn.image_data is None:
+        return None
+    return painted_mask(drawn.image_data, shape)
+
+
 @st.cache_resource(show_spinner="Training the pixel classifier (logistic regression) ...")
 def _classifier(root: str):
     split = _split(root)

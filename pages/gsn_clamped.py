@@ -10,12 +10,14 @@ from engine.run import Snapshot
 from engine.tasks.gsn import ClampedChainTask
 from lab import controls as ui
 from lab import views
-from lab.gsn_views import clamped_tiles, filmstrip, mnist_split, pixel_classifier, pretrained_models
+from lab.drawing import draw_digit
+from lab.gsn_views import clamped_tiles, filmstrip, mnist_split, paint_mask, pixel_classifier, pretrained_models
 from lab.live import live_panel
 
 REGION_NAMES = {"right": "keep the right half", "left": "keep the left half", "top": "keep the top half",
-                "bottom": "keep the bottom half", "square": "fill a centred square"}  # fmt: skip
-RESET_KEYS = ("region", "n_examples", "first", "seed", "init")
+                "bottom": "keep the bottom half", "square": "fill a centred square", "custom": "keep the pixels I paint"}  # fmt: skip
+SOURCES = {"heldout": "held-out digits", "draw": "my drawing"}
+RESET_KEYS = ("region", "mask", "image", "n_examples", "first", "seed", "init", "rbm")
 
 st.title("Clamped sampling: the chain fills in the missing half")
 st.caption(
@@ -38,17 +40,38 @@ if split is None:
 with st.sidebar:
     st.subheader("Clamped chain")
     model_name = ui.select("gsn.clamped.model", "Model", list(models), next(iter(models)), help="Switching model keeps the chain running")
-    region = ui.select("gsn.clamped.region", "Clamp", REGIONS, "right", format_func=REGION_NAMES.get)
+    source = ui.select("gsn.clamped.source", "Digits", list(SOURCES), "heldout", format_func=SOURCES.get, horizontal=True)
+    first = ui.number("gsn.clamped.first", "First held-out digit (index)", 0, len(split.heldout) - 1, 0)
+    drawn = draw_digit("gsn.clamped.canvas", (split.height, split.width)) if source == "draw" else None
+    region = ui.select("gsn.clamped.region", "Clamp", list(REGIONS) + ["custom"], "right", format_func=REGION_NAMES.get)
+    painted = None
+    if region == "custom":
+        st.caption("Paint the pixels to **keep** (clamped, shown gray); every pixel you leave unpainted is resampled by the chain.")
+        under = drawn if drawn is not None else split.heldout[first].reshape(split.height, split.width)
+        painted = paint_mask("gsn.clamped.mask", (split.height, split.width), under)
     noise = ui.slider("gsn.clamped.noise", "Corruption level (salt-and-pepper)", 0.05, 0.8, 0.3, 0.05, help="Probability that a pixel is replaced by a coin flip before each step")
     chain_steps = ui.slider("gsn.clamped.steps", "Chain steps per frame", 1, 20, 1, 1)
     n_examples = ui.select("gsn.clamped.n", "Examples", [8, 16, 32, 64], 16, horizontal=True)
-    first = ui.number("gsn.clamped.first", "First held-out digit (index)", 0, len(split.heldout) - 1, 0)
     init = ui.select("gsn.clamped.init", "Free pixels start as", ["noise", "blank", "data"], "noise",
                      format_func={"noise": "coin flips", "blank": "black", "data": "the true pixels"}.get)  # fmt: skip
     seed = ui.number("gsn.clamped.seed", "Seed", 0, 10_000, 0)
+    rbm = ui.toggle("gsn.clamped.rbm", "Compare with the RBM's clamped Gibbs chain", False,
+                    help="The pretrained MNIST RBM (500 hidden units) resamples the same free pixels from the same start, one Gibbs sweep per chain step")  # fmt: skip
+
+if source == "draw" and drawn is None:
+    st.info("Draw a digit in the sidebar: every chain will complete your drawing.")
+    st.stop()
+if region == "custom" and (painted is None or not painted.any()):
+    st.info("Paint the pixels to keep on the small canvas in the sidebar (at least one); the chain resamples the rest.")
+    st.stop()
+if region == "custom" and painted.all():
+    st.warning("You painted every pixel, so nothing is left to resample: erase part of the paint (or pick a named region).")
+    st.stop()
 
 params = {"model_name": model_name, "region": region, "noise": noise, "chain_steps": chain_steps, "n_examples": n_examples,
-          "first": first, "init": init, "seed": seed}  # fmt: skip
+          "first": first, "init": init, "seed": seed, "rbm": rbm,
+          "image": None if drawn is None else tuple(drawn.ravel().tolist()),  # tuples compare with ==: a new drawing resets
+          "mask": None if painted is None else tuple(painted.ravel().tolist())}  # fmt: skip
 run = ui.session_run("gsn.clamped", lambda: ClampedChainTask(models, split, pixel_classifier()), params, steps_per_second=8.0)
 if any(run.params.get(k) != params[k] for k in RESET_KEYS):
     ui.push_params(run, params)
@@ -71,17 +94,33 @@ def draw_fast(snap: Snapshot) -> None:
         frames = a["film_steps"]
         st.markdown(f"**Filmstrip**: the last {len(frames)} frames, steps {int(frames[0])} to {int(frames[-1])}, time runs left to right")
         st.image(filmstrip(a["film"], mask, rows=min(8, len(a["current"])), scale=3), output_format="PNG")
-        st.markdown("**The true digits** (what was clamped came from these)")
-        st.image(clamped_tiles(a["original"][:8], None, 8, scale=3), output_format="PNG")
+        if "labels" in a:
+            st.markdown("**The true digits** (what was clamped came from these)")
+            st.image(clamped_tiles(a["original"][:8], None, 8, scale=3), output_format="PNG")
+        else:
+            st.markdown("**Your drawing** (every chain completes it)")
+            st.image(clamped_tiles(a["original"][:1], None, 1, scale=3), output_format="PNG")
+    if "rbm_current" in a:
+        left, right = st.columns([1, 1])
+        with left:
+            st.markdown(f"**RBM, clamped Gibbs sampling: step {int(a['film_steps'][-1])}** (E[v | h] in the free pixels)")
+            st.image(clamped_tiles(a["rbm_current"], mask, ncols, scale=4), output_format="PNG")
+        with right:
+            st.markdown("**RBM filmstrip**: the same frames, time runs left to right")
+            st.image(filmstrip(a["rbm_film"], mask, rows=min(8, len(a["rbm_current"])), scale=3), output_format="PNG")
 
 
 def draw_slow(snap: Snapshot) -> None:
+    if snap.params.get("image") is not None:
+        st.caption("Your drawing has no true label, so no accuracy is plotted: judge the completions by eye.")
+        return
     acc = snap.metrics.get("accuracy")
     if acc is None or len(acc.steps) < 2:
         st.caption("Press **Play**: the classifier's accuracy on the completed digits will be plotted here.")
         return
-    fig = views.curves({"accuracy": acc}, "Can a classifier read the completed digits?", "accuracy", xlabel="frame",
-                       names={"accuracy": "logistic regression on completed images"})  # fmt: skip
+    series = {"accuracy": acc, **({"rbm_accuracy": snap.metrics["rbm_accuracy"]} if "rbm_accuracy" in snap.metrics else {})}
+    fig = views.curves(series, "Can a classifier read the completed digits?", "accuracy", xlabel="frame",
+                       names={"accuracy": f"{snap.params.get('model_name')} chain", "rbm_accuracy": "RBM clamped Gibbs chain"})  # fmt: skip
     fig.update_yaxes(range=[0, 1])
     views.plot(fig, key=f"gsn-clamped-acc-{snap.version}")
 
@@ -90,5 +129,9 @@ live_panel(run, draw_fast, draw_slow, key="gsn.clamped")
 st.caption(
     "Accuracy is that of a logistic-regression classifier on pixels (trained on the 8000 training digits) applied to the "
     "chain's current Bernoulli means; the true labels are the held-out digits' labels. Compare *walkback* with *one-step* "
-    "training and the DAE with the GSN. (Comparison with the RBM's and DBM's clamped Gibbs sampling is not on this page yet.)"
+    "training and the DAE with the GSN. The RBM comparison (sidebar) runs block Gibbs sampling of the pretrained MNIST RBM "
+    "with the same pixels clamped (book section 20.2): the RBM has an explicit energy E(v, h), linear in v, so with the clamped "
+    "pixels fixed (gray levels included) its chain converges to the exact conditional P(v_free | v_clamped) of that energy. "
+    "It starts from the same state as the DAE / GSN chain and takes one Gibbs sweep per chain step. "
+    "(The DBM's clamped Gibbs sampling is not on this page yet.)"
 )

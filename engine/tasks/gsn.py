@@ -17,10 +17,12 @@ import numpy as np
 import torch
 
 from engine.data import Binarized, load
-from engine.models.clamp import REGIONS, check_mask, clamp_state, region_mask, start_clamped
+from engine.models.clamp import REGIONS, check_images, check_mask, clamp_state, region_mask, start_clamped
 from engine.models.corruption import check_corruption, corrupt
 from engine.models.dae import check_walkback, reconstruction_nll
 from engine.models.gsn import MODEL_KINDS, ChainModel, build_model, check_hidden_noise, load_model
+from engine.models.rbm import RBM, gibbs_step
+from engine.tasks.rbm import load_pretrained
 
 DATASETS = ("mnist", "digits")
 MNIST_TRAIN = 8000
@@ -257,62 +259,130 @@ class _ChainTaskBase:
 
 
 class ClampedChainTask(_ChainTaskBase):
-    """Figure 20.12 live: held-out digits with a region clamped; each step runs ``chain_steps`` clamped chain steps.
+    """Figure 20.12 live: digits with a region clamped; each step runs ``chain_steps`` clamped chain steps.
 
-    Params: model_name, region (or a custom boolean ``mask`` given to the constructor), noise (None = the
-    model's own), chain_steps, n_examples, first (index of the first held-out image), init, seed.
+    Params: model_name; region (one of REGIONS, or ``custom``: the boolean ``mask`` param, else the mask given
+    to the constructor); mask; image (None: the held-out digits from index ``first``; else one image (H, W) or
+    (D,) in [0, 1], e.g. a drawing, that every one of the ``n_examples`` chains completes); noise (None = the
+    model's own), chain_steps, n_examples, first, init, seed; rbm (True: also run the pretrained MNIST RBM's
+    clamped Gibbs chain, or the RBM given to the constructor, from the same start, as a comparison).
+    Array params may be flat tuples, so that the pages can compare them with ``==``; ``image``, ``mask``
+    and ``rbm`` take effect on reset.
     """
 
-    def __init__(self, models, split: Split, classifier=None, mask: np.ndarray | None = None):
+    def __init__(self, models, split: Split, classifier=None, mask: np.ndarray | None = None, rbm: RBM | None = None):
         super().__init__(models, split, classifier)
         self.custom_mask = None if mask is None else check_mask(mask, split.height, split.width)
+        self.given_rbm = rbm
+
+    def _mask(self, params: Mapping[str, Any]) -> torch.Tensor:
+        h, w = self.split.height, self.split.width
+        region = params.get("region", "right")
+        if region != "custom":
+            return check_mask(region_mask(region, h, w), h, w)
+        if params.get("mask") is not None:
+            return check_mask(np.asarray(params["mask"], dtype=bool), h, w)
+        if self.custom_mask is None:
+            raise ValueError("region 'custom' needs a mask: paint one, or give it to the task")
+        return self.custom_mask
+
+    def _rbm(self) -> RBM:
+        """The comparison RBM: the one given to the constructor, else the pretrained MNIST RBM (loaded once)."""
+        if self.given_rbm is None:
+            self.given_rbm, _ = load_pretrained("mnist")
+        d = self.split.height * self.split.width
+        if self.given_rbm.gaussian or self.given_rbm.n_visible != d:
+            raise ValueError(f"the comparison RBM must have {d} binary visible units (the images are {self.split.height}x{self.split.width})")
+        return self.given_rbm
 
     def check_params(self, params: Mapping[str, Any]) -> None:
         super().check_params(params)
         if params.get("region", "right") not in REGIONS + ("custom",):
             raise ValueError(f"region must be one of {', '.join(REGIONS)} or custom, got {params['region']!r}")
-        if params.get("region") == "custom" and self.custom_mask is None:
-            raise ValueError("region 'custom' needs a mask given to the task")
+        self._mask(params)
+        if params.get("image") is not None and len(check_images(params["image"], self.split.height, self.split.width)) != 1:
+            raise ValueError("image must be a single image (every chain completes the same one)")
+        if params.get("rbm"):
+            self._rbm()
         _check_range(params, "first", 0, len(self.split.heldout) - 1)
 
     def reset(self, params: Mapping[str, Any]) -> None:
         self.model = self._model(params)
-        h, w = self.split.height, self.split.width
-        region = params.get("region", "right")
-        self.mask = self.custom_mask if region == "custom" else check_mask(region_mask(region, h, w), h, w)
-        first, n = int(params.get("first", 0)), int(params.get("n_examples", 16))
-        index = np.arange(first, first + n) % len(self.split.heldout)
-        self.x = torch.as_tensor(self.split.heldout[index], device=self.model.b.device)
-        self.labels = self.split.heldout_labels[index]
-        self.generator = torch.Generator(device=self.model.b.device).manual_seed(int(params.get("seed", 0)))
+        self.mask = self._mask(params)
+        device = self.model.b.device
+        n = int(params.get("n_examples", 16))
+        if params.get("image") is None:
+            index = np.arange(int(params.get("first", 0)), int(params.get("first", 0)) + n) % len(self.split.heldout)
+            self.x = torch.as_tensor(self.split.heldout[index], device=device)
+            self.labels = self.split.heldout_labels[index]
+        else:
+            self.x = check_images(params["image"], self.split.height, self.split.width).to(device).expand(n, -1).contiguous()
+            self.labels = None
+        seed = int(params.get("seed", 0))
+        self.generator = torch.Generator(device=device).manual_seed(seed)
         self.chain_state = clamp_state(start_clamped(self.model, self.x, self.mask, self.generator, params.get("init", "noise")), self.x, self.mask)
         self.chain_step_count, self.film, self.film_steps = 0, [], []
         self._push_frame(self.chain_state.mean)
+        self.rbm = None
+        if params.get("rbm"):
+            self.rbm = self._rbm().to(device)
+            self.rbm_generator = torch.Generator(device=device).manual_seed(seed)
+            self.rbm_v = self.chain_state.x.clone()
+            self.rbm_mean = self.rbm_v
+            self.rbm_film = [self._image_rows(self.rbm_mean)]
+
+    def _image_rows(self, flat: torch.Tensor) -> np.ndarray:
+        return flat.cpu().numpy().reshape(-1, self.split.height, self.split.width)
+
+    @torch.no_grad()
+    def _rbm_step(self) -> None:
+        """One block Gibbs sweep of the RBM with the masked pixels clamped (section 20.2, eqs. 20.14 and 20.16).
+
+        E(v, h) is linear in v, so with v_clamped fixed (gray levels included) P(v_free, h | v_clamped) is an
+        RBM over (v_free, h) whose hidden biases are c + W_clamped' v_clamped; the chain samples it exactly in
+        the limit. Displayed: E[v_free | h] in the free pixels, x in the clamped ones.
+        """
+        self.rbm_v, h, _ = gibbs_step(self.rbm, self.rbm_v, 1.0, self.rbm_generator, self.mask)
+        self.rbm_mean = torch.where(self.mask, self.x, self.rbm.mean_v_given_h(h))
 
     def step(self, params: Mapping[str, Any]) -> dict[str, float]:
         self.model = self._model(params)
         before = self.chain_state.x
         for _ in range(int(params.get("chain_steps", 1))):
             self.chain_state = clamp_state(self.model.chain_step(self.chain_state, self.generator, params.get("noise")), self.x, self.mask)
+            if self.rbm is not None:
+                self._rbm_step()
             self.chain_step_count += 1
         self._push_frame(self.chain_state.mean)
         free = ~self.mask
         metrics = {"changed_free_pixels": float((self.chain_state.x[:, free] != before[:, free]).float().mean())}
-        predicted = self._labels(self.chain_state.mean)
-        if predicted is not None:
-            metrics["accuracy"] = float((predicted == self.labels).mean())
+        if self.labels is not None:
+            predicted = self._labels(self.chain_state.mean)
+            if predicted is not None:
+                metrics["accuracy"] = float((predicted == self.labels).mean())
+        if self.rbm is not None:
+            self.rbm_film.append(self._image_rows(self.rbm_mean))
+            del self.rbm_film[:-FILM_FRAMES]
+            predicted = self._labels(self.rbm_mean) if self.labels is not None else None
+            if predicted is not None:
+                metrics["rbm_accuracy"] = float((predicted == self.labels).mean())
         return metrics
 
     def arrays(self) -> dict[str, np.ndarray]:
         h, w = self.split.height, self.split.width
-        return {
+        out = {
             "original": self.x.cpu().numpy().reshape(-1, h, w),
             "mask": self.mask.cpu().numpy().reshape(h, w),
             "current": self.chain_state.mean.cpu().numpy().reshape(-1, h, w),
             "film": np.stack(self.film),
             "film_steps": np.asarray(self.film_steps),
-            "labels": np.asarray(self.labels),
         }
+        if self.labels is not None:
+            out["labels"] = np.asarray(self.labels)
+        if self.rbm is not None:
+            out["rbm_current"] = self._image_rows(self.rbm_mean)
+            out["rbm_film"] = np.stack(self.rbm_film)
+        return out
 
 
 class FreeChainTask(_ChainTaskBase):

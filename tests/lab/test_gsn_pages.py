@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -77,3 +78,78 @@ def test_training_page_trains_digits_from_scratch():
         at.button(key="gsn.train.step").click().run()
     assert not at.exception
     assert "**Step 2**" in markdown(at)
+
+
+def a_drawn_one(shape=(28, 28)):
+    """A thick vertical stroke, centred like MNIST: what draw_digit returns for a drawn '1'."""
+    image = np.zeros(shape, dtype=np.float32)
+    image[5:23, 12:16] = 1.0
+    return image
+
+
+@needs_mnist
+def test_clamped_page_with_the_draw_source_asks_for_a_drawing():
+    at = AppTest.from_file(str(PAGES / "gsn_clamped.py"), default_timeout=120).run()
+    at.radio(key="gsn.clamped.source").set_value("draw").run()
+    assert not at.exception
+    assert any("Draw a digit in the sidebar" in i.value for i in at.info)
+
+
+@needs_mnist
+def test_clamped_page_completes_a_drawing_beside_the_rbm_chain(monkeypatch):
+    import lab.drawing
+
+    monkeypatch.setattr(lab.drawing, "draw_digit", lambda key, shape: a_drawn_one(shape))
+    at = AppTest.from_file(str(PAGES / "gsn_clamped.py"), default_timeout=120).run()
+    at.radio(key="gsn.clamped.source").set_value("draw")
+    at.toggle(key="gsn.clamped.rbm").set_value(True)
+    at.slider(key="gsn.clamped.steps").set_value(3).run()
+    assert not at.exception
+    text = markdown(at)
+    assert "Your drawing" in text and "RBM, clamped Gibbs sampling: step 0" in text
+    at.button(key="gsn.clamped.step").click().run()
+    assert not at.exception
+    assert "chain step 3" in markdown(at) and "RBM, clamped Gibbs sampling: step 3" in markdown(at)
+    assert any("no true label" in c.value for c in at.caption)
+
+
+@needs_mnist
+def test_clamped_page_with_held_out_digits_and_the_rbm_plots_both_accuracies():
+    at = AppTest.from_file(str(PAGES / "gsn_clamped.py"), default_timeout=120).run()
+    at.toggle(key="gsn.clamped.rbm").set_value(True).run()
+    assert not at.exception and "RBM, clamped Gibbs sampling: step 0" in markdown(at)
+    for _ in range(2):
+        at.button(key="gsn.clamped.step").click().run()
+    assert not at.exception and "RBM, clamped Gibbs sampling: step 2" in markdown(at)
+
+
+@needs_mnist
+def test_clamped_page_refuses_an_empty_or_full_painted_mask_and_uses_a_good_one(monkeypatch):
+    import lab.gsn_views
+
+    painted = {"mask": np.zeros((28, 28), bool)}
+    monkeypatch.setattr(lab.gsn_views, "paint_mask", lambda key, shape, under=None: painted["mask"])
+    at = AppTest.from_file(str(PAGES / "gsn_clamped.py"), default_timeout=120).run()
+    at.selectbox(key="gsn.clamped.region").set_value("custom").run()
+    assert not at.exception and any("Paint the pixels to keep" in i.value for i in at.info)
+    painted["mask"] = np.ones((28, 28), bool)
+    at.run()
+    assert any("You painted every pixel" in w.value for w in at.warning)
+    painted["mask"] = np.zeros((28, 28), bool)
+    painted["mask"][:, :10] = True
+    at.run()
+    assert not at.exception and not at.warning and "chain step 0" in markdown(at)
+    at.button(key="gsn.clamped.step").click().run()
+    assert not at.exception and "chain step 1" in markdown(at)
+
+
+def test_painted_mask_block_averages_the_paint():
+    from lab.gsn_views import painted_mask
+
+    rgba = np.zeros((280, 280, 4), dtype=np.uint8)
+    rgba[:, :140, 3] = 191  # the left half painted (semi-transparent paint counts)
+    rgba[0:4, 200:210, 3] = 255  # 40% of one block: not enough
+    mask = painted_mask(rgba, (28, 28))
+    assert mask.shape == (28, 28) and mask[:, :14].all() and not mask[:, 14:].any()
+    rgba[0:5, 200:210, 3] = 255  # half of that block: painted
+    assert painted_mask(rgba, (28, 28))[0, 20] and painted_mask(rgba, (28, 28)).sum() == 28 * 14 + 1
