@@ -10,6 +10,7 @@ import streamlit as st
 
 from engine.device import configure_threads
 from lab.catalog import HOME, LAB_PAGES, by_section
+from lab.views import crisp_pixels
 
 
 def navigation() -> st.navigation:
@@ -22,6 +23,7 @@ def navigation() -> st.navigation:
 def main() -> None:
     st.set_page_config(page_title="Generative Models Lab", page_icon=":material/science:", layout="wide")
     configure_threads()
+    crisp_pixels()
     navigation().run()
 
 

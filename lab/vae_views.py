@@ -5,19 +5,17 @@ Pictures only; the math lives in ``engine.models.vae`` and ``engine.eval``.
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import streamlit as st
 import torch
-from PIL import Image
 
 from engine.data import DataError
 from engine.models.vae import VAE, latent_grid
 from engine.tasks.vae import VAEData, data_root, load_vae_data
-from lab.views import tile_grid
+from lab.views import png_bytes, tile_grid
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets" / "vae"
 PRETRAINED = {"mnist": "mnist_z2", "frey": "frey_z2"}
@@ -60,22 +58,10 @@ def manifold_picture(decoder: torch.nn.Module, image_shape: tuple[int, int], n: 
     return tile_grid(means, ncols=n, pad=0)
 
 
-def png_bytes(picture: np.ndarray) -> bytes:
-    """A uint8 picture as PNG with light compression (4x faster to encode than PNG's default; the picture is tiny anyway)."""
-    buf = io.BytesIO()
-    Image.fromarray(picture).save(buf, format="PNG", compress_level=1)
-    return buf.getvalue()
-
-
-def crisp_pixels() -> None:
-    """Let the browser upscale images nearest-neighbour on this page, so small PNGs stay sharp at any size."""
-    st.html("<style>[data-testid='stImage'] img {image-rendering: pixelated;}</style>")
-
-
 def show_manifold(picture: np.ndarray, caption: str, height: int = 660) -> None:
-    """A manifold picture about ``height`` pixels tall: sent at its own size, upscaled by the browser (see :func:`crisp_pixels`)."""
+    """A manifold picture about ``height`` pixels tall: sent at its own size, upscaled by the browser (see :func:`lab.views.crisp_pixels`)."""
     h, w = picture.shape
-    st.image(png_bytes(picture), caption=caption, width=int(round(height * w / h)))
+    st.image(png_bytes(picture), caption=caption, width=int(round(height * w / h)), output_format="PNG")
 
 
 def tiles(images: np.ndarray, ncols: int, pad: int = 1) -> np.ndarray:

@@ -111,7 +111,7 @@ def draw_slow(snap: Snapshot) -> None:
             st.caption("The histogram of the last update ΔW appears after the first update (press Step or Play).")
 
 
-live_panel(run, draw_fast, draw_slow, key="rbm.live")
+live_panel(run, draw_fast, draw_slow, key="rbm.live", slow_fps=1)
 
 st.subheader("Log-likelihood by annealed importance sampling")
 st.caption(

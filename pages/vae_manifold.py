@@ -8,7 +8,7 @@ from engine.run import Snapshot
 from engine.tasks.vae import DEFAULT_HIDDEN, VAETask, decoder_from_arrays
 from lab import controls as ui
 from lab.live import live_panel
-from lab.vae_views import DATASET_NAMES, LIVE_FPS, crisp_pixels, manifold_picture, pretrained, show_manifold, vae_data
+from lab.vae_views import DATASET_NAMES, LIVE_FPS, manifold_picture, pretrained, show_manifold, vae_data
 
 st.title("VAE: the learned manifold of a 2-D latent space")
 st.caption(
@@ -17,7 +17,6 @@ st.caption(
     "in prior probability. z₁ grows to the right, z₂ upwards."
 )
 
-crisp_pixels()
 top = st.columns([3, 2])
 with top[0]:
     dataset = ui.select("vae.data", "Dataset", list(DATASET_NAMES), "mnist", format_func=DATASET_NAMES.get, horizontal=True)
