@@ -31,7 +31,7 @@ def _rate(fn, n: int, warmup: int = 20) -> float:
 def plain_pytorch_loop(cfg: GAN2DConfig, target: np.ndarray):
     """The peer: the same networks, loss and optimizers written as the usual textbook loop (BCEWithLogits, labels 1/0)."""
     torch.manual_seed(cfg.seed)
-    G, D = mlp(cfg.noise_dim, cfg.width, cfg.depth_g, 2), mlp(2, cfg.width, cfg.depth_d, 1)
+    G, D = mlp(cfg.noise_dim, cfg.width_g, cfg.depth_g, 2), mlp(2, cfg.width_d, cfg.depth_d, 1)
     og = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=(0.5, 0.999))
     od = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=(0.5, 0.999))
     bce = nn.BCEWithLogitsLoss()
@@ -82,7 +82,7 @@ def run_bench(steps: int = 600, frames: int = 60) -> dict:
     return {
         "device": "cpu",
         "threads": torch.get_num_threads(),
-        "config": {k: getattr(cfg, k) for k in ("loss", "optimizer", "width", "depth_g", "depth_d", "batch", "noise_dim")},
+        "config": {k: getattr(cfg, k) for k in ("loss", "optimizer", "width_g", "width_d", "depth_g", "depth_d", "batch", "noise_dim")},
         "train_steps_per_second": round(ours, 1),
         "rounds": f"best of {ROUNDS} interleaved rounds of {steps // ROUNDS} steps each",
         "peer_plain_pytorch_steps_per_second": round(peer, 1),

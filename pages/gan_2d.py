@@ -61,16 +61,18 @@ with c[5]:
     seed = ui.number("gan2d.seed", "Seed", 0, 9999, 0)
 
 with st.expander("Networks (changing one restarts from fresh networks)"):
-    c = st.columns(5)
+    c = st.columns(6)
     with c[0]:
         noise_dim = ui.select("gan2d.zdim", "Noise dimension", [1, 2, 4, 8, 16], 2)
     with c[1]:
-        width = ui.select("gan2d.width", "Hidden units", [16, 32, 64, 128, 256], 64)
+        width_g = ui.select("gan2d.widthg", "G hidden units per layer", [16, 32, 64, 128, 256], 64)
     with c[2]:
         depth_g = ui.slider("gan2d.depthg", "G hidden layers", 1, 4, 2, 1)
     with c[3]:
-        depth_d = ui.slider("gan2d.depthd", "D hidden layers", 1, 4, 2, 1)
+        width_d = ui.select("gan2d.widthd", "D hidden units per layer", [16, 32, 64, 128, 256], 64)
     with c[4]:
+        depth_d = ui.slider("gan2d.depthd", "D hidden layers", 1, 4, 2, 1)
+    with c[5]:
         gp_weight = ui.log_slider("gan2d.gp", "Gradient-penalty λ (WGAN-GP)", [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0], 0.1)
 
 layers = st.pills("Layers", list(LAYERS), selection_mode="multi", default=list(LAYERS), key="gan2d.layers", persist_state="session") or []
@@ -112,7 +114,7 @@ if data == "custom":
         data = None
 
 params = {**DEFAULT_2D, "loss": loss, "optimizer": optimizer, "lr_g": lr_g, "lr_d": lr_d, "d_steps": d_steps, "batch": batch, "seed": seed,
-          "noise_dim": noise_dim, "width": width, "depth_g": depth_g, "depth_d": depth_d, "gp_weight": gp_weight,
+          "noise_dim": noise_dim, "width_g": width_g, "width_d": width_d, "depth_g": depth_g, "depth_d": depth_d, "gp_weight": gp_weight,
           "user_points": tuple(points) if data == "custom" else ()}  # fmt: skip
 run = ui.session_run("gan2d.run", GAN2DTask, {**params, "data": data or "ring"}, max_fps=12)
 params["data"] = data or run.params["data"]

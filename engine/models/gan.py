@@ -42,7 +42,8 @@ class GAN2DConfig:
     lr_d: float = 1e-3
     d_steps: int = 1
     noise_dim: int = 2
-    width: int = 64
+    width_g: int = 64
+    width_d: int = 64
     depth_g: int = 2
     depth_d: int = 2
     batch: int = 128
@@ -59,7 +60,7 @@ class GAN2DConfig:
             v = getattr(self, name)
             if not 1e-6 <= v <= 10:
                 raise ValueError(f"{name} must be between 1e-6 and 10, got {v}")
-        limits = {"d_steps": (1, 20), "noise_dim": (1, 64), "width": (4, 512), "depth_g": (1, 6), "depth_d": (1, 6), "batch": (8, 4096)}
+        limits = {"d_steps": (1, 20), "noise_dim": (1, 64), "width_g": (4, 512), "width_d": (4, 512), "depth_g": (1, 6), "depth_d": (1, 6), "batch": (8, 4096)}
         for name, (lo, hi) in limits.items():
             v = getattr(self, name)
             if not lo <= v <= hi:
@@ -88,8 +89,8 @@ class GAN2D(nn.Module):
     def __init__(self, cfg: GAN2DConfig):
         super().__init__()
         self.noise_dim = cfg.noise_dim
-        self.G = mlp(cfg.noise_dim, cfg.width, cfg.depth_g, 2)
-        self.D = mlp(2, cfg.width, cfg.depth_d, 1)
+        self.G = mlp(cfg.noise_dim, cfg.width_g, cfg.depth_g, 2)
+        self.D = mlp(2, cfg.width_d, cfg.depth_d, 1)
 
     def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """z ~ N(0, I) of shape (n, noise_dim)."""

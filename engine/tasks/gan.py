@@ -36,7 +36,7 @@ N_TARGET = 4000
 N_SHOW = 400
 N_ARROWS = 120
 EVAL_EVERY = 25
-ARCH_KEYS = ("noise_dim", "width", "depth_g", "depth_d", "seed")
+ARCH_KEYS = ("noise_dim", "width_g", "width_d", "depth_g", "depth_d", "seed")
 """Parameters that change the networks' shapes (or their seed): changing one starts from fresh networks."""
 
 DEFAULT_2D: dict[str, Any] = {**GAN2DConfig().to_dict(), "data": "ring", "user_points": (), "heat_res": 32}

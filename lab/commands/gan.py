@@ -43,8 +43,12 @@ def add_train(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr-d", type=_positive(float), default=None, help="discriminator learning rate (same defaults)")
     p.add_argument("--d-steps", type=_positive(int), default=1, help="discriminator steps per generator step (2-D)")
     p.add_argument("--noise-dim", type=int, default=None, help="latent size (default 2 for 2-D, 32 for MNIST)")
-    p.add_argument("--width", type=_positive(int), default=64, help="hidden units per layer (2-D)")
+    p.add_argument("--width", type=_positive(int), default=64, help="hidden units per layer of G and D (2-D)")
     p.add_argument("--depth", type=_positive(int), default=2, help="hidden layers of G and D (2-D)")
+    p.add_argument("--width-g", type=_positive(int), default=None, help="hidden units per layer of G (2-D; default --width)")
+    p.add_argument("--width-d", type=_positive(int), default=None, help="hidden units per layer of D (2-D; default --width)")
+    p.add_argument("--depth-g", type=_positive(int), default=None, help="hidden layers of G (2-D; default --depth)")
+    p.add_argument("--depth-d", type=_positive(int), default=None, help="hidden layers of D (2-D; default --depth)")
     p.add_argument("--batch", type=int, default=None, help="batch size (default 128 for 2-D, 64 for MNIST)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--root", default=None, help="data folder for mnist (default $GENLAB_DATA)")
@@ -65,7 +69,8 @@ def train(args: argparse.Namespace) -> dict:
         return _train_mnist(args)
     cfg = GAN2DConfig(
         loss=args.loss, optimizer=args.optimizer, lr_g=args.lr_g if args.lr_g is not None else 1e-3, lr_d=args.lr_d if args.lr_d is not None else 1e-3, d_steps=args.d_steps,
-        noise_dim=args.noise_dim or 2, width=args.width, depth_g=args.depth, depth_d=args.depth, batch=args.batch or 128, seed=args.seed,
+        noise_dim=args.noise_dim or 2, width_g=args.width_g or args.width, width_d=args.width_d or args.width,
+        depth_g=args.depth_g or args.depth, depth_d=args.depth_d or args.depth, batch=args.batch or 128, seed=args.seed,
     )  # fmt: skip
     target = toy_points(args.data, 4000, seed=args.seed).points
     tr = GAN2DTrainer(cfg, target)

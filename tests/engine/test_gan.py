@@ -34,7 +34,7 @@ def one_thread():
 def test_generated_mean_moves_to_the_real_mean_on_a_single_gaussian():
     """The generated mean circles the real one (the game's dynamics, as in the Dirac-GAN): its time average lands on it."""
     ps = toy_points("gaussian", 4000, seed=0)
-    tr = GAN2DTrainer(GAN2DConfig(width=32, seed=0), ps.points)
+    tr = GAN2DTrainer(GAN2DConfig(width_g=32, width_d=32, seed=0), ps.points)
     before = mean_distance(tr.sample(1000), ps.points)
     means = []
     for step in range(1, 801):
@@ -132,9 +132,9 @@ def test_task_runs_changes_live_and_pauses_on_explosion():
     run.update_params(data="custom", user_points=((0.0, 0.0), (1.0, 0.0), (0.0, 50.0)), lr_g=1e-3, lr_d=1e-3, optimizer="adam")
     snap = run.step(3)
     assert np.abs(snap.arrays["real"]).max() < 3.0
-    run.update_params(width=16)
+    run.update_params(width_g=16, width_d=32)
     assert run.step(1).status == PAUSED
-    assert run.task.trainer.model.G[0].out_features == 16
+    assert run.task.trainer.model.G[0].out_features == 16 and run.task.trainer.model.D[0].out_features == 32
     run.close()
 
 

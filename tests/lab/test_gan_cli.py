@@ -21,6 +21,21 @@ def test_train_then_eval_a_2d_gan(tmp_path, capsys):
     assert 0.0 <= evaluated["high_quality"] <= 1.0
 
 
+def test_train_builds_g_and_d_with_their_own_widths_and_depths(tmp_path, capsys):
+    out = tmp_path / "sizes"
+    args = ["train", "gan", "--data", "ring", "--steps", "2", "--width-g", "8", "--width-d", "24", "--depth-g", "1", "--depth-d", "3", "--out", str(out), "--json"]
+    assert main(args) == 0
+    capsys.readouterr()
+    from engine import checkpoint
+
+    tensors, config = checkpoint.load(out)
+    assert (config["width_g"], config["width_d"], config["depth_g"], config["depth_d"]) == (8, 24, 1, 3)
+    g_shapes = [tuple(t.shape) for k, t in sorted(tensors.items()) if k.startswith("G.") and k.endswith("weight")]
+    d_shapes = [tuple(t.shape) for k, t in sorted(tensors.items()) if k.startswith("D.") and k.endswith("weight")]
+    assert g_shapes == [(8, 2), (2, 8)]
+    assert d_shapes == [(24, 2), (24, 24), (24, 24), (1, 24)]
+
+
 def test_eval_refuses_a_missing_checkpoint(tmp_path):
     with pytest.raises(SystemExit, match="not found"):
         main(["eval", "gan", str(tmp_path / "nothing"), "--json"])
