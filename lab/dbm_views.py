@@ -66,6 +66,29 @@ def samples_grid(v: np.ndarray, shape: tuple[int, int], ncols: int = 8, target_w
     return views.upscale(pic, views.fit_scale(pic.shape[1], target_width))
 
 
+SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
+
+
+def weight_product(l: int) -> str:
+    """The product of the weight matrices from the pixels up to layer ``l``: W¹W²W³ for l = 3."""
+    return "".join(f"W{SUPERSCRIPTS[k]}" for k in range(1, l + 1))
+
+
+def filter_grid(filters: np.ndarray, shape: tuple[int, int], ncols: int = 8) -> np.ndarray:
+    """Filters (one row per unit) as image tiles, each stretched to its own range (black = its most negative weight, white = its most positive)."""
+    return views.tile_grid(np.asarray(filters).reshape(-1, *shape), ncols=ncols, contrast="per_tile")
+
+
+def filter_caption(l: int, filters: np.ndarray, n_units: int) -> str:
+    """What a filter grid shows: the layer, which product of weights, how many of its units."""
+    seen = "" if l == 1 else ", seen in pixel space"
+    return f"h{SUPERSCRIPTS[l]} filters{seen}: columns of {weight_product(l)} ({len(filters)} of {n_units} units)"
+
+
+FILTER_NOTE = ("Each tile is stretched to its own range (black: its most negative weight, white: its most positive). "
+               "A deeper unit is drawn through the product of the weights below it, the sigmoids in between left out.")  # fmt: skip
+
+
 def units_picture(rows: np.ndarray, target_width: int = 520, height: int = 2) -> np.ndarray:
     """Binary states of a layer for several chains: one strip per chain."""
     rows = np.asarray(rows, dtype=np.float32)

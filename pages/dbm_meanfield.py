@@ -10,6 +10,7 @@ from engine.tasks.dbm import CLAMPS, INITS_SHOWN, MeanFieldTask
 from lab import controls as ui
 from lab import views
 from lab.dbm_views import bound_figure, change_figure, dbm_images, gap_figure, image_picture, layer_picture, pretrained_dbm
+from lab.drawing import draw_digit
 from lab.live import live_panel
 
 st.title("Deep Boltzmann machine: mean-field inference")
@@ -29,9 +30,19 @@ if trained is None or data is None:
     st.stop()
 sizes = trained.dbm.sizes
 
+SOURCES = {"pick": "a test image", "draw": "my drawing"}
+shape = trained.dbm.config.image_shape or (28, 28)
 top = st.columns([2, 2, 2, 2])
 with top[0]:
+    source = ui.select("dbm.mf.source", "Image", list(SOURCES), "pick", format_func=SOURCES.get, horizontal=True)
     index = ui.number("dbm.mf.image", f"Held-out test image (0-{len(data.held_out) - 1})", 0, len(data.held_out) - 1, 0)
+drawn = None
+if source == "draw":
+    with st.sidebar:
+        st.subheader("Your digit")
+        drawn = draw_digit("dbm.mf.canvas", shape)
+    if drawn is None:
+        st.info(f"Draw a digit in the sidebar: until you do, mean field runs on held-out test image {index}.")
 with top[1]:
     clamp = ui.select("dbm.mf.clamp", "Observed pixels", list(CLAMPS), "whole image", help="Clamp part of the image: the free pixels (blue) get mean-field parameters too.")
 with top[2]:
@@ -51,18 +62,19 @@ with cols[3]:
     schedule = ui.select("dbm.mf.schedule", "Schedule", list(SCHEDULES), "sequential", horizontal=True,
                          format_func={"sequential": "layer by layer (h¹ then h²)", "parallel": "parallel (all at once)"}.get)  # fmt: skip
 
-params = {"index": index, "clamp": clamp, "init": init, "binarize": binarize, "coupling": coupling, "n_iter": n_iter, "damping": damping, "schedule": schedule, "seed": 0}
+image = None if drawn is None else tuple(drawn.ravel().tolist())  # a tuple compares with ==: a new drawing is a new setup
+params = {"index": index, "image": image, "clamp": clamp, "init": init, "binarize": binarize, "coupling": coupling, "n_iter": n_iter, "damping": damping, "schedule": schedule, "seed": 0}
 run = ui.session_run("dbm.mf", lambda: MeanFieldTask(trained, data.held_out), params)
 ui.push_params(run, params)
-setup = (index, clamp, init, binarize, coupling)
+setup = (index, image, clamp, init, binarize, coupling)
 if st.session_state.get("dbm.mf.setup") != setup:
     if "dbm.mf.setup" in st.session_state:
         run.reset()
     st.session_state["dbm.mf.setup"] = setup
 ui.run_controls(run, "dbm.mf", step_label="One iteration", default_speed="4 steps / s")
-st.caption(f"Pretrained DBM {'-'.join(map(str, sizes))} on MNIST{'' if coupling == 1.0 else f', with W² × {coupling:g}'}. Changing the image, the observed pixels, "
-           "the start or the coupling restarts; damping and schedule apply to the next iteration.")  # fmt: skip
-shape = trained.dbm.config.image_shape or (28, 28)
+shown = "your drawing" if image is not None else f"held-out test image {index}"
+st.caption(f"Pretrained DBM {'-'.join(map(str, sizes))} on MNIST{'' if coupling == 1.0 else f', with W² × {coupling:g}'}, on {shown}. Changing the image "
+           "(or drawing again), the observed pixels, the start, the binarization or the coupling restarts; damping and schedule apply to the next iteration.")  # fmt: skip
 GIBBS = f"{MeanFieldTask.gibbs_chains} chains × {MeanFieldTask.gibbs_keep} sweeps after {MeanFieldTask.gibbs_burn_in}"
 
 

@@ -8,7 +8,7 @@ from engine.run import Snapshot
 from engine.tasks.dbm import TRAINING_DEFAULTS, DBMTrainingTask, mnist_available
 from lab import controls as ui
 from lab import views
-from lab.dbm_views import samples_grid, units_picture
+from lab.dbm_views import FILTER_NOTE, SUPERSCRIPTS, filter_caption, filter_grid, samples_grid, units_picture
 from lab.live import live_panel
 
 st.title("Deep Boltzmann machine: training live")
@@ -62,22 +62,26 @@ def draw_fast(snap: Snapshot) -> None:
     a = snap.arrays
     phase = str(a["phase"])
     st.markdown(f"**Phase: {phase}** · update {int(a['updates'])} · {snap.steps_per_second:.0f} updates/s")
-    left, right = st.columns([1, 1])
-    with left:
-        filters = a["filters"]
-        pic = views.tile_grid(filters.reshape(-1, *shape), ncols=8, contrast="per_tile")
-        views.show_image(pic, caption="Layer-1 filters: columns of W¹ (bottom RBM, then the DBM) as images", target_width=480)
-        if "filters2" in a:
-            pic2 = views.tile_grid(a["filters2"].reshape(-1, *shape), ncols=8, contrast="per_tile")
-            views.show_image(pic2, caption="Layer-2 filters seen in pixel space: columns of W¹W²", target_width=480)
-    with right:
+    sizes = [int(n) for n in a["sizes"]]
+    weights = "the greedy RBMs" if phase.startswith("greedy") else "the DBM"
+    first, deeper, chains = st.columns([1, 1, 1])
+    with first:
+        views.show_image(filter_grid(a["filters1"], shape), caption=filter_caption(1, a["filters1"], sizes[1]), target_width=420)
+        st.caption(f"Weights of {weights}. {FILTER_NOTE}")
+    with deeper:
+        for l in range(2, len(sizes)):
+            if f"filters{l}" in a:
+                views.show_image(filter_grid(a[f"filters{l}"], shape), caption=filter_caption(l, a[f"filters{l}"], sizes[l]), target_width=420)
+            else:
+                st.caption(f"h{SUPERSCRIPTS[l]} filters appear when greedy RBM {l} starts training.")
+    with chains:
         if "chain_v" in a:
-            views.show_image(samples_grid(a["chain_v"][:32], shape, ncols=8, target_width=480), caption="Persistent chains: v (P(v=1|h¹) in joint training)", target_width=480)
+            views.show_image(samples_grid(a["chain_v"][:32], shape, ncols=8, target_width=420), caption="Persistent chains: v (P(v=1|h¹) in joint training)", target_width=420)
         elif "chain_input" in a:
-            views.show_image(units_picture(a["chain_input"][:16], target_width=480), caption="Persistent chains of this RBM: its input layer", target_width=480)
+            views.show_image(units_picture(a["chain_input"][:16], target_width=420), caption="Persistent chains of this RBM: its input layer", target_width=420)
         for l in (1, 2, 3):
             if f"chain_h{l}" in a:
-                views.show_image(units_picture(a[f"chain_h{l}"][:16], target_width=480), caption=f"Persistent chains: h{'¹²³'[l - 1]} (one row per chain)", target_width=480)
+                views.show_image(units_picture(a[f"chain_h{l}"][:16], target_width=420), caption=f"Persistent chains: h{'¹²³'[l - 1]} (one row per chain)", target_width=420)
 
 
 def draw_slow(snap: Snapshot) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ import torch
 from engine import data as datalib
 from engine.models.dbm import MAX_UNITS, DBM, bernoulli_entropy, check_mean_field
 from engine.models.dbm_training import DBMTrainer, GreedyStack, InferenceNet, JointConfig, TrainedDBM, compose_dbm, load_trained
+from engine.models.clamp import check_images
 from engine.models.dbn import DBN
 from engine.models.rbm_training import TrainConfig
 
@@ -96,7 +97,7 @@ def _check_range(params: Mapping[str, Any], name: str, low: float, high: float, 
 
 
 MEANFIELD_DEFAULTS: dict[str, Any] = {
-    "index": 0, "n_iter": 30, "damping": 0.0, "schedule": "sequential", "init": "uniform", "clamp": "whole image", "binarize": True, "coupling": 1.0, "seed": 0,
+    "index": 0, "image": None, "n_iter": 30, "damping": 0.0, "schedule": "sequential", "init": "uniform", "clamp": "whole image", "binarize": True, "coupling": 1.0, "seed": 0,
 }  # fmt: skip
 MAX_COUPLING = 8.0
 INITS_SHOWN = ("uniform", "bottom_up", "zeros", "inference net")
@@ -118,7 +119,8 @@ class MeanFieldTask:
 
     With part of the image clamped, the free pixels get mean-field parameters too (updated after
     the hidden layers, mu_v = sigmoid(b + W1 mu1)), and their entropy joins the bound.
-    Params: index (test image), n_iter (the step where the animation stops), damping, schedule,
+    Params: index (test image), image (an image of the visible layer's size, values in [0, 1], e.g. a
+    drawing, used instead of test image ``index``; None: the test image), n_iter (the step where the animation stops), damping, schedule,
     init (uniform / bottom_up / zeros / inference net), clamp, binarize, seed, and ``coupling``:
     W2 multiplied by this factor (1 = the trained DBM). A strong coupling between h1 and h2 makes
     the mean-field problem multimodal: parallel updates then flip between two modes for ever,
@@ -140,6 +142,8 @@ class MeanFieldTask:
         if not 1 <= int(params.get("n_iter", 30)) <= 200:
             raise ValueError(f"iterations must be between 1 and 200, got {params.get('n_iter')}")
         _check_range(params, "index", 0, len(self.images) - 1, "test image index")
+        if params.get("image") is not None:
+            self._given_image(params["image"])
         if params.get("init", "uniform") not in INITS_SHOWN:
             raise ValueError(f"init must be one of {', '.join(INITS_SHOWN)}, got {params.get('init')!r}")
         if params.get("init") == "inference net" and self.trained.net is None:
@@ -148,6 +152,14 @@ class MeanFieldTask:
         if params.get("clamp", "whole image") not in CLAMPS:
             raise ValueError(f"clamp must be one of {', '.join(CLAMPS)}, got {params.get('clamp')!r}")
 
+    def _given_image(self, image: Any) -> torch.Tensor:
+        """An image given as an array (H x W, or flat with the visible layer's size; values in [0, 1]) as a (1, D) row."""
+        h, w = self.trained.dbm.config.image_shape or (1, self.trained.dbm.sizes[0])
+        rows = check_images(image, h, w)
+        if len(rows) != 1:
+            raise ValueError(f"image must be a single image, got {len(rows)}")
+        return rows.to(self.images.dtype)
+
     def reset(self, params: Mapping[str, Any]) -> None:
         p = {**MEANFIELD_DEFAULTS, **params}
         self.check_params(p)
@@ -155,7 +167,7 @@ class MeanFieldTask:
         if float(p["coupling"]) != 1.0:
             self.dbm.W[1].mul_(float(p["coupling"]))
         self.dbm64 = self.dbm.to(dtype=torch.float64)
-        gray = self.images[int(p["index"])][None, :]
+        gray = self._given_image(p["image"]) if p["image"] is not None else self.images[int(p["index"])][None, :]
         self.v_true = torch.bernoulli(gray, generator=_generator(p["seed"])) if p["binarize"] else gray
         shape = self.dbm.config.image_shape or (1, self.dbm.sizes[0])
         self.observed = _clamp_mask(p["clamp"], shape)
@@ -244,6 +256,27 @@ TRAINING_DEFAULTS: dict[str, Any] = {
     "greedy_updates": 300, "rbm_lr": 0.05, "lr": 0.005, "momentum": 0.5, "weight_decay": 1e-4,
     "mf_iterations": 10, "gibbs_steps": 1, "n_chains": 100, "centering": False, "inference_net": True, "seed": 0,
 }  # fmt: skip
+
+
+FILTERS_SHOWN = (64, 32)
+"""How many units' filters the training page shows: 64 of layer 1, 32 of every deeper layer."""
+
+
+def pixel_space_filters(weights: Sequence[torch.Tensor], shown: Sequence[int] = FILTERS_SHOWN) -> dict[str, np.ndarray]:
+    """Every layer's units seen in pixel space: ``filters{l}`` holds columns of W¹W²...Wˡ, one row per unit.
+
+    Unit j of layer l reaches the pixels through the product of the weight matrices below it (the
+    linear part of a top-down pass, as the DBN and DBM chapters picture deeper features, 20.3-20.4);
+    the sigmoids in between are left out, so this is a picture, not a generative pass. Layer 1 shows
+    its first ``shown[0]`` units, every deeper layer the first ``shown[-1]``.
+    """
+    out: dict[str, np.ndarray] = {}
+    product: torch.Tensor | None = None
+    for l, W in enumerate(weights, start=1):
+        product = W if product is None else product @ W
+        n = shown[min(l, len(shown)) - 1]
+        out[f"filters{l}"] = product.T[:n].numpy().copy()
+    return out
 
 
 class DBMTrainingTask:
@@ -390,12 +423,10 @@ class DBMTrainingTask:
     def arrays(self) -> Mapping[str, np.ndarray]:
         L = len(self.sizes_) - 1
         phase = self.phase
-        out: dict[str, np.ndarray] = {"phase": np.array(phase), "updates": np.array(self.updates)}
+        out: dict[str, np.ndarray] = {"phase": np.array(phase), "updates": np.array(self.updates), "sizes": np.array(self.sizes_)}
         if phase.startswith("greedy"):
             layer = int(phase.split()[-1])
-            out["filters"] = self.stack.rbms[0].W.T[:64].numpy().copy()
-            if layer >= 2:
-                out["filters2"] = (self.stack.rbms[0].W @ self.stack.rbms[1].W).T[:32].numpy()
+            out.update(pixel_space_filters([r.W for r in self.stack.rbms[:layer]]))
             rbm = self.stack.rbms[layer - 1]
             chains = rbm.trainer.chains
             if chains is not None:
@@ -405,8 +436,7 @@ class DBMTrainingTask:
                     out["chain_v"] = x[:32].numpy().copy()
         else:
             dbm, chains = self.dbm, self.trainer.chains
-            out["filters"] = dbm.W[0].T[:64].numpy().copy()
-            out["filters2"] = (dbm.W[0] @ dbm.W[1]).T[:32].numpy()
+            out.update(pixel_space_filters(dbm.W))
             out["chain_v"] = torch.sigmoid(dbm.layer_input(0, chains))[:32].numpy()
             for l in range(1, L + 1):
                 out[f"chain_h{l}"] = chains[l][:32].numpy().copy()

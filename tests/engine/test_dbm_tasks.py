@@ -9,7 +9,7 @@ import torch
 from engine.device import configure_threads
 from engine.models.dbm_training import GreedyStack, InferenceNet, TrainedDBM, compose_dbm, load_trained, save_trained
 from engine.run import Run
-from engine.tasks.dbm import DBMTrainingTask, MeanFieldTask, SamplingTask, load_images
+from engine.tasks.dbm import DBMTrainingTask, MeanFieldTask, SamplingTask, load_images, pixel_space_filters
 
 configure_threads()
 
@@ -65,6 +65,70 @@ def test_mean_field_task_refuses_bad_settings(small_trained, digits):
     with pytest.raises(ValueError, match="test image index"):
         run.update_params(index=10**6)
     assert run.params["n_iter"] == 10
+    run.close()
+
+
+@pytest.mark.parametrize("binarize", [False, True])
+def test_mean_field_task_runs_an_image_given_as_an_array_like_the_same_test_image(small_trained, digits, binarize):
+    """A drawn image (an 8x8 array here) takes the test image's path: same binarization draw, same clamp, same trace."""
+    common = {"n_iter": 6, "clamp": "top half", "binarize": binarize, "seed": 4}
+    by_index = Run(MeanFieldTask(small_trained, digits.held_out), {**common, "index": 7})
+    drawn = digits.held_out[7].numpy().reshape(8, 8)
+    by_array = Run(MeanFieldTask(small_trained, digits.held_out), {**common, "index": 0, "image": tuple(drawn.ravel().tolist())})
+    a, b = by_index.step(6), by_array.step(6)
+    assert np.array_equal(a.arrays["v_true"], b.arrays["v_true"])
+    if not binarize:
+        assert np.array_equal(b.arrays["v_true"], drawn.ravel())
+    assert np.array_equal(a.metrics["bound"].values, b.metrics["bound"].values)
+    for key in ("mu1", "mu2", "v", "gibbs_mu1", "dbn_mu1", "net_mu1"):
+        assert np.array_equal(a.arrays[key], b.arrays[key]), key
+    by_array.update_params(image=np.zeros((8, 8)).ravel().tolist())  # a new drawing: the page resets on it
+    by_array.reset()
+    assert int(by_array.snapshot().arrays["iteration"]) == 0 and not by_array.snapshot().arrays["v_true"].any()
+    by_index.close()
+    by_array.close()
+
+
+def test_mean_field_task_refuses_a_bad_image(small_trained, digits):
+    run = Run(MeanFieldTask(small_trained, digits.held_out), {"n_iter": 3})
+    with pytest.raises(ValueError, match="the model's images are 8x8"):
+        run.update_params(image=tuple([0.5] * 28 * 28))
+    with pytest.raises(ValueError, match=r"in \[0, 1\]"):
+        run.update_params(image=tuple([2.0] * 64))
+    with pytest.raises(ValueError, match="single image"):
+        run.update_params(image=np.zeros((2, 64)).tolist())
+    assert run.params.get("image") is None
+    run.close()
+
+
+def test_pixel_space_filters_are_columns_of_the_weight_products():
+    W1 = torch.tensor([[1.0, 0.0, 2.0], [0.0, 1.0, -1.0], [3.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    W2 = torch.tensor([[1.0, -1.0], [2.0, 0.0], [0.0, 1.0]])
+    W3 = torch.tensor([[0.0, 1.0], [1.0, 1.0]])
+    out = pixel_space_filters([W1, W2, W3], shown=(3, 1))
+    assert sorted(out) == ["filters1", "filters2", "filters3"]
+    assert out["filters1"].tolist() == [[1, 0, 3, 0], [0, 1, 1, 0], [2, -1, 0, 1]]
+    # W1 W2 = [[1, 1], [2, -1], [5, -3], [0, 1]]; W1 W2 W3 = [[1, 2], [-1, 1], [-3, 2], [1, 1]]; one unit shown per deeper layer
+    assert out["filters2"].tolist() == [[1, 2, 5, 0]]
+    assert out["filters3"].tolist() == [[1, -1, -3, 1]]
+
+
+def test_training_task_shows_filters_of_every_layer_trained_so_far(digits):
+    task = DBMTrainingTask(data=digits)
+    run = Run(task, {"dataset": "digits", "n1": 12, "n2": 8, "n3": 6, "greedy_updates": 1, "batch_size": 20, "n_chains": 10, "mf_iterations": 2})
+    keys = lambda snap: sorted(k for k in snap.arrays if k.startswith("filters"))  # noqa: E731
+    snap = run.snapshot()
+    assert keys(snap) == ["filters1"] and snap.arrays["sizes"].tolist() == [64, 12, 8, 6]
+    snap = run.step(2)
+    assert task.phase == "greedy RBM 3" and keys(snap) == ["filters1", "filters2", "filters3"]
+    W = [r.W for r in task.stack.rbms]
+    assert np.allclose(snap.arrays["filters3"], (W[0] @ W[1] @ W[2]).T.numpy(), atol=1e-6)
+    snap = run.step(2)
+    assert task.phase == "joint"
+    W = task.dbm.W
+    assert snap.arrays["filters1"].shape == (12, 64) and snap.arrays["filters3"].shape == (6, 64)
+    assert np.allclose(snap.arrays["filters2"], (W[0] @ W[1]).T.numpy(), atol=1e-6)
+    assert np.allclose(snap.arrays["filters3"], (W[0] @ W[1] @ W[2]).T.numpy(), atol=1e-6)
     run.close()
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -59,6 +60,43 @@ def test_meanfield_page_parallel_schedule_and_damping_apply_live(monkeypatch):
     assert iteration(at) == 0  # a new setup restarts mean field
 
 
+def a_drawn_one(shape=(28, 28)):
+    """A thick vertical stroke, centred like MNIST: what draw_digit returns for a drawn '1'."""
+    image = np.zeros(shape, dtype=np.float32)
+    image[5:23, 12:16] = 1.0
+    return image
+
+
+def test_meanfield_page_with_the_draw_source_waits_for_a_drawing(monkeypatch):
+    needs_mnist(monkeypatch)
+    at = AppTest.from_file(MEANFIELD, default_timeout=120).run()
+    at.radio(key="dbm.mf.source").set_value("draw").run()
+    assert not at.exception
+    assert any("Draw a digit in the sidebar" in i.value for i in at.info)
+    assert any("on held-out test image 0" in c.value for c in at.caption)
+
+
+def test_meanfield_page_runs_mean_field_on_a_drawing(monkeypatch):
+    import lab.drawing
+
+    needs_mnist(monkeypatch)
+    drawings = iter([a_drawn_one()] * 4 + [np.roll(a_drawn_one(), 4, axis=1)] * 10)
+    monkeypatch.setattr(lab.drawing, "draw_digit", lambda key, shape: next(drawings))
+    at = AppTest.from_file(MEANFIELD, default_timeout=120).run()
+    at.radio(key="dbm.mf.source").set_value("draw").run()
+    assert not at.exception
+    assert any("on your drawing" in c.value for c in at.caption)
+    assert iteration(at) == 0
+    at.button(key="dbm.mf.step").click().run()
+    assert not at.exception and iteration(at) == 1
+    at.selectbox(key="dbm.mf.clamp").set_value("left half").run()  # the drawing goes through the clamp like a test image
+    assert not at.exception and iteration(at) == 0
+    at.button(key="dbm.mf.step").click().run()
+    assert iteration(at) == 1
+    at.run()  # the user draws again: a new setup, mean field restarts on it
+    assert not at.exception and iteration(at) == 0
+
+
 def test_training_page_trains_digits(monkeypatch):
     at = AppTest.from_file(TRAINING, default_timeout=120).run()
     assert not at.exception
@@ -72,6 +110,24 @@ def test_training_page_trains_digits(monkeypatch):
     assert not at.exception
     assert any("DBM 64-30-20" in c.value for c in at.caption)
     assert any("Phase: greedy RBM 1" in m.value for m in at.markdown)
+
+
+def test_training_page_shows_the_filters_of_a_third_layer(monkeypatch):
+    at = AppTest.from_file(TRAINING, default_timeout=120).run()
+    at.number_input(key="dbm.t.n1").set_value(20)
+    at.number_input(key="dbm.t.n2").set_value(12)
+    at.number_input(key="dbm.t.n3").set_value(10)
+    at.number_input(key="dbm.t.greedy").set_value(0)  # straight to joint training
+    at.run()
+    at.button(key="dbm.t.reset").click().run()
+    at.button(key="dbm.t.step").click().run()
+    assert not at.exception
+    assert any("Phase: joint" in m.value for m in at.markdown)
+    captions = [i.proto.imgs[0].caption for i in at.get("image")]
+    assert "h¹ filters: columns of W¹ (20 of 20 units)" in captions
+    assert "h² filters, seen in pixel space: columns of W¹W² (12 of 12 units)" in captions
+    assert "h³ filters, seen in pixel space: columns of W¹W²W³ (10 of 10 units)" in captions
+    assert any("Each tile is stretched to its own range" in c.value for c in at.caption)
 
 
 def test_sampling_page_sweeps(monkeypatch):
