@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -15,40 +14,26 @@ from engine.data import TOY_2D, load, toy_points
 from engine.device import configure_threads
 from engine.models.gan import LOSSES, OPTIMIZERS, GAN2D, GAN2DConfig, GAN2DTrainer, js_divergence_histogram, mode_quality
 from engine.models.gan_mnist import MnistGANConfig, MnistGANTrainer, checkpoint_tensors, fixed_noise, model_from_checkpoint, nearest_images
+from lab.commands import positive
 
 IMAGE_DATA = ("mnist",)
-
-
-def _positive(kind: type) -> Callable[[str], int | float]:
-    """An argparse type that accepts only numbers above zero (step counts, learning rates)."""
-
-    def parse(text: str) -> int | float:
-        try:
-            value = kind(text)
-        except ValueError as err:
-            raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {text!r}") from err
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"must be above zero, got {text}")
-        return value
-
-    return parse
 
 
 def add_train(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default="ring", choices=(*TOY_2D, *IMAGE_DATA), help="2-D target, or mnist (its test split: the only one offline)")
     p.add_argument("--loss", default="nonsaturating", choices=LOSSES)
     p.add_argument("--optimizer", default="adam", choices=OPTIMIZERS, help="2-D GAN only (the MNIST GAN uses Adam)")
-    p.add_argument("--steps", type=_positive(int), default=3000, help="generator steps")
-    p.add_argument("--lr-g", type=_positive(float), default=None, help="generator learning rate (default 1e-3 for 2-D, 2e-4 for MNIST)")
-    p.add_argument("--lr-d", type=_positive(float), default=None, help="discriminator learning rate (same defaults)")
-    p.add_argument("--d-steps", type=_positive(int), default=1, help="discriminator steps per generator step (2-D)")
+    p.add_argument("--steps", type=positive(int), default=3000, help="generator steps")
+    p.add_argument("--lr-g", type=positive(float), default=None, help="generator learning rate (default 1e-3 for 2-D, 2e-4 for MNIST)")
+    p.add_argument("--lr-d", type=positive(float), default=None, help="discriminator learning rate (same defaults)")
+    p.add_argument("--d-steps", type=positive(int), default=1, help="discriminator steps per generator step (2-D)")
     p.add_argument("--noise-dim", type=int, default=None, help="latent size (default 2 for 2-D, 32 for MNIST)")
-    p.add_argument("--width", type=_positive(int), default=64, help="hidden units per layer of G and D (2-D)")
-    p.add_argument("--depth", type=_positive(int), default=2, help="hidden layers of G and D (2-D)")
-    p.add_argument("--width-g", type=_positive(int), default=None, help="hidden units per layer of G (2-D; default --width)")
-    p.add_argument("--width-d", type=_positive(int), default=None, help="hidden units per layer of D (2-D; default --width)")
-    p.add_argument("--depth-g", type=_positive(int), default=None, help="hidden layers of G (2-D; default --depth)")
-    p.add_argument("--depth-d", type=_positive(int), default=None, help="hidden layers of D (2-D; default --depth)")
+    p.add_argument("--width", type=positive(int), default=64, help="hidden units per layer of G and D (2-D)")
+    p.add_argument("--depth", type=positive(int), default=2, help="hidden layers of G and D (2-D)")
+    p.add_argument("--width-g", type=positive(int), default=None, help="hidden units per layer of G (2-D; default --width)")
+    p.add_argument("--width-d", type=positive(int), default=None, help="hidden units per layer of D (2-D; default --width)")
+    p.add_argument("--depth-g", type=positive(int), default=None, help="hidden layers of G (2-D; default --depth)")
+    p.add_argument("--depth-d", type=positive(int), default=None, help="hidden layers of D (2-D; default --depth)")
     p.add_argument("--batch", type=int, default=None, help="batch size (default 128 for 2-D, 64 for MNIST)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--root", default=None, help="data folder for mnist (default $GENLAB_DATA)")

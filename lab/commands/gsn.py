@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -18,23 +17,9 @@ from engine.models.clamp import REGIONS
 from engine.models.corruption import CORRUPTIONS
 from engine.models.gsn import MODEL_KINDS, load_model, save_model
 from engine.tasks.gsn import DATASETS, TrainConfig, Trainer, load_split
+from lab.commands import positive
 
 STANDARD_REGIONS = ("right", "left", "bottom")
-
-
-def _positive(kind: type) -> Callable[[str], int | float]:
-    """An argparse type that accepts only numbers above zero (epochs, learning rates, sizes)."""
-
-    def parse(text: str) -> int | float:
-        try:
-            value = kind(text)
-        except ValueError as err:
-            raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {text!r}") from err
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"must be above zero, got {text}")
-        return value
-
-    return parse
 
 
 def add_train(parser: argparse.ArgumentParser) -> None:
@@ -42,16 +27,16 @@ def add_train(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", dest="architecture", choices=MODEL_KINDS, default=d.model, help="dae (one hidden layer) or gsn (two, latent state carried)")
     parser.add_argument("--dataset", choices=DATASETS, default=d.dataset, help="mnist trains on test images 0..7999 (the split available offline)")
     parser.add_argument("--root", default=None, help="data folder (default $GENLAB_DATA or the user cache)")
-    parser.add_argument("--hidden", type=_positive(int), default=d.n_hidden, help="hidden units (first hidden layer of a GSN)")
-    parser.add_argument("--hidden2", type=_positive(int), default=d.n_hidden2, help="GSN second hidden layer")
+    parser.add_argument("--hidden", type=positive(int), default=d.n_hidden, help="hidden units (first hidden layer of a GSN)")
+    parser.add_argument("--hidden2", type=positive(int), default=d.n_hidden2, help="GSN second hidden layer")
     parser.add_argument("--corruption", choices=CORRUPTIONS, default=d.corruption)
     parser.add_argument("--noise", type=float, default=d.noise, help="corruption level (probability, or std for gaussian)")
     parser.add_argument("--hidden-noise", type=float, default=d.hidden_noise,
                         help="GSN: std of the Gaussian noise added to each hidden unit before and after its sigmoid (0: none)")  # fmt: skip
     parser.add_argument("--walkback", type=int, default=d.walkback, help="walkback steps per example (1 = one-step training)")
-    parser.add_argument("--lr", type=_positive(float), default=d.lr, help="Adam learning rate (above zero, at most 0.1)")
-    parser.add_argument("--batch-size", type=_positive(int), default=d.batch_size)
-    parser.add_argument("--epochs", type=_positive(float), default=20.0, help="passes over the training images (above zero)")
+    parser.add_argument("--lr", type=positive(float), default=d.lr, help="Adam learning rate (above zero, at most 0.1)")
+    parser.add_argument("--batch-size", type=positive(int), default=d.batch_size)
+    parser.add_argument("--epochs", type=positive(float), default=20.0, help="passes over the training images (above zero)")
     parser.add_argument("--seed", type=int, default=d.seed)
     parser.add_argument("--device", default=None, help="cpu, cuda, mps (default: the best available)")
     parser.add_argument("--out", required=True, help="checkpoint path (writes .safetensors and .json)")
@@ -90,10 +75,10 @@ def add_eval(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--inpaint", nargs="+", choices=REGIONS, default=list(STANDARD_REGIONS),
                         help="clamped regions to score (right, left and bottom are always reported)")  # fmt: skip
     parser.add_argument("--root", default=None, help="data folder")
-    parser.add_argument("--n-images", type=_positive(int), default=500, help="held-out images to inpaint")
-    parser.add_argument("--chain-steps", type=_positive(int), default=50, help="clamped chain steps before classifying")
-    parser.add_argument("--parzen-samples", type=_positive(int), default=1000, help="chains run from noise for the Parzen estimate")
-    parser.add_argument("--burn-in", type=_positive(int), default=100, help="chain steps before a Parzen sample is taken")
+    parser.add_argument("--n-images", type=positive(int), default=500, help="held-out images to inpaint")
+    parser.add_argument("--chain-steps", type=positive(int), default=50, help="clamped chain steps before classifying")
+    parser.add_argument("--parzen-samples", type=positive(int), default=1000, help="chains run from noise for the Parzen estimate")
+    parser.add_argument("--burn-in", type=positive(int), default=100, help="chain steps before a Parzen sample is taken")
     parser.add_argument("--seed", type=int, default=0)
 
 
@@ -140,8 +125,8 @@ def free_chain_samples(model, n: int, burn_in: int, seed: int) -> np.ndarray:
 
 def add_bench(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--path", default=None, help="DAE or GSN checkpoint to benchmark (default: the pretrained walkback DAE in assets/gsn)")
-    parser.add_argument("--seconds", type=_positive(float), default=3.0, help="time spent on each measurement")
-    parser.add_argument("--chains", type=_positive(int), default=100, help="parallel chains for the chain-step rate (the filmstrip always runs 64)")
+    parser.add_argument("--seconds", type=positive(float), default=3.0, help="time spent on each measurement")
+    parser.add_argument("--chains", type=positive(int), default=100, help="parallel chains for the chain-step rate (the filmstrip always runs 64)")
 
 
 def bench(args: argparse.Namespace) -> dict:
