@@ -12,7 +12,7 @@ import streamlit as st
 from engine import data as datasets
 from engine.eval.ais import AISResult, ais_log_z, average_log_likelihood
 from engine.models.rbm import MAX_ENUMERABLE, RBM
-from engine.tasks.rbm import RBMData, heldout_for_likelihood, intensity_log_jacobian, load_pretrained, load_rbm_data
+from engine.tasks.rbm import PRETRAINED, RBMData, heldout_for_likelihood, intensity_log_jacobian, load_pretrained, load_rbm_data
 from lab import views
 
 DATASET_NAMES = {"mnist": "MNIST", "frey": "Frey faces", "digits": "digits 8x8", "bars-stripes": "bars and stripes 4x4"}
@@ -25,20 +25,16 @@ def pretrained(name: str) -> tuple[RBM, dict]:
 
 
 @st.cache_resource(show_spinner="Loading the data ...")
-def _data(name: str) -> RBMData:
-    return load_rbm_data(name, download=False)
+def _data(name: str, root: str) -> RBMData:
+    return load_rbm_data(name, root, download=False)
 
 
 def data_if_available(name: str) -> RBMData | None:
     """The dataset when it is on this machine, else None (nothing downloaded, nothing drawn)."""
     try:
-        return _data(name)
+        return _data(name, str(datasets.data_root()))
     except datasets.DataError:
         return None
-
-
-def data_available(name: str) -> bool:
-    return data_if_available(name) is not None
 
 
 def example_picture(data: RBMData, index: int) -> np.ndarray:
@@ -47,13 +43,21 @@ def example_picture(data: RBMData, index: int) -> np.ndarray:
     return views.tile_grid(data.to_image(row), ncols=1, pad=0)
 
 
-def rbm_data(name: str) -> RBMData | None:
-    """The dataset as the RBM sees it, or None after saying why it is not on this machine."""
-    try:
-        return _data(name)
-    except datasets.DataError as err:
-        st.error(f"{DATASET_NAMES[name]} is not on this machine. {err}", icon=":material/cloud_off:")
-        return None
+def without_data(name: str, start: str) -> None:
+    """What the RBM page shows when ``name`` is not on this machine: how to get it, and the pretrained model's
+    filters when there is one (MNIST, Frey), so the page still opens on something to look at."""
+    st.info(
+        f"{DATASET_NAMES[name]} is not on this machine, so nothing can train on it here: run `genlab data fetch {name}` "
+        "(or point GENLAB_DATA at a folder holding it) and reload this page. The 8x8 digits and bars and stripes train right away.",
+        icon=":material/cloud_off:",
+    )
+    if start != "pretrained" or name not in PRETRAINED:
+        return
+    rbm, config = pretrained(name)
+    filters = rbm.W.T.reshape(-1, *config["image_shape"]).numpy()
+    views.show_image(filter_picture(filters), caption=f"The pretrained {config.get('title', name)}: column j of W as an image, each with its own contrast "
+                     f"({rbm.n_hidden} hidden units)", target_width=900)  # fmt: skip
+    st.caption("The Gibbs chain page (in the menu) samples this model without any data.")
 
 
 def filter_picture(filters: np.ndarray, max_filters: int = 500) -> np.ndarray:

@@ -9,7 +9,7 @@ from engine.tasks.rbm import PRETRAINED, TRAIN_DEFAULTS, RBMTrainTask
 from lab import controls as ui
 from lab import views
 from lab.live import live_panel
-from lab.rbm_views import DATASET_NAMES, ENUMERABLE_NOTE, activation_picture, ais_figure, data_available, filter_picture, image_grid, rbm_data, run_ais
+from lab.rbm_views import DATASET_NAMES, ENUMERABLE_NOTE, activation_picture, ais_figure, data_if_available, filter_picture, image_grid, run_ais, without_data
 
 # hidden units and learning rate the page starts with, per dataset (until the student moves them)
 START = {"mnist": (500, 0.01), "frey": (200, 0.003), "digits": (100, 0.05), "bars-stripes": (16, 0.05)}
@@ -22,12 +22,9 @@ st.caption(
     "restarted at the data (CD-k) or kept running between updates (PCD, a.k.a. SML)."
 )
 
-mnist_here = data_available("mnist")
 top = st.columns([3, 2, 2, 2])
 with top[0]:
-    dataset = ui.select("rbm.data", "Dataset (on Reset)", list(DATASET_NAMES), "mnist" if mnist_here else "digits", format_func=DATASET_NAMES.get, horizontal=True)
-    if not mnist_here:
-        st.caption("MNIST is not on this machine (`genlab data fetch mnist`): starting on the 8x8 digits.")
+    dataset = ui.select("rbm.data", "Dataset (on Reset)", list(DATASET_NAMES), "mnist", format_func=DATASET_NAMES.get, horizontal=True)
 with top[1]:
     start = ui.select("rbm.start", "Start from (on Reset)", ["pretrained", "scratch"], "pretrained", horizontal=True,
                       help="Pretrained checkpoints exist for MNIST (784-500, PCD) and Frey faces (Gaussian-Bernoulli); the others start from scratch.")  # fmt: skip
@@ -54,9 +51,9 @@ with cols[6]:
 with cols[7]:
     learn_precision = ui.toggle("rbm.prec", "Learn precisions", False, help="Frey faces (Gaussian visible units), on Reset: learn the diagonal precision β_v instead of keeping it at 1.")
 
-data = rbm_data(dataset)
+data = data_if_available(dataset)
 if data is None:
-    st.info("Choose digits or bars and stripes above: they are always available.")
+    without_data(dataset, start)
     st.stop()
 
 params = {**TRAIN_DEFAULTS, "dataset": dataset, "start": start, "hidden": hidden, "method": method, "k": k, "lr": lr,

@@ -36,6 +36,16 @@ def test_rbm_page_opens_on_the_pretrained_mnist_model(monkeypatch):
     assert float(metric(at, "Epoch")) > 0.0
 
 
+def test_rbm_page_without_mnist_shows_the_pretrained_filters_and_how_to_get_the_data(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENLAB_DATA", str(tmp_path))
+    at = AppTest.from_file(RBM_PAGE, default_timeout=120).run()
+    assert not at.exception
+    assert "genlab data fetch mnist" in at.info[0].value
+    assert len(at.get("image")) == 1
+    assert "The pretrained mnist 784-500 PCD" in str(at.get("image")[0].proto)
+    assert not at.button  # no run controls: nothing can train without the data
+
+
 def test_rbm_page_trains_bars_and_stripes_and_ais_matches_the_exact_log_z():
     at = AppTest.from_file(RBM_PAGE, default_timeout=120).run()
     at.radio(key="rbm.data").set_value("bars-stripes")
