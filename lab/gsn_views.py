@@ -53,7 +53,7 @@ def mnist_split() -> Split | None:
     try:
         return _split(str(data_root()))
     except DataError as err:
-        st.error(f"{err}\n\nThe GSN pages need MNIST's test files (set GENLAB_DATA to the folder holding mnist/).", icon=":material/cloud_off:")
+        st.info(f"{err}\n\nThe GSN pages need MNIST's test files (set GENLAB_DATA to the folder holding mnist/).", icon=":material/cloud_off:")
         return None
 
 

@@ -47,7 +47,7 @@ def vae_data(dataset: str) -> VAEData | None:
     try:
         return _data(dataset, data_root())
     except DataError as err:
-        st.error(f"{err}\n\nThe pretrained model still works; choose *8x8 digits* (always offline) to train here.", icon=":material/cloud_off:")
+        st.info(f"{err}\n\nThe pretrained model still works; choose *8x8 digits* (always offline) to train here.", icon=":material/cloud_off:")
         return None
 
 

@@ -48,7 +48,7 @@ st.caption(
 try:
     images = mnist_images(str(data_root()))
 except DataError as err:
-    st.error(f"{err}\n\nThis page trains on MNIST's test split (set GENLAB_DATA to the folder holding mnist/).", icon=":material/cloud_off:")
+    st.info(f"{err}\n\nThis page trains on MNIST's test split (set GENLAB_DATA to the folder holding mnist/).", icon=":material/cloud_off:")
     st.stop()
 ckpt = pretrained()
 
