@@ -36,7 +36,7 @@ def test_gibbs_chains_report_the_free_energy_of_their_starting_states():
     run = Run(GibbsTask(), {**GIBBS_DEFAULTS, "model": "bars-stripes", "chains": 5})
     a = run.snapshot().arrays
     model = run.task.rbm
-    start = torch.from_numpy(a["visible"].reshape(5, -1))
+    start = torch.tensor(a["visible"].reshape(5, -1))
     expected = model.free_energy(start).numpy()
     np.testing.assert_allclose(a["fe_trace"][:, -1], expected, rtol=1e-5)
     assert float(a["mean_free_energy"]) == pytest.approx(expected.mean(), rel=1e-5)
