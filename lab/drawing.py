@@ -7,21 +7,28 @@ says so when it is missing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import streamlit as st
 from PIL import Image, UnidentifiedImageError
 
-try:
-    from streamlit_drawable_canvas import st_canvas
-except ImportError:  # optional: without it pages offer uploads and held-out images
-    st_canvas = None
+def canvas() -> Callable[..., Any] | None:
+    """streamlit-drawable-canvas's ``st_canvas``, or None when the package is missing (pages then offer uploads
+    and held-out images). Imported on first use, inside a page: the package registers itself with the running app
+    and raises when imported outside one."""
+    try:
+        from streamlit_drawable_canvas import st_canvas
+    except ImportError:
+        return None
+    return st_canvas
 
 
 def draw_digit(key: str, shape: tuple[int, int] = (28, 28), size: int = 280) -> np.ndarray | None:
     """A square canvas to draw a digit on; the drawing as pixels in [0, 1] of ``shape`` (ink bright),
     or None while nothing is drawn (or when the canvas package is missing, after saying so)."""
+    st_canvas = canvas()
     if st_canvas is None:
         st.warning("Drawing needs the package streamlit-drawable-canvas (pip install streamlit-drawable-canvas).")
         return None

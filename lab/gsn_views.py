@@ -19,6 +19,7 @@ from engine.data import DataError, data_root
 from engine.eval.inpainting import train_pixel_classifier
 from engine.models.gsn import ChainModel, load_model
 from engine.tasks.gsn import Split, load_split
+from lab.drawing import canvas
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets" / "gsn"
 PRETRAINED = {
@@ -85,8 +86,7 @@ def painted_mask(rgba: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 def paint_mask(key: str, shape: tuple[int, int], under: np.ndarray | None = None) -> np.ndarray | None:
     """A canvas to paint the pixels to KEEP (clamp) on, over the digit ``under`` (H, W) in [0, 1] when given;
     the painted mask (True = kept), or None while nothing is painted (or without the canvas package, after saying so)."""
-    from lab.drawing import st_canvas  # here, not at the top: the canvas package registers itself only inside a Streamlit app
-
+    st_canvas = canvas()
     if st_canvas is None:
         st.warning("Painting a mask needs the package streamlit-drawable-canvas (pip install streamlit-drawable-canvas).")
         return None
