@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import torch
 import plotly.graph_objects as go
 import streamlit as st
 
 from engine import data as datasets
-from engine.eval.ais import AISResult, ais_log_z, average_log_likelihood
+from engine.eval.ais import AISResult, ais_log_z
 from engine.models.rbm import MAX_ENUMERABLE, RBM
-from engine.tasks.rbm import PRETRAINED, RBMData, heldout_for_likelihood, intensity_log_jacobian, load_pretrained, load_rbm_data
+from engine.tasks.rbm import PRETRAINED, RBMData, heldout_log_likelihood, load_pretrained, load_rbm_data
 from lab import views
 
 DATASET_NAMES = {"mnist": "MNIST", "frey": "Frey faces", "digits": "digits 8x8", "bars-stripes": "bars and stripes 4x4"}
@@ -94,13 +92,10 @@ def run_ais(rbm: RBM, data: RBMData | None, n_betas: int, n_chains: int) -> tupl
     bar.empty()
     out: dict = {"exact_log_z": rbm.exact_log_z() if enumerable(rbm) else None}
     if data is not None and len(data.heldout):
-        held, scheme = heldout_for_likelihood(rbm, data)
-        shift = intensity_log_jacobian(rbm, data)
-        ll = average_log_likelihood(rbm, held, result.log_z, result.log_z_low, result.log_z_high, scheme)
-        out["ll"] = dataclasses.replace(ll, mean=ll.mean + shift, low=ll.low + shift, high=ll.high + shift)
+        out["ll"] = heldout_log_likelihood(rbm, data, result.log_z, result.log_z_low, result.log_z_high)
         if out["exact_log_z"] is not None:
             z = out["exact_log_z"]
-            out["exact_ll"] = average_log_likelihood(rbm, held, z, z, z, scheme).mean + shift
+            out["exact_ll"] = heldout_log_likelihood(rbm, data, z, z, z).mean
     return result, out
 
 

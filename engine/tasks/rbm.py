@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from engine import data as datasets
+from engine.eval.ais import LogLikelihood, average_log_likelihood
 from engine.eval.rbm_monitor import free_energy_gap, hidden_stats, pseudo_log_likelihood, reconstruction_error, update_ratio
 from engine.models.rbm import RBM, binary_states, gibbs_step
 from engine.models.rbm_training import METHODS, RBMTrainer, TrainConfig
@@ -107,6 +108,15 @@ def intensity_log_jacobian(rbm: RBM, data: RBMData) -> float:
     """What to add to log p(v) of a Gaussian RBM (standardised v) to get the density of the intensities
     x = v * scale + offset: -n_visible log(scale). Zero for binary units."""
     return -rbm.n_visible * math.log(data.scale) if rbm.gaussian else 0.0
+
+
+def heldout_log_likelihood(rbm: RBM, data: RBMData, log_z: float, log_z_low: float, log_z_high: float, seed: int = 0) -> LogLikelihood:
+    """Mean log P(v) = -F(v) - log Z over the held-out rows (:func:`heldout_for_likelihood`), in the data's
+    own units (:func:`intensity_log_jacobian`), with the interval carried over from log Z."""
+    held, scheme = heldout_for_likelihood(rbm, data, seed)
+    ll = average_log_likelihood(rbm, held, log_z, log_z_low, log_z_high, scheme)
+    shift = intensity_log_jacobian(rbm, data)
+    return replace(ll, mean=ll.mean + shift, low=ll.low + shift, high=ll.high + shift)
 
 
 # --------------------------------------------------------------------------- pretrained models

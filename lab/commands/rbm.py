@@ -12,10 +12,10 @@ import torch
 from tqdm import tqdm
 
 from engine.device import configure_threads
-from engine.eval.ais import ais_log_z, average_log_likelihood
+from engine.eval.ais import ais_log_z
 from engine.models.rbm import RBM
 from engine.models.rbm_training import METHODS, RBMTrainer
-from engine.tasks.rbm import DATASETS, check_train_params, heldout_for_likelihood, intensity_log_jacobian, load_rbm_data, save_checkpoint, train_config
+from engine.tasks.rbm import DATASETS, check_train_params, heldout_for_likelihood, heldout_log_likelihood, load_rbm_data, save_checkpoint, train_config
 
 
 def add_train(p: argparse.ArgumentParser) -> None:
@@ -92,23 +92,21 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     if not (args.ais or args.exact):
         return out
     data = load_rbm_data(config["dataset"], args.root, config.get("split"))
-    test, scheme = heldout_for_likelihood(rbm, data, args.seed)
-    units = intensity_log_jacobian(rbm, data)
-    out.update({"split": data.split, "heldout_examples": len(test), "scheme": scheme})
+    _, scheme = heldout_for_likelihood(rbm, data, args.seed)
+    out.update({"split": data.split, "heldout_examples": len(data.heldout), "scheme": scheme})
     if args.ais:
         with tqdm(total=100, desc="AIS", file=sys.stderr) as bar:
             t0 = time.perf_counter()
             res = ais_log_z(rbm, n_chains=args.chains, n_betas=args.betas, seed=args.seed, data=data.train, progress=lambda d, t: bar.update(round(100 * d / t) - bar.n))
-        ll = average_log_likelihood(rbm, test, res.log_z, res.log_z_low, res.log_z_high, scheme)
+        ll = heldout_log_likelihood(rbm, data, res.log_z, res.log_z_low, res.log_z_high, args.seed)
         out.update({
             "ais": {"log_z": res.log_z, "log_z_low": _finite(res.log_z_low), "log_z_high": res.log_z_high, "chains": res.n_chains,
                     "betas": res.n_betas, "effective_sample_size": res.effective_sample_size, "seconds": round(time.perf_counter() - t0, 1)},
-            "heldout_log_likelihood": {"mean": ll.mean + units, "low": ll.low + units, "high": _finite(ll.high + units), "units": "nats per example"},
+            "heldout_log_likelihood": {"mean": ll.mean, "low": ll.low, "high": _finite(ll.high), "units": "nats per example"},
         })  # fmt: skip
     if args.exact:
         log_z = rbm.exact_log_z()
-        ll = average_log_likelihood(rbm, test, log_z, log_z, log_z, scheme)
-        out["exact"] = {"log_z": log_z, "heldout_log_likelihood": ll.mean + units}
+        out["exact"] = {"log_z": log_z, "heldout_log_likelihood": heldout_log_likelihood(rbm, data, log_z, log_z, log_z, args.seed).mean}
     return out
 
 
