@@ -14,6 +14,7 @@ import numpy as np
 import streamlit as st
 from PIL import Image, UnidentifiedImageError
 
+
 def canvas() -> Callable[..., Any] | None:
     """streamlit-drawable-canvas's ``st_canvas``, or None when the package is missing (pages then offer uploads
     and held-out images). Imported on first use, inside a page: the package registers itself with the running app

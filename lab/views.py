@@ -111,7 +111,7 @@ def show_image(picture: np.ndarray, caption: str | None = None, target_width: in
     The PNG is sent at the picture's own size and the browser upscales it (:func:`crisp_pixels`):
     encoding the small picture is what limits how many frames a second a live panel can show.
     """
-    picture = np.asarray(picture) if np.asarray(picture).dtype == np.uint8 else to_uint8(picture)
+    picture = to_uint8(picture)
     # output_format="PNG": with "auto", Streamlit decodes the bytes and re-encodes a gray picture as JPEG
     st.image(png_bytes(picture), caption=caption, width=picture.shape[1] * fit_scale(picture.shape[1], target_width), output_format="PNG")
 

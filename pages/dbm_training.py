@@ -79,9 +79,9 @@ def draw_fast(snap: Snapshot) -> None:
             views.show_image(samples_grid(a["chain_v"][:32], shape, ncols=8, target_width=420), caption="Persistent chains: v (P(v=1|h¹) in joint training)", target_width=420)
         elif "chain_input" in a:
             views.show_image(units_picture(a["chain_input"][:16], target_width=420), caption="Persistent chains of this RBM: its input layer", target_width=420)
-        for l in (1, 2, 3):
+        for l in range(1, len(sizes)):
             if f"chain_h{l}" in a:
-                views.show_image(units_picture(a[f"chain_h{l}"][:16], target_width=420), caption=f"Persistent chains: h{'¹²³'[l - 1]} (one row per chain)", target_width=420)
+                views.show_image(units_picture(a[f"chain_h{l}"][:16], target_width=420), caption=f"Persistent chains: h{SUPERSCRIPTS[l]} (one row per chain)", target_width=420)
 
 
 def draw_slow(snap: Snapshot) -> None:

@@ -143,7 +143,7 @@ if "rbm.ais_result" in st.session_state:
             cols[2].caption(f"exact held-out log-likelihood {extra['exact_ll']:.2f} nats")
     views.plot(ais_figure(result, extra.get("exact_log_z")), key="rbm-ais-fig")
     st.caption(f"{result.n_chains} chains, {result.n_betas:,} inverse temperatures; effective sample size {result.effective_sample_size:.1f}.")
-    if result.effective_sample_size < 0.1 * result.n_chains:
+    if result.degenerate:
         st.warning(
             f"A few chains carry almost all the weight (effective sample size {result.effective_sample_size:.1f} of {result.n_chains}): "
             "this estimate of log Z is likely too low, so the log-likelihood too high. Use more inverse temperatures.",

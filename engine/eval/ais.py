@@ -73,6 +73,12 @@ class AISResult:
         return len(self.log_weights)
 
     @property
+    def degenerate(self) -> bool:
+        """Whether a few chains carry almost all the weight (effective sample size under 10% of the chains):
+        the estimate of log Z is then likely too low (AIS underestimates log Z in expectation)."""
+        return self.effective_sample_size < 0.1 * self.n_chains
+
+    @property
     def effective_sample_size(self) -> float:
         """(sum w)^2 / sum w^2: how many chains the weights are worth."""
         w = np.exp(self.log_weights - self.log_weights.max())

@@ -206,8 +206,8 @@ class MeanFieldTask:
 
     def bound(self) -> float:
         """L(v, Q) + log Z (eq. 20.31 with biases). With part of the image clamped, Q covers the free
-    pixels too (their mu_v sit in ``self.v``) and their entropy is added: a lower bound on
-    log P*(observed pixels) = log sum_{free pixels, h} exp(-E)."""
+        pixels too (their mu_v sit in ``self.v``) and their entropy is added: a lower bound on
+        log P*(observed pixels) = log sum_{free pixels, h} exp(-E)."""
         free = ~self.observed
         v, mu = self.v.double(), [m.double() for m in self.mu]
         extra = bernoulli_entropy(v[:, free]) if free.any() else torch.zeros(1, dtype=torch.float64)
