@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import streamlit as st
 
 from engine.run import FAILED, RUNNING, Run, Task
@@ -43,6 +44,12 @@ def session_run(key: str, make_task: Callable[[], Task], params: Mapping[str, An
     switches); the thread is closed when the browser session ends.
     """
     return _cached_run(key, make_task, dict(params), run_kwargs)
+
+
+def array_param(array: Any) -> tuple | None:
+    """An array (a drawing, a painted mask) as a run parameter: a flat tuple, which compares with ``==``
+    (a NumPy array does not), so a new drawing is a changed parameter and an unchanged one is not; None stays None."""
+    return None if array is None else tuple(np.asarray(array).ravel().tolist())
 
 
 def push_params(run: Run, params: Mapping[str, Any]) -> None:

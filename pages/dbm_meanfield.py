@@ -62,7 +62,7 @@ with cols[3]:
     schedule = ui.select("dbm.mf.schedule", "Schedule", list(SCHEDULES), "sequential", horizontal=True,
                          format_func={"sequential": "layer by layer (h¹ then h²)", "parallel": "parallel (all at once)"}.get)  # fmt: skip
 
-image = None if drawn is None else tuple(drawn.ravel().tolist())  # a tuple compares with ==: a new drawing is a new setup
+image = ui.array_param(drawn)
 params = {"index": index, "image": image, "clamp": clamp, "init": init, "binarize": binarize, "coupling": coupling, "n_iter": n_iter, "damping": damping, "schedule": schedule, "seed": 0}
 run = ui.session_run("dbm.mf", lambda: MeanFieldTask(trained, data.held_out), params)
 ui.push_params(run, params)

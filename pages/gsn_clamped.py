@@ -70,8 +70,7 @@ if region == "custom" and painted.all():
 
 params = {"model_name": model_name, "region": region, "noise": noise, "chain_steps": chain_steps, "n_examples": n_examples,
           "first": first, "init": init, "seed": seed, "rbm": rbm,
-          "image": None if drawn is None else tuple(drawn.ravel().tolist()),  # tuples compare with ==: a new drawing resets
-          "mask": None if painted is None else tuple(painted.ravel().tolist())}  # fmt: skip
+          "image": ui.array_param(drawn), "mask": ui.array_param(painted)}  # fmt: skip
 run = ui.session_run("gsn.clamped", lambda: ClampedChainTask(models, split, pixel_classifier()), params, steps_per_second=8.0)
 if any(run.params.get(k) != params[k] for k in RESET_KEYS):
     ui.push_params(run, params)
