@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from engine.data import load
-from engine.eval.ais import ais_log_z, average_log_likelihood, default_betas
+from engine.eval.ais import AISResult, ais_log_z, average_log_likelihood, default_betas
 from engine.eval.rbm_monitor import free_energy_gap, hidden_stats, pseudo_log_likelihood, reconstruction_error, update_ratio
 from engine.models.rbm import RBM, binary_states
 from engine.models.rbm_training import RBMTrainer, TrainConfig
@@ -156,3 +156,15 @@ def test_monitors_give_their_numbers():
     assert update_ratio(0.001 * rbm.W, rbm.W) == pytest.approx(0.001, rel=1e-5)
     stats = hidden_stats(rbm, data)
     assert stats.mean_activation == pytest.approx(float(rbm.prob_h_given_v(data).mean()), rel=1e-6)
+
+
+def test_effective_sample_size_and_degeneracy_of_ais_weights():
+    def result(log_w):
+        return AISResult(0.0, 0.0, 0.0, np.asarray(log_w, dtype=np.float64), 0.0, 10)
+
+    equal = result(np.zeros(100))
+    assert equal.effective_sample_size == pytest.approx(100.0) and not equal.degenerate
+    one_dominates = result([50.0] + [0.0] * 99)  # one weight e^50 times the others: ESS = (1 + 99e^-50)^2 / (1 + 99e^-100) ~ 1
+    assert one_dominates.effective_sample_size == pytest.approx(1.0) and one_dominates.degenerate
+    ten_equal = result([0.0] * 10 + [-1000.0] * 90)  # ten equal weights, the rest 0: ESS = 10, exactly at the 10% line
+    assert ten_equal.effective_sample_size == pytest.approx(10.0) and not ten_equal.degenerate
