@@ -5,10 +5,17 @@ Generative model: prior p(z) = N(0, I), decoder p(x|z) an MLP. Recognition model
 
 - ``BernoulliDecoder``: p(x|z) = prod_j y_j^x_j (1 - y_j)^(1 - x_j), y = sigmoid(MLP(z))
   (K&W appendix C.1), for binarized MNIST (the binarization scheme is named by the data).
-- ``GaussianDecoder``: p(x|z) = N(x; mu(z), diag sigma^2) with mu = sigmoid(MLP(z)) for
-  pixels in [0, 1] (Frey faces). The per-pixel variance sigma_j^2 is *learned*, one
-  parameter per pixel shared by every z (K&W's appendix C.2 lets it depend on z; a
-  z-independent variance keeps training stable), bounded below at exp(min_log_var).
+- ``GaussianDecoder``: p(x|z) = N(x; mu(z), diag sigma^2(z)) for pixels in [0, 1] (Frey faces),
+  K&W appendix C.2 (eq. 12): h = tanh(W3 z + b3), mu = sigmoid(W4 h + b4) (the means constrained
+  to (0, 1) as in K&W section 5), log sigma^2 = W5 h + b5. ``decoder_variance`` chooses the variance:
+  ``"per_z"`` (the paper's, the default) a log-variance head on the same hidden layer, so every pixel's
+  variance depends on z; ``"shared"`` one learned variance per pixel, the same for every z. Either way
+  log sigma^2 has a floor, ``min_log_var`` (sigma >= 0.011 at -9, ~3 grey levels of 1/255): a Gaussian
+  density on pixels in [0, 1] is unbounded as sigma -> 0 (a pixel the decoder predicts exactly, e.g. a
+  saturated one, would drive its variance to zero and the likelihood to +inf). ``"shared"`` clamps at the
+  floor; ``"per_z"`` uses the smooth floor log sigma^2 = min_log_var + softplus(W5 h + b5 - min_log_var),
+  which equals W5 h + b5 well above the floor and keeps a gradient near it. With the floor each pixel
+  contributes at most -1/2 (min_log_var + log 2 pi) = 3.58 nats at -9: 2,005 nats for a 28 x 20 face.
 
 Objectives, per example, in nats:
 - ELBO L(x) = E_q[log p(x|z)] - KL(q(z|x) || p(z))  (K&W eq. 3 and eq. 10), the expectation
@@ -32,6 +39,8 @@ from engine import checkpoint
 
 LATENT_SIZES = (2, 5, 10, 20)
 LIKELIHOODS = ("bernoulli", "gaussian")
+DECODER_VARIANCES = ("per_z", "shared")
+"""Gaussian decoder's sigma^2: "per_z" = a function of z (K&W appendix C.2), "shared" = one per pixel for all z."""
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "softplus": nn.Softplus}
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -47,7 +56,9 @@ class VAEConfig:
     likelihood: str = "bernoulli"
     image_shape: tuple[int, int] = (28, 28)
     min_log_var: float = -9.0
-    """Gaussian decoder only: log sigma^2 is clamped at this floor (sigma >= 0.011)."""
+    """Gaussian decoder only: the floor of log sigma^2 (sigma >= 0.011), see the module docstring."""
+    decoder_variance: str = "per_z"
+    """Gaussian decoder only: "per_z" (sigma^2(z), K&W appendix C.2) or "shared" (one sigma_j^2 per pixel for every z)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "image_shape", tuple(int(s) for s in self.image_shape))
@@ -61,6 +72,8 @@ class VAEConfig:
             raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}")
         if self.likelihood not in LIKELIHOODS:
             raise ValueError(f"likelihood must be one of {', '.join(LIKELIHOODS)}, got {self.likelihood!r}")
+        if self.decoder_variance not in DECODER_VARIANCES:
+            raise ValueError(f"decoder_variance must be one of {', '.join(DECODER_VARIANCES)}, got {self.decoder_variance!r}")
 
 
 def _mlp_trunk(n_in: int, n_hidden: int, activation: str) -> tuple[nn.Module, int]:
@@ -142,46 +155,63 @@ class BernoulliDecoder(nn.Module):
 
 
 class GaussianDecoder(nn.Module):
-    """p(x|z) = N(x; mu(z), diag sigma^2), mu = sigmoid(MLP(z)), sigma^2 learned per pixel (see module docstring)."""
+    """p(x|z) = N(x; mu(z), diag sigma^2(z)), mu = sigmoid(W4 h + b4), h = tanh(W3 z + b3) (K&W appendix C.2, eq. 12).
+
+    ``variance="per_z"``: log sigma^2(z) = W5 h + b5 on the same hidden layer (the paper's), softly floored;
+    ``variance="shared"``: one learned log sigma_j^2 per pixel for every z, clamped (see the module docstring).
+    """
 
     likelihood = "gaussian"
 
-    def __init__(self, n_x: int, n_z: int, n_hidden: int, activation: str, min_log_var: float = -9.0):
+    def __init__(self, n_x: int, n_z: int, n_hidden: int, activation: str, min_log_var: float = -9.0, variance: str = "per_z"):
         super().__init__()
+        if variance not in DECODER_VARIANCES:
+            raise ValueError(f"decoder_variance must be one of {', '.join(DECODER_VARIANCES)}, got {variance!r}")
         self.trunk, width = _mlp_trunk(n_z, n_hidden, activation)
         self.out = nn.Linear(width, n_x)
-        self.raw_log_var = nn.Parameter(torch.full((n_x,), math.log(0.1**2)))
-        self.min_log_var = min_log_var
+        self.variance, self.min_log_var = variance, min_log_var
+        if variance == "per_z":
+            self.out_log_var = nn.Linear(width, n_x)
+            nn.init.constant_(self.out_log_var.bias, math.log(0.1**2))
+        else:
+            self.raw_log_var = nn.Parameter(torch.full((n_x,), math.log(0.1**2)))
 
-    @property
-    def log_var(self) -> torch.Tensor:
-        """log sigma_j^2, clamped below at min_log_var."""
-        return self.raw_log_var.clamp(min=self.min_log_var)
+    def mean_log_var(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(mu(z), log sigma^2(z)): (..., n_x) each for "per_z"; the shared log sigma^2 has shape (n_x,) and broadcasts."""
+        h = self.trunk(z)
+        mu = torch.sigmoid(self.out(h))
+        if self.variance == "per_z":
+            return mu, self.min_log_var + F.softplus(self.out_log_var(h) - self.min_log_var)
+        return mu, self.raw_log_var.clamp(min=self.min_log_var)
 
     def mean(self, z: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self.out(self.trunk(z)))
 
     def log_likelihood(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """log N(x; mu(z), diag sigma^2); z (..., B, n_z) and x (B, n_x) give (..., B)."""
-        return log_diag_normal(x, self.mean(z), self.log_var)
+        """log N(x; mu(z), diag sigma^2(z)) = -1/2 sum_j [(x_j - mu_j)^2 / sigma_j^2 + log sigma_j^2 + log 2 pi]; z (..., B, n_z) and x (B, n_x) give (..., B)."""
+        mu, log_var = self.mean_log_var(z)
+        return log_diag_normal(x, mu, log_var)
 
     def sample(self, z: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        mu = self.mean(z)
-        return mu + torch.exp(0.5 * self.log_var) * torch.randn(mu.shape, generator=generator, device=mu.device)
+        mu, log_var = self.mean_log_var(z)
+        return mu + torch.exp(0.5 * log_var) * torch.randn(mu.shape, generator=generator, device=mu.device)
 
     def log_likelihood_matrix(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """log p(x_b|z_g) for every pair: x (B, n_x), z (G, n_z) give (B, G) in float64, expanding the square."""
-        mu, x = self.mean(z).double(), x.double()
-        log_var = self.log_var.double()
+        """log p(x_b|z_g) for every pair: x (B, n_x), z (G, n_z) give (B, G) in float64, expanding the square.
+
+        sum_j (x_bj - mu_gj)^2 / sigma_gj^2 = x_b^2 . prec_g - 2 x_b . (mu_g prec_g) + mu_g^2 . prec_g, prec = 1 / sigma^2.
+        """
+        mu, log_var = self.mean_log_var(z)
+        mu, log_var, x = mu.double(), log_var.double().expand_as(mu), x.double()
         prec = torch.exp(-log_var)
-        quad = (x.pow(2) @ prec)[:, None] - 2.0 * x @ (mu * prec).T + (mu.pow(2) @ prec)[None, :]
-        return -0.5 * (quad + log_var.sum() + len(log_var) * LOG_2PI)
+        quad = x.pow(2) @ prec.T - 2.0 * x @ (mu * prec).T + (mu.pow(2) * prec).sum(-1)[None, :]
+        return -0.5 * (quad + log_var.sum(-1)[None, :] + x.shape[-1] * LOG_2PI)
 
 
 def make_decoder(config: VAEConfig) -> nn.Module:
     if config.likelihood == "bernoulli":
         return BernoulliDecoder(config.n_x, config.n_z, config.n_hidden, config.activation)
-    return GaussianDecoder(config.n_x, config.n_z, config.n_hidden, config.activation, config.min_log_var)
+    return GaussianDecoder(config.n_x, config.n_z, config.n_hidden, config.activation, config.min_log_var, config.decoder_variance)
 
 
 # --------------------------------------------------------------------------- bounds
@@ -289,12 +319,18 @@ class VAE(nn.Module):
 
     @classmethod
     def load(cls, path: Any) -> tuple["VAE", dict[str, Any]]:
-        """Read a checkpoint written by :meth:`save`; return the model (eval mode) and the whole config."""
+        """Read a checkpoint written by :meth:`save`; return the model (eval mode) and the whole config.
+
+        A Gaussian-decoder config written before ``decoder_variance`` existed reads as "shared" (the only decoder then).
+        """
         tensors, meta = checkpoint.load(path)
         if meta.get("family") != "vae" or "model" not in meta:
             raise checkpoint.CheckpointError(f"{checkpoint.paths(path)[1]}: not a VAE checkpoint")
+        fields = dict(meta["model"])
+        if fields.get("likelihood") == "gaussian":
+            fields.setdefault("decoder_variance", "shared")
         try:
-            config = VAEConfig(**meta["model"])
+            config = VAEConfig(**fields)
         except (TypeError, ValueError) as err:
             raise checkpoint.CheckpointError(f"{checkpoint.paths(path)[1]}: bad model config ({err})") from err
         model = cls(config)

@@ -2,13 +2,13 @@
 
 - :class:`VAETask`: one encoder/decoder pair trained by AEVB (the ELBO or the IWAE bound L_k)
   or by wake-sleep. Live parameters: lr, batch_size, beta, k. Structural ones (dataset,
-  n_z, hidden, activation, rule, binarization, seed) take effect on Reset.
+  n_z, hidden, activation, decoder_variance, rule, binarization, seed) take effect on Reset.
 - :class:`CompareTask`: several latent sizes, each trained by AEVB and by wake-sleep on the
   same minibatches, for the lower bound against training samples seen (K&W Figure 2)
   and samples from the prior per N_z (K&W Figure 5).
 
 Data: ``mnist`` (Bernoulli decoder, binarization named), ``frey`` (Gaussian decoder on
-pixels in [0, 1]) and ``digits`` (scikit-learn's 8x8 digits, Bernoulli, always offline).
+pixels in [0, 1]; its variance per z or shared, ``decoder_variance``) and ``digits`` (scikit-learn's 8x8 digits, Bernoulli, always offline).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from engine import data as datalib
-from engine.models.vae import ACTIVATIONS, LATENT_SIZES, VAE, VAEConfig, make_decoder
+from engine.models.vae import ACTIVATIONS, DECODER_VARIANCES, LATENT_SIZES, VAE, VAEConfig, make_decoder
 from engine.models.wake_sleep import wake_sleep_step
 
 DATASETS = ("mnist", "frey", "digits")
@@ -48,6 +48,10 @@ class VAEData:
     likelihood: str
     source: str
     """Which files and rows were used, in words."""
+    test_file: str = ""
+    """Where the held-out images come from, e.g. "MNIST test images"."""
+    test_first: int | None = None
+    """Index in ``test_file`` of held-out image 0 when the held-out images are one contiguous block (else None)."""
 
 
 def data_root() -> str | None:
@@ -85,22 +89,50 @@ def load_vae_data(dataset: str, root: str | None = None, download: bool = True) 
             flat = test_set.as_float()
             train, test, labels = flat[:cut], flat[cut:], test_set.labels[cut:]
             source = f"MNIST test split only: images 0-{cut - 1} train, {cut}-{len(test_set) - 1} held out"
-        return VAEData("mnist", torch.from_numpy(train), torch.from_numpy(test), labels, (28, 28), "bernoulli", source)
+        first = 0 if train_set is not None else len(test_set) - MNIST_HOLDOUT
+        return VAEData("mnist", torch.from_numpy(train), torch.from_numpy(test), labels, (28, 28), "bernoulli", source, "MNIST test images", first)
     if dataset == "frey":
         tr, te = datalib.load("frey", "train", root, download), datalib.load("frey", "test", root, download)
         source = f"Frey faces: first {len(tr)} frames train, last {len(te)} held out"
-        return VAEData("frey", torch.from_numpy(tr.as_float()), torch.from_numpy(te.as_float()), None, tr.shape, "gaussian", source)
+        frames = f"Frey frames (of 0-{len(tr) + len(te) - 1})"
+        return VAEData("frey", torch.from_numpy(tr.as_float()), torch.from_numpy(te.as_float()), None, tr.shape, "gaussian", source, frames, len(tr))
     if dataset == "digits":
         tr, te = datalib.load("digits", "train"), datalib.load("digits", "test")
         source = f"scikit-learn 8x8 digits: {len(tr)} train, {len(te)} held out"
-        return VAEData("digits", torch.from_numpy(tr.as_float()), torch.from_numpy(te.as_float()), te.labels, tr.shape, "bernoulli", source)
+        held = f"scikit-learn 8x8 digits held out by a seeded permutation (numpy seed 0, {len(te)} images)"
+        return VAEData("digits", torch.from_numpy(tr.as_float()), torch.from_numpy(te.as_float()), te.labels, tr.shape, "bernoulli", source, held)
     raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {dataset!r}")
 
 
-def likelihood_name(data: VAEData, scheme: str) -> str:
+def heldout_images(data: VAEData, n: int | None = None, first: int = 0) -> str:
+    """Which images held-out examples ``first`` .. ``first + n - 1`` (default: all) are, in words, with their presentation.
+
+    E.g. "MNIST test images 9000-9499, binarized once ('fixed', seed 0)" or "Frey frames 1765-1964 (of 0-1964), gray values in [0, 1]".
+    """
+    total = len(data.test)
+    n = total - first if n is None else min(n, total - first)
+    if not (0 <= first < total and n >= 1):
+        raise ValueError(f"held-out examples {first}..{first + (n or 1) - 1} are outside 0..{total - 1}")
+    if data.test_first is not None:
+        a = data.test_first + first
+        name, _, rest = data.test_file.partition(" (")
+        span = f"s {a}-{a + n - 1}" if n > 1 else f" {a}"
+        where = name.removesuffix("s") + span + (f" ({rest}" if rest else "")
+    elif first == 0 and n == total:
+        where = f"all {data.test_file}"
+    else:
+        where = (f"numbers {first}-{first + n - 1}" if n > 1 else f"number {first}") + f" of the {data.test_file}"
+    if data.likelihood == "gaussian":
+        return f"{where}, gray values in [0, 1]"
+    return f"{where}, binarized once ('fixed', seed 0)"
+
+
+def likelihood_name(data: VAEData, scheme: str, decoder_variance: str = "per_z") -> str:
     """What the reported log-likelihoods are likelihoods of, in words."""
     if data.likelihood == "gaussian":
-        return "Gaussian p(x|z) on pixels in [0, 1] (learned per-pixel variance)"
+        if decoder_variance == "shared":
+            return "Gaussian p(x|z) on pixels in [0, 1] (one learned variance per pixel, shared by every z)"
+        return "Gaussian p(x|z) on pixels in [0, 1] (mean and variance per pixel from z, K&W appendix C.2)"
     return f"Bernoulli p(x|z) on binarized pixels: train '{scheme}', test 'fixed' (seed 0)"
 
 
@@ -154,6 +186,8 @@ def check_vae_params(params: Mapping[str, Any]) -> None:
         raise ValueError(f"rule must be one of {', '.join(RULES)}, got {params.get('rule')!r}")
     if params.get("activation", "tanh") not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {params.get('activation')!r}")
+    if params.get("decoder_variance", "per_z") not in DECODER_VARIANCES:
+        raise ValueError(f"decoder_variance must be one of {', '.join(DECODER_VARIANCES)}, got {params.get('decoder_variance')!r}")
     if params.get("binarization", "dynamic") not in TRAIN_SCHEMES:
         raise ValueError(f"binarization must be one of {', '.join(TRAIN_SCHEMES)}, got {params.get('binarization')!r}")
     if "n_z" in params and params["n_z"] not in LATENT_SIZES:
@@ -223,7 +257,7 @@ class VAETask:
     divergence_hint = "lower the learning rate (or beta), then press Play"
     DEFAULTS: dict[str, Any] = {
         "dataset": "mnist", "n_z": 2, "hidden": 400, "activation": "tanh", "rule": "aevb", "binarization": "dynamic",
-        "lr": 1e-3, "batch_size": 100, "beta": 1.0, "k": 1, "seed": 0,
+        "decoder_variance": "per_z", "lr": 1e-3, "batch_size": 100, "beta": 1.0, "k": 1, "seed": 0,
     }  # fmt: skip
 
     def __init__(self, eval_every: int = 200, eval_size: int = 500, root: str | None = None):
@@ -237,7 +271,7 @@ class VAETask:
         self.data = load_vae_data(p["dataset"], self.root if self.root is not None else data_root())
         self.presenter = Presenter(self.data, p["binarization"], int(p["seed"]))
         h, w = self.data.image_shape
-        self.config = VAEConfig(h * w, int(p["n_z"]), int(p["hidden"]), p["activation"], self.data.likelihood, (h, w))
+        self.config = VAEConfig(h * w, int(p["n_z"]), int(p["hidden"]), p["activation"], self.data.likelihood, (h, w), decoder_variance=p["decoder_variance"])
         self.learner = Learner(self.config, p["rule"], float(p["lr"]), int(p["seed"]))
         self.generator = torch.Generator().manual_seed(int(p["seed"]))
         self.sampler = EpochSampler(self.presenter.n, self.generator)
@@ -293,7 +327,7 @@ class CompareTask:
 
     divergence_hint = "lower the learning rate, then press Reset"
     DEFAULTS: dict[str, Any] = {
-        "dataset": "mnist", "latents": (2, 5, 10, 20), "rules": RULES, "hidden": 200, "activation": "tanh",
+        "dataset": "mnist", "latents": (2, 5, 10, 20), "rules": RULES, "hidden": 200, "activation": "tanh", "decoder_variance": "per_z",
         "lr": 1e-3, "batch_size": 100, "seed": 0,
     }  # fmt: skip
 
@@ -316,7 +350,7 @@ class CompareTask:
         self.batch_size = int(p["batch_size"])
         self.learners: dict[str, Learner] = {}
         for n_z in p["latents"]:
-            config = VAEConfig(h * w, int(n_z), int(p["hidden"]), p["activation"], self.data.likelihood, (h, w))
+            config = VAEConfig(h * w, int(n_z), int(p["hidden"]), p["activation"], self.data.likelihood, (h, w), decoder_variance=p["decoder_variance"])
             for rule in p["rules"]:
                 self.learners[f"{rule}/{n_z}"] = Learner(config, rule, float(p["lr"]), int(p["seed"]))
         self.generator = torch.Generator().manual_seed(int(p["seed"]))

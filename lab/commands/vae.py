@@ -7,6 +7,7 @@ import sys
 import time
 from typing import Any
 
+from engine.models.vae import DECODER_VARIANCES
 from engine.tasks.vae import DATASETS, RULES, TRAIN_SCHEMES, DEFAULT_HIDDEN
 
 
@@ -15,6 +16,10 @@ def add_train(p: argparse.ArgumentParser) -> None:
     p.add_argument("--latent", type=int, default=2, choices=(2, 5, 10, 20), help="N_z, the latent size")
     p.add_argument("--hidden", type=int, default=None, help="hidden units in encoder and decoder (default: 400 MNIST, 200 Frey and digits)")
     p.add_argument("--activation", choices=("tanh", "relu", "softplus"), default="tanh")
+    p.add_argument(
+        "--decoder-variance", choices=DECODER_VARIANCES, default="per_z",
+        help="Gaussian data (frey): per_z = mean and variance per pixel from z (K&W appendix C.2), shared = one variance per pixel for every z",
+    )  # fmt: skip
     p.add_argument("--rule", choices=RULES, default="aevb", help="learning rule: AEVB (reparameterized ELBO) or wake-sleep")
     p.add_argument("--binarization", choices=TRAIN_SCHEMES, default="dynamic", help="training binarization for Bernoulli data (test: fixed, seed 0)")
     p.add_argument("--epochs", type=float, default=10.0)
@@ -33,12 +38,12 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
 
     from engine.device import configure_threads
     from engine.eval.vae_bounds import mean_elbo
-    from engine.tasks.vae import VAETask, likelihood_name, train_epochs
+    from engine.tasks.vae import VAETask, heldout_images, likelihood_name, train_epochs
 
     configure_threads()
     params = {
         "dataset": args.dataset, "n_z": args.latent, "hidden": args.hidden or DEFAULT_HIDDEN[args.dataset], "activation": args.activation,
-        "rule": args.rule, "binarization": args.binarization, "lr": args.lr, "batch_size": args.batch_size, "beta": args.beta,
+        "decoder_variance": args.decoder_variance, "rule": args.rule, "binarization": args.binarization, "lr": args.lr, "batch_size": args.batch_size, "beta": args.beta,
         "k": args.k, "seed": args.seed,
     }  # fmt: skip
     task = VAETask(eval_every=10**9, root=args.data_root)
@@ -58,17 +63,21 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     bar.close()
     test = mean_elbo(task.model, task.presenter.test)
     extra = {
-        "dataset": args.dataset, "data_source": task.data.source, "likelihood": likelihood_name(task.data, args.binarization),
+        "dataset": args.dataset, "data_source": task.data.source,
+        "likelihood": likelihood_name(task.data, args.binarization, task.config.decoder_variance),
         "training": {**params, "epochs": args.epochs, "steps": task.steps, "seconds": round(seconds, 1)},
-        "test_elbo": test["elbo"],
+        "test_elbo": test["elbo"], "test_images": heldout_images(task.data),
     }  # fmt: skip
     task.model.save(args.out, extra, half=args.half)
-    return {"out": str(args.out), "steps": task.steps, "seconds": seconds, "train_elbo": last["elbo"], "test": test, "data_source": task.data.source}
+    return {
+        "out": str(args.out), "steps": task.steps, "seconds": seconds, "train_elbo": last["elbo"], "test": test,
+        "test_images": extra["test_images"], "data_source": task.data.source,
+    }  # fmt: skip
 
 
 def add_eval(p: argparse.ArgumentParser) -> None:
     p.add_argument("path", help="checkpoint written by `genlab train vae`")
-    p.add_argument("--n", type=int, default=500, help="held-out examples to evaluate (default 500)")
+    p.add_argument("--n", type=int, default=500, help="the first N held-out examples are evaluated (default 500; the JSON's 'images' names them)")
     p.add_argument("--ks", type=int, nargs="+", default=[1, 10, 100, 1000], help="k of the IWAE bounds L_k")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data-root", default=None)
@@ -79,7 +88,7 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     from engine.eval.quadrature import log_px_quadrature
     from engine.eval.vae_bounds import active_units, iwae_bounds, mean_elbo, posterior_mean_variance
     from engine.models.vae import VAE
-    from engine.tasks.vae import Presenter, likelihood_name, load_vae_data
+    from engine.tasks.vae import Presenter, heldout_images, likelihood_name, load_vae_data
 
     configure_threads()
     if args.n < 1:
@@ -93,7 +102,8 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     x = presenter.test[: args.n]
     result: dict[str, Any] = {
         "path": str(args.path), "dataset": meta["dataset"], "data": f"{len(x)} held-out examples; {data.source}",
-        "likelihood": likelihood_name(data, scheme), "n_z": model.config.n_z,
+        "images": heldout_images(data, len(x)), "likelihood": likelihood_name(data, scheme, model.config.decoder_variance),
+        "n_z": model.config.n_z, "decoder_variance": model.config.decoder_variance if model.config.likelihood == "gaussian" else None,
     }  # fmt: skip
     result.update(mean_elbo(model, x, seed=args.seed))
     result["iwae"] = {str(k): v for k, v in iwae_bounds(model, x, args.ks, seed=args.seed).items()}
@@ -101,6 +111,7 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         result["log_px_quadrature"] = float(log_px_quadrature(model, x).mean())
     else:
         result["log_px_quadrature"] = None
+    result["active_units_images"] = heldout_images(data)
     result["active_units"] = active_units(model, presenter.test)
     result["posterior_mean_variance"] = [round(float(v), 4) for v in posterior_mean_variance(model, presenter.test)]
     return result
