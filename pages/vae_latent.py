@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from engine.tasks.vae import Presenter
+from engine.tasks.vae import Presenter, heldout_images
 from lab import controls as ui
 from lab import views
 from lab.drawing import draw_digit, read_upload
@@ -167,4 +167,4 @@ else:
         caption=f"E[x | z] for z = (1 − t)·z_A + t·z_B, t = 0 … 1; A = image {picks[0]}, B = image {picks[1]}",
         target_width=1100,
     )
-st.caption(f"Model: assets/vae/{dataset}_z2 ({meta['data_source']}); {meta['likelihood']}.")
+st.caption(f"Model: assets/vae/{dataset}_z2 ({meta['data_source']}); {meta['likelihood']}. Dots: {heldout_images(data)}; held-out image i is the i-th of them.")

@@ -57,7 +57,10 @@ def draw_fast(snap: Snapshot) -> None:
     if snap.step == 0 and shown is not None:
         model, meta = shown
         picture = manifold_picture(model.decoder, model.config.image_shape, n)
-        caption = f"Pretrained: {meta['dataset']} N_z = 2, test ELBO {meta['test_elbo']:.1f} nats. Press Play to train from scratch."
+        caption = (
+            f"Pretrained: {meta['dataset']} N_z = 2, held-out ELBO {meta['test_elbo']:.1f} nats per image over "
+            f"{meta.get('test_images', 'its held-out set')}. Press Play to train from scratch."
+        )
     else:
         task: VAETask = run.task
         decoder = decoder_from_arrays(task.config, snap.arrays)

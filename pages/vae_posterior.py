@@ -10,7 +10,7 @@ import torch
 from engine.eval.quadrature import high_density_box, posterior_grid
 from engine.eval.vae_bounds import importance_bound_curve
 from engine.models.vae import log_diag_normal
-from engine.tasks.vae import Presenter
+from engine.tasks.vae import Presenter, heldout_images
 from lab import controls as ui
 from lab import views
 from lab.vae_views import DATASET_NAMES, pretrained, tiles, vae_data
@@ -115,7 +115,8 @@ with right:
     m[2].metric("KL(q ‖ p(z|x)) = gap", f"{log_px - elbo:.2f}")
     st.caption(
         f"Nats. ELBO = E_q[log p(x|z)] − KL(q ‖ p(z)) from {N_WEIGHTS:,} samples of q. Check: the KL computed directly on the grid, "
-        f"∫ q log(q / p(z|x)) dz = {res['kl_grid']:.2f} (q's mass on the grid: {res['q_mass']:.3f})."
+        f"∫ q log(q / p(z|x)) dz = {res['kl_grid']:.2f} (q's mass on the grid: {res['q_mass']:.3f}). "
+        f"x is held-out image {index}: {heldout_images(data, 1, int(index))}."
     )
     ks = np.array(list(curve))
     fig = go.Figure()

@@ -8,7 +8,7 @@ import streamlit as st
 import torch
 
 from engine.run import Snapshot
-from engine.tasks.vae import DEFAULT_HIDDEN, CompareTask, VAETask, decoder_from_arrays
+from engine.tasks.vae import DEFAULT_HIDDEN, CompareTask, VAETask, decoder_from_arrays, heldout_images
 from lab import controls as ui
 from lab import views
 from lab.live import live_panel
@@ -53,7 +53,7 @@ params = {**VAETask.DEFAULTS, "dataset": dataset, "n_z": n_z, "rule": rule, "hid
 run = ui.session_run(f"vae.train.{dataset}", VAETask, params, max_fps=LIVE_FPS)
 ui.push_params(run, params)
 ui.run_controls(run, "vae.train")
-st.caption(f"Data: {data.source}.")
+st.caption(f"Data: {data.source}. ELBO (held out): one sample of q per image over {heldout_images(data, run.task.eval_size)}.")
 
 
 def nats(snap: Snapshot, metric: str) -> str:
@@ -118,6 +118,7 @@ cmp_params = {**CompareTask.DEFAULTS, "dataset": cmp_dataset, "lr": cmp_lr}
 cmp_run = ui.session_run(f"vae.compare.{cmp_dataset}", CompareTask, cmp_params, max_fps=5.0)
 ui.push_params(cmp_run, {"lr": cmp_lr})
 ui.run_controls(cmp_run, "vae.compare", show_speed=False)
+st.caption(f"Held-out ELBO over {heldout_images(vae_data(cmp_dataset), cmp_run.task.eval_size)}.")
 
 
 def draw_prior_samples(snap: Snapshot) -> None:
