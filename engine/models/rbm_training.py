@@ -1,12 +1,20 @@
 """Training an RBM by stochastic maximum likelihood: CD-k and PCD / SML (book section 18.2).
 
-The log-likelihood gradient is a positive phase minus a negative phase (section 18.1)::
+The log-likelihood gradient is a positive phase minus a negative phase (section 18.1, eqs. 18.4
+and 18.15); for a model with hidden units, log P~(v) = -F(v) and d(-F(v))/d theta = E_h|v[-dE/dtheta]::
 
     d log P(v) / d theta = E_data[-dE/dtheta] - E_model[-dE/dtheta]
 
-For W this is  <v h'>_data - <v h'>_model. For a Gaussian RBM the gradients of W and b carry a
-factor beta_v (-dE/dW = (beta_v v) h'); the trainer divides it out (a diagonal preconditioner, as
-if the data had unit variance), so that the step size does not grow with the learned precision.
+Every -dE/dtheta below is affine in h, so each phase uses E[h|v] = P(h = 1|v) in place of a sampled h.
+The binary RBM (eq. 20.6) has -dE/dW = v h', -dE/db = v, -dE/dc = h. The Gaussian-Bernoulli RBM
+(section 20.5.1, with the energy of ``engine.models.rbm``, beta_v = exp(log beta_v))::
+
+    E(v, h) = 1/2 sum_i beta_v,i (v_i - b_i)^2 - c'h - (beta_v * v)'Wh
+
+has -dE/dW = (beta_v * v) h', -dE/db = beta_v * (v - b), -dE/dc = h and
+-dE/d log beta_v = beta_v * (v * Wh - (v - b)^2 / 2). The trainer applies these exactly: the
+visible rows are scaled by beta_v before the statistics are taken (the b in beta_v * (v - b)
+cancels between the phases).
 The model expectation comes from a short Gibbs chain: started at the data for CD-k
 (contrastive divergence, Algorithm 18.2), or continued from the previous update's
 chains for PCD (stochastic maximum likelihood, Algorithm 18.3).
@@ -18,7 +26,11 @@ model re-written around offsets mu (visible) and lambda (hidden)::
     E(v, h) = -(v - mu)'W(h - lambda) - (v - mu)'b~ - (h - lambda)'c~
 
 and applies it to the book's (uncentred) parameters: b = b~ - W lambda, c = c~ - W' mu.
-The offsets follow the data means with a sliding average.
+For Gaussian units the centred energy is
+1/2 sum_i beta_v,i (v_i - b~_i)^2 - (beta_v * v - mu)'W(h - lambda) - (h - lambda)'c~: mu centres
+beta_v * v, the statistic W multiplies, and the same two relations hold (the log-precision gradient
+is unchanged, the two parametrisations differing by a constant in v and h). The offsets follow the
+data means (of v, or beta_v * v, and of P(h|v)) with a sliding average.
 
 The step is written to be matmul-bound: every buffer is preallocated, the positive
 and negative statistics share one (2B, n) matrix each, and the weight gradient is a
@@ -73,7 +85,8 @@ class TrainConfig:
 class RBMTrainer:
     """Holds the optimiser state of one RBM: momentum buffers, persistent chains, centering offsets.
 
-    ``step(v, config)`` does one update on a mini-batch v (B, n_visible) in place.
+    ``step(v, config)`` does one update on a mini-batch v (B, n_visible) in place;
+    ``apply_phases`` is its last part, the update from given positive and negative phases.
     After a step, ``update`` holds the last change of W (for the update-to-weight ratio),
     ``chains`` the persistent visible states (PCD) or the last negative samples (CD).
     """
@@ -83,7 +96,8 @@ class RBMTrainer:
         self.generator = generator
         kw = {"device": rbm.device, "dtype": rbm.dtype}
         self.velocity = {name: torch.zeros_like(t) for name, t in rbm.parameters().items()}
-        self.mu = data_mean.to(**kw).clone() if data_mean is not None else torch.full((rbm.n_visible,), 0.5, **kw)
+        visible_mean = data_mean.to(**kw) if data_mean is not None else torch.full((rbm.n_visible,), 0.5, **kw)
+        self.mu = visible_mean * rbm.precision  # the offset of beta_v * v (of v for binary units)
         self.lam = torch.full((rbm.n_hidden,), 0.5, **kw)
         self._batch = 0
         self.chains: torch.Tensor | None = None
@@ -98,11 +112,12 @@ class RBMTrainer:
     def _allocate(self, batch: int) -> None:
         kw = {"device": self.rbm.device, "dtype": self.rbm.dtype}
         nv, nh = self.rbm.n_visible, self.rbm.n_hidden
-        self.V = torch.empty(2 * batch, nv, **kw)  # [v_data; v_model]
-        self.H = torch.empty(2 * batch, nh, **kw)  # [P(h|v_data); -P(h|v_model)]
+        self.V = torch.empty(2 * batch, nv, **kw)  # [v_data; v_model], scaled by beta_v in apply_phases
+        self.H = torch.empty(2 * batch, nh, **kw)  # [P(h|v_data); P(h|v_model)], the second half negated in apply_phases
         self.h = torch.empty(batch, nh, **kw)  # a hidden sample
         self.u_h = torch.empty(batch, nh, **kw)  # uniform noise for Bernoulli sampling
         self.u_v = torch.empty(batch, nv, **kw)
+        self.chain_weight = torch.ones(batch, **kw)  # each chain counts as one data row
         self._batch = batch
 
     def reset_chains(self, v: torch.Tensor) -> None:
@@ -141,7 +156,7 @@ class RBMTrainer:
         if config.method == "pcd":
             self._chain_h = h.clone() if self._chain_h is None or self._chain_h.shape != h.shape else self._chain_h.copy_(h)
 
-        self._apply(config, v_data, B)
+        self.apply_phases(V, H, B, self.chain_weight, config)
 
     def _sample_visible(self, h: torch.Tensor, out: torch.Tensor) -> None:
         """out ~ P(v|h) (eq. 20.16, or N(b + Wh, 1/beta_v) for Gaussian units), without new allocations."""
@@ -158,21 +173,38 @@ class RBMTrainer:
         torch.rand(noise.shape, generator=self.generator, out=noise)
         torch.lt(noise, p, out=out)
 
-    def _apply(self, config: TrainConfig, v_data: torch.Tensor, B: int) -> None:
-        """Momentum update: velocity = momentum * velocity + lr * gradient; theta += velocity."""
-        rbm, V, H, vel = self.rbm, self.V, self.H, self.velocity
+    def apply_phases(self, V: torch.Tensor, H: torch.Tensor, n_data: int, model_weight: torch.Tensor, config: TrainConfig) -> None:
+        """One momentum update, velocity = momentum * velocity + lr * gradient and theta += velocity, from the two phases.
+
+        Row k of V (N, n_visible) is a visible state and row k of H (N, n_hidden) the hidden state
+        paired with it, or E[h|v] (every -dE/dtheta is affine in h).
+        The first ``n_data`` rows are the data (the positive phase, equally weighted); the others
+        carry the model expectation (the negative phase), row k counting ``model_weight[k]`` data
+        rows, the weights summing to n_data. The gradient is eqs. 18.4 and 18.15 with the
+        -dE/dtheta of the module docstring (centred when ``config.centering``)::
+
+            (sum_data (-dE/dtheta)(v, h) - sum_model weight * (-dE/dtheta)(v, h)) / n_data
+
+        ``step`` passes B data rows, B chain rows and unit weights; an exact model expectation is
+        any weighted set of rows that reproduces it. V and H are overwritten.
+        """
+        rbm, vel, B = self.rbm, self.velocity, n_data
         lr, mom = float(config.lr), float(config.momentum)
-        Hm = H[B:]
-        Hm.neg_()
-        dv = (V[:B].sum(0) - V[B:].sum(0)) / B  # <v>_data - <v>_model
+        Vd, Vm, Hd, Hm = V[:B], V[B:], H[:B], H[B:]
+        if rbm.gaussian and rbm.config.learn_precision:
+            precision_gradient = self._log_precision_gradient(V, H, B, model_weight)
+        if rbm.gaussian:
+            V.mul_(rbm.precision)  # rows beta_v * v: the statistic of W, and of b up to the cancelling beta_v * b
+        Hm.mul_(model_weight.neg()[:, None])
+        dv = (Vd.sum(0) - Vm.T @ model_weight) / B  # <beta_v v>_data - <beta_v v>_model
         dh = H.sum(0) / B  # <h>_data - <h>_model
-        # W: <v h'>_data - <v h'>_model as one GEMM over the stacked batch, straight into the momentum buffer
+        # W: <beta_v v h'>_data - <beta_v v h'>_model as one GEMM over the stacked rows, straight into the momentum buffer
         torch.addmm(vel["W"], V.T, H, beta=mom, alpha=lr / B, out=vel["W"])
         if config.weight_decay:
             vel["W"].add_(rbm.W, alpha=-lr * config.weight_decay)
         db, dc = dv.clone(), dh.clone()
         if config.centering:
-            # the centred gradient <(v-mu)(h-lam)'>_d - <...>_m = gW - mu dh' - dv lam'
+            # the centred gradient <(beta_v v - mu)(h - lam)'>_d - <...>_m = gW - mu dh' - dv lam'
             vel["W"].addr_(self.mu, dh, alpha=-lr).addr_(dv, self.lam, alpha=-lr)
             gW_lam = (V.T @ (H @ self.lam)) / B - self.mu * (dh @ self.lam) - dv * (self.lam @ self.lam)
             gWt_mu = (H.T @ (V @ self.mu)) / B - dh * (self.mu @ self.mu) - self.lam * (dv @ self.mu)
@@ -181,24 +213,19 @@ class RBMTrainer:
         vel["b"].mul_(mom).add_(db, alpha=lr)
         vel["c"].mul_(mom).add_(dc, alpha=lr)
         if rbm.gaussian and rbm.config.learn_precision:
-            vel["log_precision"].mul_(mom).add_(self._precision_gradient(v_data, B), alpha=lr * PRECISION_LR_SCALE)
+            vel["log_precision"].mul_(mom).add_(precision_gradient, alpha=lr * PRECISION_LR_SCALE)
         for name, t in rbm.parameters().items():
             if name != "log_precision" or rbm.config.learn_precision:
                 t.add_(vel[name])
         if config.centering:
             r = config.centering_rate
-            self.mu.mul_(1 - r).add_(V[:B].mean(0), alpha=r)
-            self.lam.mul_(1 - r).add_(H[:B].mean(0), alpha=r)
+            self.mu.mul_(1 - r).add_(Vd.mean(0), alpha=r)
+            self.lam.mul_(1 - r).add_(Hd.mean(0), alpha=r)
         self.updates += 1
 
-    def _precision_gradient(self, v_data: torch.Tensor, B: int) -> torch.Tensor:
-        """d log P / d log beta_v = <-dE/d log beta_v>_data - <...>_model with
-        -dE/d log beta_v,i = -beta_v,i ((v_i - b_i)^2 / 2 - v_i (Wh)_i)."""
-        rbm, H = self.rbm, self.H
-        prec = rbm.precision
-
-        def stat(v: torch.Tensor, ph: torch.Tensor) -> torch.Tensor:
-            wh = ph @ rbm.W.T
-            return (-prec * (0.5 * (v - rbm.b) ** 2 - v * wh)).sum(0)
-
-        return (stat(v_data, H[:B]) - stat(self.chains, -H[B:])) / B
+    def _log_precision_gradient(self, V: torch.Tensor, H: torch.Tensor, n_data: int, model_weight: torch.Tensor) -> torch.Tensor:
+        """d log P / d log beta_v = <-dE/d log beta_v>_data - <...>_model (eqs. 18.4, 18.15) from the rows of
+        ``apply_phases``, with -dE/d log beta_v = beta_v * (v * Wh - (v - b)^2 / 2)."""
+        rbm = self.rbm
+        stat = V * (H @ rbm.W.T) - 0.5 * (V - rbm.b) ** 2
+        return rbm.precision * (stat[:n_data].sum(0) - stat[n_data:].T @ model_weight) / n_data
