@@ -40,10 +40,10 @@ def test_gan_2d_page_trains_and_applies_presets():
     at.button(key="gan2d.step").click().run()
     assert not at.exception
     assert any("step 1" in str(c.proto) for c in at.get("plotly_chart"))
-    at.selectbox(key="gan2d.preset").set_value("Mode collapse: D learns 10x slower").run()
+    at.selectbox(key="gan2d.preset").set_value("Mode collapse: D learns 33x slower").run()
     at.button[0].click().run()
     assert not at.exception
-    assert at.select_slider(key="gan2d.lrd").value == 1e-4
+    assert at.select_slider(key="gan2d.lrd").value == 3e-5
     at.selectbox(key="gan2d.data").set_value("custom").run()
     assert not at.exception
     assert any("at least 3" in i.value for i in at.info)
