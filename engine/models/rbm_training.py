@@ -47,7 +47,9 @@ from engine.models.rbm import RBM
 
 METHODS = ("cd", "pcd")
 PRECISION_LR_SCALE = 0.1
-"""The log-precisions of a Gaussian RBM learn ten times slower than W: faster, they oscillate and diverge."""
+"""The log-precisions of a Gaussian RBM learn ten times slower than W. The exact W and b gradients
+grow with beta_v, so a fixed lr turns unstable once the precisions are large (Frey faces, PCD-1 at
+lr 0.003: past a largest beta_v of about e^2.8); a slower precision only reaches that point later."""
 
 
 @dataclass
@@ -196,7 +198,7 @@ class RBMTrainer:
         if rbm.gaussian:
             V.mul_(rbm.precision)  # rows beta_v * v: the statistic of W, and of b up to the cancelling beta_v * b
         Hm.mul_(model_weight.neg()[:, None])
-        dv = (Vd.sum(0) - Vm.T @ model_weight) / B  # <beta_v v>_data - <beta_v v>_model
+        dv = (Vd.sum(0) - (Vm * model_weight[:, None]).sum(0)) / B  # <beta_v v>_data - <beta_v v>_model
         dh = H.sum(0) / B  # <h>_data - <h>_model
         # W: <beta_v v h'>_data - <beta_v v h'>_model as one GEMM over the stacked rows, straight into the momentum buffer
         torch.addmm(vel["W"], V.T, H, beta=mom, alpha=lr / B, out=vel["W"])
