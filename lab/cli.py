@@ -7,7 +7,8 @@
     genlab eval MODEL PATH ...      evaluate a checkpoint
     genlab bench MODEL ...          speed against a peer implementation
 
-With ``--json`` the last line printed is one JSON object. Each model family
+With ``--json`` the last line printed is one strict JSON object (an infinite or NaN number
+is printed as null: JSON has neither). Each model family
 plugs in through a module ``lab/commands/<family>.py`` that defines any of
 ``add_train / train``, ``add_eval / evaluate`` and ``add_bench / bench``:
 ``add_*(parser)`` declares arguments, and the command function takes the parsed
@@ -19,12 +20,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import math
 import os
 import pkgutil
 import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 APP = Path(__file__).with_name("app.py")
 VERBS = {"train": ("add_train", "train"), "eval": ("add_eval", "evaluate"), "bench": ("add_bench", "bench")}
@@ -37,12 +40,30 @@ def families() -> dict[str, ModuleType]:
     return {m.name: importlib.import_module(f"lab.commands.{m.name}") for m in pkgutil.iter_modules(lab.commands.__path__)}
 
 
+def finite_or_null(value: Any) -> Any:
+    """``value`` ready for strict JSON: inf, -inf and NaN become None (null), at any depth of dicts,
+    lists and tuples; numbers JSON does not know (NumPy scalars, 0-d tensors) become floats."""
+    if isinstance(value, dict):
+        return {k: finite_or_null(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_or_null(v) for v in value]
+    if value is None or isinstance(value, (str, int)):
+        return value
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def json_line(value: Any) -> str:
+    """One line of strict JSON (no Infinity or NaN, which strict parsers refuse): what ``--json`` prints."""
+    return json.dumps(finite_or_null(value), allow_nan=False)
+
+
 def _emit(result: dict, as_json: bool) -> None:
     if as_json:
-        print(json.dumps(result, default=float))
+        print(json_line(result))
     else:
         for k, v in result.items():
-            print(f"{k}: {json.dumps(v, default=float) if isinstance(v, (dict, list)) else v}")
+            print(f"{k}: {json_line(v) if isinstance(v, (dict, list)) else v}")
 
 
 def serve_command(port: int, headless: bool) -> list[str]:
@@ -72,11 +93,14 @@ def _data(args: argparse.Namespace) -> int:
 
     if args.action == "list":
         root = data.data_root(args.root)
+        present = {name: None if data.REMOTE.get(name) is None else {f: (root / name / f).exists() for f in data.REMOTE[name]} for name in data.DATASETS}
+        if args.json:
+            print(json_line({"root": str(root), "datasets": present}))
+            return 0
         print(f"data root: {root}")
-        for name in data.DATASETS:
-            files = data.REMOTE.get(name)
+        for name, files in present.items():
             where = "generated or bundled, always available" if files is None else ", ".join(
-                f"{f} [{'present' if (root / name / f).exists() else 'missing'}]" for f in files
+                f"{f} [{'present' if here else 'missing'}]" for f, here in files.items()
             )
             print(f"  {name:14s} {where}")
         return 0
@@ -111,6 +135,7 @@ def build_parser(fams: dict[str, ModuleType]) -> argparse.ArgumentParser:
     d.add_argument("action", choices=["fetch", "list"])
     d.add_argument("names", nargs="*", help="datasets to fetch: mnist, fashion-mnist, frey")
     d.add_argument("--root", default=None, help="data folder (default: $GENLAB_DATA or the user cache)")
+    d.add_argument("--json", action="store_true", help="list: one JSON object, dataset -> {file: present} (null: generated or bundled)")
 
     for verb, (adder, _) in VERBS.items():
         vp = sub.add_parser(verb, help=f"{verb} a model ({', '.join(n for n, m in fams.items() if hasattr(m, adder)) or 'none installed'})")
