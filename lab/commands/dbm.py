@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from engine.tasks.dbm import DATASETS, TRAINING_DEFAULTS
+from lab.commands import warn_if_degenerate
 
 
 def _sizes(text: str) -> list[int]:
@@ -150,6 +151,7 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
             "dbm_bottom_up": float(dbm.variational_bound(v, dbm.bottom_up_guess(v)).mean()),
             **({"inference_net": float(dbm.variational_bound(v, trained.net(v)).mean())} if trained.net is not None else {}),
         }
+    t0 = time.perf_counter()
     bar = tqdm(total=100, desc="AIS log Z", unit="%", file=sys.stderr)
     last = [0]
 
@@ -161,6 +163,8 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     train = Binarized(data.train[: args.n], args.binarization, seed=args.seed + 1).fixed
     log_z = ais_log_z(dbm, args.ais_chains, args.ais_betas, seed=args.seed, progress=progress, data=train)
     bar.close()
+    ais_seconds = time.perf_counter() - t0
+    warn_if_degenerate(log_z, "--ais-betas")
     bound = held_out_bound(dbm, v, log_z, args.binarization, args.mf_iterations)
     return {
         "sizes": list(dbm.sizes),
@@ -170,7 +174,8 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         "mf_bound": [float(b) for b in trace.bound.double().mean(1)],
         "mf_change": [float(c) for c in trace.change.amax(1)],
         "one_pass_bound": one_pass,
-        "log_z": {"ais": log_z.log_z, "base": "base rates of the odd layers on training images", "low": log_z.log_z_low, "high": log_z.log_z_high, "chains": log_z.n_chains, "betas": log_z.n_betas, "ess": log_z.effective_sample_size},
+        "log_z": {"ais": log_z.log_z, "base": "base rates of the odd layers on training images", "low": log_z.log_z_low, "high": log_z.log_z_high, "chains": log_z.n_chains, "betas": log_z.n_betas,
+                  "ess": log_z.effective_sample_size, "degenerate": log_z.degenerate, "seconds": round(ais_seconds, 1)},
         "test_lower_bound": {"mean": bound.mean, "low": bound.low, "high": bound.high, "scheme": bound.scheme, "n": bound.n_examples, "mf_iterations": bound.mf_iterations},
     }
 

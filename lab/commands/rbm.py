@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 from typing import Any
@@ -16,6 +15,7 @@ from engine.eval.ais import ais_log_z
 from engine.models.rbm import RBM
 from engine.models.rbm_training import METHODS, RBMTrainer
 from engine.tasks.rbm import DATASETS, check_train_params, heldout_for_likelihood, heldout_log_likelihood, load_rbm_data, save_checkpoint, train_config
+from lab.commands import warn_if_degenerate
 
 
 def add_train(p: argparse.ArgumentParser) -> None:
@@ -70,11 +70,6 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             "updates": trainer.updates, "mean_free_energy_train": fe_train}  # fmt: skip
 
 
-def _finite(x: float) -> float | None:
-    """JSON has no infinity: an interval end that AIS cannot bound is reported as null."""
-    return x if math.isfinite(x) else None
-
-
 def add_eval(p: argparse.ArgumentParser) -> None:
     p.add_argument("path", help="checkpoint (PATH.safetensors + PATH.json)")
     p.add_argument("--ais", action="store_true", help="estimate log Z with annealed importance sampling")
@@ -98,11 +93,12 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         with tqdm(total=100, desc="AIS", file=sys.stderr) as bar:
             t0 = time.perf_counter()
             res = ais_log_z(rbm, n_chains=args.chains, n_betas=args.betas, seed=args.seed, data=data.train, progress=lambda d, t: bar.update(round(100 * d / t) - bar.n))
+        warn_if_degenerate(res, "--betas")
         ll = heldout_log_likelihood(rbm, data, res.log_z, res.log_z_low, res.log_z_high, args.seed)
         out.update({
-            "ais": {"log_z": res.log_z, "log_z_low": _finite(res.log_z_low), "log_z_high": res.log_z_high, "chains": res.n_chains,
-                    "betas": res.n_betas, "effective_sample_size": res.effective_sample_size, "seconds": round(time.perf_counter() - t0, 1)},
-            "heldout_log_likelihood": {"mean": ll.mean, "low": ll.low, "high": _finite(ll.high), "units": "nats per example"},
+            "ais": {"log_z": res.log_z, "log_z_low": res.log_z_low, "log_z_high": res.log_z_high, "chains": res.n_chains,
+                    "betas": res.n_betas, "effective_sample_size": res.effective_sample_size, "degenerate": res.degenerate, "seconds": round(time.perf_counter() - t0, 1)},
+            "heldout_log_likelihood": {"mean": ll.mean, "low": ll.low, "high": ll.high, "units": "nats per example"},
         })  # fmt: skip
     if args.exact:
         log_z = rbm.exact_log_z()
