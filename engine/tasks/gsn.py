@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from engine.data import Binarized, load
+from engine.eval.inpainting import fill_baselines
 from engine.models.clamp import REGIONS, check_images, check_mask, clamp_state, region_mask, start_clamped
 from engine.models.corruption import check_corruption, corrupt
 from engine.models.dae import check_walkback, reconstruction_nll
@@ -258,6 +259,10 @@ class _ChainTaskBase:
         del self.film[:-FILM_FRAMES], self.film_steps[:-FILM_FRAMES]
 
 
+FILL_BASELINES = ("intact", "mean_fill", "blank")
+"""The order of the clamped task's ``fill_baselines`` array (see engine.eval.inpainting.fill_baselines)."""
+
+
 class ClampedChainTask(_ChainTaskBase):
     """Figure 20.12 live: digits with a region clamped; each step runs ``chain_steps`` clamped chain steps.
 
@@ -267,7 +272,8 @@ class ClampedChainTask(_ChainTaskBase):
     model's own), chain_steps, n_examples, first, init, seed; rbm (True: also run the pretrained MNIST RBM's
     clamped Gibbs chain, or the RBM given to the constructor, from the same start, as a comparison).
     Array params may be flat tuples, so that the pages can compare them with ``==``; ``image``, ``mask``
-    and ``rbm`` take effect on reset.
+    and ``rbm`` take effect on reset. With labelled digits and a classifier, ``fill_baselines`` holds the classifier's
+    accuracy on these digits intact, with the free pixels set to the mean training image (the floor), and blank.
     """
 
     def __init__(self, models, split: Split, classifier=None, mask: np.ndarray | None = None, rbm: RBM | None = None):
@@ -318,6 +324,9 @@ class ClampedChainTask(_ChainTaskBase):
         else:
             self.x = check_images(params["image"], self.split.height, self.split.width).to(device).expand(n, -1).contiguous()
             self.labels = None
+        self.baselines = None
+        if self.labels is not None and self.classifier is not None:
+            self.baselines = fill_baselines(self.classifier, self.split.heldout[index], self.labels, self.mask.cpu().numpy(), self.split.train.mean(0))
         seed = int(params.get("seed", 0))
         self.generator = torch.Generator(device=device).manual_seed(seed)
         self.chain_state = clamp_state(start_clamped(self.model, self.x, self.mask, self.generator, params.get("init", "noise")), self.x, self.mask)
@@ -379,6 +388,8 @@ class ClampedChainTask(_ChainTaskBase):
         }
         if self.labels is not None:
             out["labels"] = np.asarray(self.labels)
+        if self.baselines is not None:
+            out["fill_baselines"] = np.array([self.baselines[k] for k in FILL_BASELINES])
         if self.rbm is not None:
             out["rbm_current"] = self._image_rows(self.rbm_mean)
             out["rbm_film"] = np.stack(self.rbm_film)

@@ -92,9 +92,11 @@ def evaluate(args: argparse.Namespace) -> dict:
     classifier = train_pixel_classifier(split.train, split.train_labels, seed=args.seed)
     regions = list(dict.fromkeys([*args.inpaint, *STANDARD_REGIONS]))
     inpainting = {}
+    mean_image = split.train.mean(0)
     for region in tqdm(regions, desc="inpainting", unit="region"):
-        score = inpainting_score(model, classifier, split.heldout[:n], split.heldout_labels[:n], region, args.chain_steps, seed=args.seed)
-        inpainting[region] = {"accuracy": score.accuracy, "blank_accuracy": score.blank_accuracy}
+        score = inpainting_score(model, classifier, split.heldout[:n], split.heldout_labels[:n], region, mean_image, args.chain_steps, seed=args.seed)
+        inpainting[region] = {"accuracy": score.accuracy, "floor_mean_fill_accuracy": score.mean_fill_accuracy,
+                              "beats_floor": score.accuracy > score.mean_fill_accuracy, "blank_accuracy": score.blank_accuracy}  # fmt: skip
     intact = score.intact_accuracy
     samples = free_chain_samples(model, args.parzen_samples, args.burn_in, args.seed)
     half = len(split.heldout) // 2

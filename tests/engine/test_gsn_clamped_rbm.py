@@ -146,3 +146,29 @@ def test_a_painted_mask_param_is_used_and_bad_ones_are_refused(split):
 def test_the_comparison_rbm_must_fit_the_images(split):
     with pytest.raises(ValueError, match="30 binary visible units"):
         ClampedChainTask(models(), split, rbm=RBM(16, 4)).check_params(params())
+
+
+class _PixelThreshold:
+    """Label 1 where the bottom-left pixel (free when the right half is clamped) is above 0.5."""
+
+    def predict(self, x):
+        return (np.asarray(x)[:, (H - 1) * W] > 0.5).astype(int)
+
+
+def test_the_task_publishes_the_fill_baselines_of_its_own_digits_and_mask(split):
+    """Intact, mean-image-fill and blank accuracies of the very digits and mask the chains complete."""
+    task = ClampedChainTask(models(), split, classifier=_PixelThreshold())
+    p = params(rbm=False, n_examples=4, first=0)
+    task.reset(p)
+    keep = region_mask("right", H, W).reshape(-1)
+    x, labels = split.heldout[:4], split.heldout_labels[:4]
+    free_pixel = x[:, (H - 1) * W]
+    expected = [
+        float(((free_pixel > 0.5).astype(int) == labels).mean()),
+        float((int(split.train.mean(0)[(H - 1) * W] > 0.5) == labels).mean()),
+        float((0 == labels).mean()),
+    ]
+    assert not keep[(H - 1) * W]
+    np.testing.assert_allclose(task.arrays()["fill_baselines"], expected)
+    task.reset(params(rbm=False, image=tuple(np.zeros(D).tolist())))
+    assert "fill_baselines" not in task.arrays()

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from engine.eval.inpainting import inpainting_score, train_pixel_classifier
+from engine.eval.inpainting import fill_baselines, inpainting_score, train_pixel_classifier
 from engine.eval.neighbours import fraction_far, nearest_neighbours
 from engine.eval.parzen import PARZEN_WARNING, choose_bandwidth, parzen_estimate, parzen_log_likelihoods
 from engine.models.gsn import build_model
@@ -72,7 +72,24 @@ def test_inpainting_score_on_digits_lies_between_blank_and_intact():
         opt.zero_grad()
         loss.backward()
         opt.step()
-    score = inpainting_score(model, classifier, split.heldout, split.heldout_labels, "right", n_steps=20)
+    score = inpainting_score(model, classifier, split.heldout, split.heldout_labels, "right", split.train.mean(0), n_steps=20)
     assert score.intact_accuracy > 0.9
     assert score.n_images == len(split.heldout)
     assert score.blank_accuracy < score.accuracy <= score.intact_accuracy
+
+
+class _ThresholdClassifier:
+    """Label 1 where pixel 3 (a free pixel below) is above 0.5: what each fill puts there decides the label."""
+
+    def predict(self, x):
+        return (np.asarray(x)[:, 3] > 0.5).astype(int)
+
+
+def test_fill_baselines_fill_the_free_pixels_with_the_mean_image_and_with_zeros():
+    images = np.array([[1.0, 0.0, 0.0, 1.0], [0.0, 1.0, 1.0, 0.0], [1.0, 1.0, 0.0, 1.0]])
+    labels = np.array([1, 1, 0])
+    keep = np.array([True, True, False, False])
+    got = fill_baselines(_ThresholdClassifier(), images, labels, keep, mean_image=np.array([0.5, 0.5, 0.5, 0.9]))
+    assert got == {"intact": 1 / 3, "mean_fill": 2 / 3, "blank": 1 / 3}
+    with pytest.raises(ValueError, match="mean image has 3 pixels"):
+        fill_baselines(_ThresholdClassifier(), images, labels, keep, mean_image=np.zeros(3))
