@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import pytest
+import torch
+
+from engine.models.rbm import RBM
 from lab.cli import main
 
 
@@ -25,3 +30,21 @@ def test_eval_names_a_corrupt_checkpoint(tmp_path, capsys):
     (tmp_path / "bad.json").write_text("{}")
     assert main(["eval", "rbm", str(tmp_path / "bad"), "--json"]) == 1
     assert "bad.safetensors" in capsys.readouterr().err
+
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
+
+
+@pytest.mark.skipif(not (SHARED / "frey").exists(), reason="Frey faces not in ../shared/data")
+def test_frey_defaults_train_the_model_the_page_trains(tmp_path, capsys):
+    """The CLI's Gaussian RBM, like the page's, keeps beta_v fixed at 1 unless asked; learning it is one flag."""
+    for flags, learned in (([], False), (["--learn-precision"], True)):
+        out = tmp_path / f"frey{len(flags)}"
+        assert main(["train", "rbm", "--dataset", "frey", "--root", str(SHARED), "--hidden", "20", "--epochs", "1", "--batch", "20",
+                     "--lr", "0.003", *flags, "--out", str(out), "--json"]) == 0  # fmt: skip
+        capsys.readouterr()
+        rbm, config = RBM.load(out)
+        assert bool(config["learn_precision"]) is learned
+        assert torch.isfinite(rbm.W).all()
+        if not learned:
+            assert torch.equal(rbm.log_precision, torch.zeros_like(rbm.log_precision))
