@@ -6,6 +6,7 @@ import numpy as np
 import streamlit as st
 
 from engine.models.corruption import CORRUPTIONS
+from engine.models.gsn import DEFAULT_HIDDEN_NOISE
 from engine.run import Snapshot
 from engine.tasks.gsn import GSNTrainTask
 from lab import controls as ui
@@ -47,7 +48,7 @@ if dataset == "mnist" and not mnist_available():
     st.info("MNIST's test files are not in the data folder (set GENLAB_DATA): training the 8x8 digits from scratch instead.")
     dataset, init = "digits", None
 params = {"model": model, "dataset": dataset, "n_hidden": n_hidden, "n_hidden2": n_hidden, "walkback": walkback, "corruption": corruption,
-          "noise": noise, "lr": lr, "seed": seed, "init": init, "batch_size": 100, "hidden_noise": 1.0}  # fmt: skip
+          "noise": noise, "lr": lr, "seed": seed, "init": init, "batch_size": 100, "hidden_noise": DEFAULT_HIDDEN_NOISE}  # fmt: skip
 run = ui.session_run("gsn.train", GSNTrainTask, params)
 if any(run.params.get(k) != params[k] for k in RESET_KEYS):
     ui.push_params(run, params)

@@ -101,8 +101,9 @@ class DAE(nn.Module):
         """Logits of p(x | h): h W^T + b."""
         return torch.addmm(self.b, h, self.W.t())
 
-    def reconstruct_logits(self, x_tilde: torch.Tensor) -> torch.Tensor:
-        """Logits of p(x | f(x~)), the denoising distribution the DAE learns."""
+    def reconstruct_logits(self, x_tilde: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Logits of p(x | f(x~)), the denoising distribution the DAE learns (deterministic: ``generator`` is for
+        the GSN's signature, whose reconstruction draws its latent start)."""
         return self.decode_logits(self.encode(x_tilde))
 
     # ---------------------------------------------------------------- training

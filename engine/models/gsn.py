@@ -14,9 +14,19 @@ with e ~ N(0, I) and s = ``hidden_noise``. The paper uses tanh units; with tied 
 odd nonlinearity gives the chain an inverted-image mirror basin (here a chain from noise fell
 into white-background blobs that walkback from the data never visits), so the units are
 logistic sigmoids. Training unrolls ``walkback`` steps of this chain
-from each example (h2 starts at 0) and penalises every reconstruction -log p(x_0 | h1_k)
-against the original example; gradients flow back through the carried hidden states
-(the injected noise is reparameterised), while the sampled x's carry none.
+from each example and penalises every reconstruction -log p(x_0 | h1_k) against the
+original example; gradients flow back through the carried hidden states (the injected
+noise is reparameterised), while the sampled x's carry none.
+
+Walkback from a wrong latent state. The carried h2 of the unrolled chain starts where a
+chain started from coin-flip noise has it after one step (``spurious_h2``), not at 0 or
+at the example's own code. Started from the example's code, h2 always already knows x_0,
+the loss rewards a chain that holds on to h2, and the trained chain cannot forget a wrong
+one: a clamped chain, whose free pixels start as noise, then locks onto the digit its
+first noisy guess suggested. Measured on MNIST (300 held-out digits, 50 clamped steps,
+right / left / bottom half kept, classifier accuracy): trained with h2 starting at 0 the
+GSN scored 73 / 67 / 69% (resetting h2 at every sampling step: 74 / 79 / 74%), trained
+from ``spurious_h2`` 84 / 78 / 80%, against the one-step DAE's 73 / 80 / 78%.
 """
 
 from __future__ import annotations
@@ -32,6 +42,10 @@ from engine.models.corruption import check_corruption, corrupt
 from engine.models.dae import DAE, ChainState, DAEConfig, check_walkback, reconstruction_nll, sample_bernoulli
 
 MAX_HIDDEN_NOISE = 5.0
+DEFAULT_HIDDEN_NOISE = 0.1
+"""Std of the noise on each hidden unit. With walkback from ``spurious_h2``, 25 epochs, 500 held-out digits: at 0.1 the
+GSN inpaints the right / left / bottom half to 80 / 80 / 78% classifier accuracy, at 1.0 (the paper's ratio of noise to
+a tanh unit's range) to 70 / 64 / 69%: noise of std 1 after a sigmoid drowns its [0, 1] signal."""
 
 
 @dataclass
@@ -42,7 +56,7 @@ class GSNConfig:
     n_hidden2: int = 500
     corruption: str = "salt_pepper"
     noise: float = 0.3
-    hidden_noise: float = 1.0
+    hidden_noise: float = DEFAULT_HIDDEN_NOISE
     walkback: int = 4
 
     @property
@@ -100,9 +114,18 @@ class GSN(nn.Module):
     def initial_h2(self, n: int) -> torch.Tensor:
         return torch.zeros(n, self.config.n_hidden2, device=self.b.device)
 
-    def reconstruct_logits(self, x_tilde: torch.Tensor) -> torch.Tensor:
-        """Logits of p(x | h1) for one noiseless step from x~ with h2 = 0 (the one-step reconstruction)."""
-        h1 = torch.sigmoid(x_tilde @ self.W1 + self.c1)
+    @torch.no_grad()
+    def spurious_h2(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """The h2 a chain started from a coin-flip image carries after its first step: where walkback training
+        starts the latent state, so that the chain learns to walk back from a wrong h2 (see the module docstring)."""
+        coin = sample_bernoulli(torch.full((n, self.config.n_visible), 0.5, device=self.b.device), generator)
+        _, h2 = self._step(coin, self.initial_h2(n), generator, self.config.noise, self.config.hidden_noise)
+        return h2
+
+    def reconstruct_logits(self, x_tilde: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Logits of p(x | h1) for one step from x~ without hidden noise, h2 drawn as training starts it
+        (``spurious_h2``): the one-step reconstruction of walkback training."""
+        h1 = torch.sigmoid(x_tilde @ self.W1 + self.spurious_h2(len(x_tilde), generator) @ self.W2.t() + self.c1)
         return torch.addmm(self.b, h1, self.W1.t())
 
     # ---------------------------------------------------------------- training
@@ -111,7 +134,7 @@ class GSN(nn.Module):
         """Mean -log p(x_0 | h1_k) of each of the ``walkback`` unrolled steps, shape (walkback,)."""
         k = self.config.walkback if walkback is None else int(walkback)
         check_walkback(k)
-        losses, current, h2 = [], x, self.initial_h2(len(x))
+        losses, current, h2 = [], x, self.spurious_h2(len(x), generator)
         for _ in range(k):
             logits, h2 = self._step(current, h2, generator, self.config.noise, self.config.hidden_noise)
             losses.append(reconstruction_nll(logits, x).mean())

@@ -21,7 +21,7 @@ from engine.eval.inpainting import fill_baselines
 from engine.models.clamp import REGIONS, check_images, check_mask, clamp_state, region_mask, start_clamped
 from engine.models.corruption import check_corruption, corrupt
 from engine.models.dae import check_walkback, reconstruction_nll
-from engine.models.gsn import MODEL_KINDS, ChainModel, build_model, check_hidden_noise, load_model
+from engine.models.gsn import DEFAULT_HIDDEN_NOISE, MODEL_KINDS, ChainModel, build_model, check_hidden_noise, load_model
 from engine.models.rbm import RBM, gibbs_step
 from engine.tasks.rbm import load_pretrained
 
@@ -87,7 +87,7 @@ class TrainConfig:
     n_hidden2: int = 500
     corruption: str = "salt_pepper"
     noise: float = 0.3
-    hidden_noise: float = 1.0
+    hidden_noise: float = DEFAULT_HIDDEN_NOISE
     walkback: int = 1
     lr: float = 1e-3
     batch_size: int = 100
@@ -102,7 +102,7 @@ def check_train_params(params: Mapping[str, Any]) -> None:
         raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {params['dataset']!r}")
     check_corruption(params.get("corruption", "salt_pepper"), params.get("noise", 0.3))
     check_walkback(params.get("walkback", 1))
-    check_hidden_noise(params.get("hidden_noise", 1.0))
+    check_hidden_noise(params.get("hidden_noise", DEFAULT_HIDDEN_NOISE))
     _check_range(params, "lr", 1e-5, 0.1)
     _check_range(params, "batch_size", 1, 4096)
     _check_range(params, "n_hidden", 1, 10000)
@@ -159,7 +159,7 @@ class Trainer:
         c = self.model.config
         g = torch.Generator(device=self.device).manual_seed(2)
         x_tilde = corrupt(self.heldout, c.corruption, c.noise, g)
-        return float(reconstruction_nll(self.model.reconstruct_logits(x_tilde), self.heldout).mean())
+        return float(reconstruction_nll(self.model.reconstruct_logits(x_tilde, g), self.heldout).mean())
 
 
 class GSNTrainTask:
