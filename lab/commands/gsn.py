@@ -16,7 +16,7 @@ from engine.eval.parzen import PARZEN_WARNING, parzen_estimate
 from engine.models.clamp import REGIONS
 from engine.models.corruption import CORRUPTIONS
 from engine.models.gsn import MODEL_KINDS, load_model, save_model
-from engine.tasks.gsn import DATASETS, TrainConfig, Trainer, load_split
+from engine.tasks.gsn import DATASETS, MNIST_TRAIN, TrainConfig, Trainer, load_split
 from lab.commands import positive
 
 STANDARD_REGIONS = ("right", "left", "bottom")
@@ -107,6 +107,8 @@ def evaluate(args: argparse.Namespace) -> dict:
     return {
         "checkpoint": str(args.path), "model": model.kind, "walkback": model.config.walkback, "noise": model.config.noise,
         "inpainting": inpainting, "classifier_accuracy_intact": intact, "n_images": n, "chain_steps": args.chain_steps,
+        "images": f"MNIST test images {MNIST_TRAIN}-{MNIST_TRAIN + n - 1} (classifier and mean image: 0-{MNIST_TRAIN - 1})"
+        if config.get("dataset", "mnist") == "mnist" else f"the first {n} held-out images of {config.get('dataset')}",
         "parzen_log_likelihood": parzen.log_likelihood, "parzen_std_error": parzen.std_error, "parzen_sigma": parzen.sigma,
         "parzen_samples": args.parzen_samples, "parzen_note": "samples are the Bernoulli means of the last chain step; "
         "sigma chosen on the first half of the held-out images, scored on the second half. " + PARZEN_WARNING,

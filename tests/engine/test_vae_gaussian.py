@@ -24,10 +24,6 @@ ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared" / "data"
 needs_frey = pytest.mark.skipif(not (SHARED / "frey").exists(), reason="Frey faces not in ../shared/data")
 
-SHIPPED_FREY_ELBO = 684.8
-"""Held-out ELBO of assets/vae/frey_z2 over Frey frames 1765-1964 (one sample per frame, seed 0), as in assets/README.md."""
-
-
 @pytest.fixture(autouse=True)
 def _one_thread():
     torch.set_num_threads(1)
@@ -204,5 +200,4 @@ def test_shipped_frey_model_is_the_papers_decoder_and_its_held_out_elbo_is_recor
     data = load_vae_data("frey", str(SHARED))
     assert meta["test_images"] == heldout_images(data) == "Frey frames 1765-1964 (of 0-1964), gray values in [0, 1]"
     elbo = mean_elbo(model, data.test, seed=0)["elbo"]
-    assert elbo == pytest.approx(SHIPPED_FREY_ELBO, abs=1.0)  # float16 weights, one sample per frame, any CPU
-    assert elbo == pytest.approx(meta["test_elbo"], abs=1.0)
+    assert elbo == pytest.approx(meta["test_elbo"], abs=1.0)  # the recorded value itself: tests/lab/test_shipped_numbers.py
