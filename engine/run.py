@@ -38,7 +38,11 @@ class Task(Protocol):
     included); ``step(params)`` advances by one step and returns scalar metrics;
     ``arrays()`` returns the current state to draw, as NumPy arrays.
 
-    Optional: ``check_params(params)`` raises ValueError for values out of range;
+    Recommended: ``PARAMS``, the task's :class:`engine.params.Params`; the Run then fills every
+    parameter dict up with its defaults and checks every change against it.
+
+    Optional: ``check_params(params)`` raises ValueError for what depends on the loaded
+    data (an image index past the end of the test set);
     ``nonfinite()`` names a parameter holding NaN or Inf (or returns None);
     ``state()`` / ``restore(state)`` copy and restore the model, letting the
     run roll back after a divergence; ``divergence_hint`` says what to change.
@@ -138,7 +142,8 @@ class Run:
         self.idle_timeout = idle_timeout
         self.max_fps = max_fps
         self._history_limit = history
-        self._params: dict[str, Any] = dict(params)
+        declared = getattr(task, "PARAMS", None)
+        self._params: dict[str, Any] = declared.complete(params) if declared is not None else dict(params)
         self._check(self._params)
         self._speed = (steps_per_second, int(steps_per_frame))
         self._check_speed(*self._speed)
@@ -167,8 +172,15 @@ class Run:
             return MappingProxyType(dict(self._params))
 
     def update_params(self, **changes: Any) -> None:
-        """Change parameters; the next step sees them. Out-of-range values raise ValueError and change nothing."""
+        """Change parameters; the next step sees them (those declared ``RESET`` act on the next Reset).
+
+        A value outside its declaration raises ValueError naming the parameter, the value and the
+        allowed range; then nothing changes and the run goes on with its old values."""
         with self._cond:
+            declared = getattr(self.task, "PARAMS", None)
+            if declared is not None:
+                declared.check(changes)
+                changes = {k: declared[k].coerce(v) for k, v in changes.items()}
             candidate = {**self._params, **changes}
             self._check(candidate)
             self._params = candidate
@@ -263,6 +275,9 @@ class Run:
     # ------------------------------------------------------------------ internals
 
     def _check(self, params: Mapping[str, Any]) -> None:
+        declared = getattr(self.task, "PARAMS", None)
+        if declared is not None:
+            declared.check(params)
         check = getattr(self.task, "check_params", None)
         if check is not None:
             check(params)

@@ -2,10 +2,15 @@
 
 - ``session_run``: one Run per browser tab and key, closed (thread joined) when the tab goes away.
 - ``run_controls``: Play / Pause / Step / Reset and a speed control, plus the run's status message.
-- Parameter widgets (``slider``, ``log_slider``, ``select``, ``toggle``, ``number``): every one
-  is bound to the URL (``?key=value``, seed included, so a copied link reproduces the setup)
-  and persists across page switches. Their values go into ``run.update_params`` through
-  ``push_params``; moving a slider never restarts training.
+- Parameter widgets built from a Task's declarations (engine.params): ``param_widget`` for one,
+  ``param_row`` for a row of them. A page only says which parameters it shows and where; the
+  label (with the book's symbol and an "on Reset" mark), range, step, default and help come
+  from the declaration. Every widget is bound to the URL (``?prefix.name=value``, seed
+  included, so a copied link reproduces the setup) and persists across page switches.
+  Their values go into ``run.update_params`` through ``push_params``; moving a slider never
+  restarts training.
+- Widgets for page-only settings that are no Task parameter (``slider``, ``select``, ...),
+  bound to the URL the same way.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
+from engine.params import RESET, Param, Params
 from engine.run import FAILED, RUNNING, Run, Task
 
 SPEEDS: dict[str, float | None] = {
@@ -106,10 +112,62 @@ def status_line(run: Run) -> None:
 
 
 # --------------------------------------------------------------------------- parameter widgets
-# Each returns the widget's value. Keys double as URL query parameters, so keep them
-# short and page-prefixed ("rbm.lr").
+# Each returns the widget's value. Keys double as URL query parameters: ``prefix.name``.
 
 _BOUND = {"bind": "query-params", "persist_state": "session"}
+
+
+def widget_label(p: Param) -> str:
+    """The label a declaration gets on a page: its title with the symbol, and "· on Reset" when it acts on Reset."""
+    return p.title + (" · on Reset" if p.when == RESET else "")
+
+
+def widget_help(p: Param) -> str:
+    """The declaration's help, with what is allowed and when it acts."""
+    acts = "Acts when you press Reset." if p.when == RESET else "Acts on the next step."
+    allowed = "" if p.kind is bool or p.choices is not None else f" Allowed: {p.allowed()}."
+    return f"{p.help}{allowed} {acts}".strip()
+
+
+def _choice_name(p: Param) -> Callable[[Any], str]:
+    return lambda c: p.labels.get(c, f"{c:g}" if isinstance(c, float) else str(c))
+
+
+def param_widget(params: Params, name: str, prefix: str, *, dataset: str | None = None, horizontal: bool | None = None) -> Any:
+    """The widget of one declared parameter, at its starting value for ``dataset``; returns its value.
+
+    Choices become a radio row (``horizontal``, the default for up to three) or a select box;
+    a bool a toggle; ``ticks`` a slider over those values; a number with a ``step`` a slider,
+    without one a number box."""
+    p = params[name]
+    key, label, help, value = f"{prefix}.{name}", widget_label(p), widget_help(p), p.default_for(dataset)
+    if p.per_dataset and dataset is not None:
+        seen = f"{key}@dataset"
+        if st.session_state.get(seen, dataset) != dataset and key in st.session_state:
+            del st.session_state[key]  # a new dataset starts from its own default, as the CLI does
+        st.session_state[seen] = dataset
+    if p.kind is bool:
+        return st.toggle(label, value=value, key=key, help=help, **_BOUND)
+    if p.choices is not None:
+        options = list(p.choices)
+        if horizontal if horizontal is not None else len(options) <= 3:
+            return st.radio(label, options, index=options.index(value), key=key, help=help, format_func=_choice_name(p), horizontal=True, **_BOUND)
+        return st.selectbox(label, options, index=options.index(value), key=key, help=help, format_func=_choice_name(p), **_BOUND)
+    if p.ticks is not None:
+        return st.select_slider(label, options=list(p.ticks), value=value, key=key, help=help, format_func=_choice_name(p), **_BOUND)
+    if p.step is not None:
+        return st.slider(label, min_value=p.kind(p.low), max_value=p.kind(p.high), value=p.kind(value), step=p.kind(p.step), key=key, help=help, **_BOUND)
+    return st.number_input(label, min_value=p.kind(p.low), max_value=p.kind(p.high), value=p.kind(value), key=key, help=help, **_BOUND)
+
+
+def param_row(params: Params, names: Sequence[str], prefix: str, *, dataset: str | None = None, widths: Sequence[float] | None = None, horizontal: Sequence[str] = ()) -> dict[str, Any]:
+    """A row of columns, one declared parameter's widget in each; returns {name: value}."""
+    cols = st.columns(list(widths) if widths is not None else len(names))
+    values = {}
+    for col, name in zip(cols, names, strict=True):
+        with col:
+            values[name] = param_widget(params, name, prefix, dataset=dataset, horizontal=True if name in horizontal else None)
+    return values
 
 
 def slider(key: str, label: str, min_value: float, max_value: float, value: float, step: float | None = None, help: str | None = None, format: str | None = None) -> Any:

@@ -10,10 +10,10 @@ import streamlit as st
 from engine import data as datasets
 from engine.eval.ais import AISResult, ais_log_z
 from engine.models.rbm import MAX_ENUMERABLE, RBM
-from engine.tasks.rbm import PRETRAINED, RBMData, heldout_log_likelihood, load_pretrained, load_rbm_data
+from engine.tasks.rbm import PRETRAINED, TRAIN_PARAMS, RBMData, heldout_log_likelihood, load_pretrained, load_rbm_data
 from lab import views
 
-DATASET_NAMES = {"mnist": "MNIST", "frey": "Frey faces", "digits": "digits 8x8", "bars-stripes": "bars and stripes 4x4"}
+DATASET_NAMES = dict(TRAIN_PARAMS["dataset"].labels)
 
 
 @st.cache_resource(show_spinner="Loading the pretrained RBM ...")

@@ -5,14 +5,11 @@ from __future__ import annotations
 import streamlit as st
 
 from engine.run import Snapshot
-from engine.tasks.rbm import PRETRAINED, TRAIN_DEFAULTS, RBMTrainTask
+from engine.tasks.rbm import PRETRAINED, RBMTrainTask
 from lab import controls as ui
 from lab import views
 from lab.live import live_panel
 from lab.rbm_views import DATASET_NAMES, ENUMERABLE_NOTE, activation_picture, ais_figure, data_if_available, filter_picture, image_grid, run_ais, without_data
-
-# hidden units and learning rate the page starts with, per dataset (until the student moves them)
-START = {"mnist": (500, 0.01), "frey": (200, 0.003), "digits": (100, 0.05), "bars-stripes": (16, 0.05)}
 
 st.title("Restricted Boltzmann machine: training live")
 st.caption(
@@ -22,42 +19,23 @@ st.caption(
     "restarted at the data (CD-k) or kept running between updates (PCD, a.k.a. SML)."
 )
 
+P = RBMTrainTask.PARAMS
 top = st.columns([3, 2, 2, 2])
 with top[0]:
-    dataset = ui.select("rbm.data", "Dataset (on Reset)", list(DATASET_NAMES), "mnist", format_func=DATASET_NAMES.get, horizontal=True)
-with top[1]:
-    start = ui.select("rbm.start", "Start from (on Reset)", ["pretrained", "scratch"], "pretrained", horizontal=True,
-                      help="Pretrained checkpoints exist for MNIST (784-500, PCD) and Frey faces (Gaussian-Bernoulli); the others start from scratch.")  # fmt: skip
-with top[2]:
-    hidden = ui.select("rbm.hidden", "Hidden units (on Reset, from scratch)", [16, 25, 64, 100, 200, 500, 1000], START[dataset][0])
-with top[3]:
-    seed = ui.number("rbm.seed", "Seed (on Reset)", 0, 9999, 0)
-
-cols = st.columns([1.1, 1, 1, 1, 1, 1, 1.2, 1.5])
-with cols[0]:
-    method = ui.select("rbm.method", "Negative phase", ["cd", "pcd"], "pcd", horizontal=True, format_func={"cd": "CD-k", "pcd": "PCD"}.get)
-with cols[1]:
-    k = ui.slider("rbm.k", "k (Gibbs steps)", 1, 25, 1, 1)
-with cols[2]:
-    lr = ui.log_slider("rbm.lr", "Learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.05, 0.1, 0.3, 1.0, 3.0], START[dataset][1])
-with cols[3]:
-    momentum = ui.slider("rbm.mom", "Momentum", 0.0, 0.95, 0.5, 0.05)
-with cols[4]:
-    batch = ui.select("rbm.batch", "Batch size", [10, 20, 50, 100, 200, 500], 100)
-with cols[5]:
-    weight_decay = ui.log_slider("rbm.wd", "Weight decay", [0.0, 1e-5, 1e-4, 1e-3, 1e-2], 1e-4)
-with cols[6]:
-    centering = ui.toggle("rbm.center", "Centering", False, help="Montavon & Müller (2012): the gradient of the model rewritten around the data means.")
-with cols[7]:
-    learn_precision = ui.toggle("rbm.prec", "Learn precisions", False, help="Frey faces (Gaussian visible units), on Reset: learn the diagonal precision β_v instead of keeping it at 1.")
-
+    dataset = ui.param_widget(P, "dataset", "rbm", horizontal=True)
+shown = {"dataset": dataset}
+for col, name in zip(top[1:], ("start", "hidden", "seed"), strict=True):
+    with col:
+        shown[name] = ui.param_widget(P, name, "rbm", dataset=dataset, horizontal=name == "start")
+shown |= ui.param_row(P, ("method", "k", "lr", "momentum", "batch_size", "weight_decay", "centering", "learn_precision"), "rbm",
+                      dataset=dataset, widths=[1.1, 1, 1, 1, 1, 1, 1.2, 1.5], horizontal=("method",))  # fmt: skip
+start = shown["start"]
 data = data_if_available(dataset)
 if data is None:
     without_data(dataset, start)
     st.stop()
 
-params = {**TRAIN_DEFAULTS, "dataset": dataset, "start": start, "hidden": hidden, "method": method, "k": k, "lr": lr,
-          "momentum": momentum, "batch": batch, "weight_decay": weight_decay, "centering": centering, "learn_precision": learn_precision, "seed": seed}  # fmt: skip
+params = P.complete(shown)
 run = ui.session_run("rbm.train", RBMTrainTask, params)
 ui.push_params(run, params)
 ui.run_controls(run, "rbm")

@@ -22,6 +22,7 @@ from engine.eval.ais import LogLikelihood, average_log_likelihood
 from engine.eval.rbm_monitor import free_energy_gap, hidden_stats, pseudo_log_likelihood, reconstruction_error, update_ratio
 from engine.models.rbm import RBM, binary_states, gibbs_step
 from engine.models.rbm_training import METHODS, RBMTrainer, TrainConfig
+from engine.params import RESET, Param, Params
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "rbm"
 PRETRAINED = {"mnist": ASSETS / "mnist_pcd_500", "frey": ASSETS / "frey_gaussian"}
@@ -147,35 +148,27 @@ def data_view_of(config: Mapping[str, Any]) -> RBMData:
 # --------------------------------------------------------------------------- training
 
 
-TRAIN_DEFAULTS: dict[str, Any] = {
-    "dataset": "mnist",
-    "start": "pretrained",
-    "hidden": 500,
-    "method": "pcd",
-    "k": 1,
-    "lr": 0.01,
-    "momentum": 0.5,
-    "batch": 100,
-    "weight_decay": 1e-4,
-    "centering": False,
-    "learn_precision": False,
-    "seed": 0,
-}
-
-
-def check_train_params(params: Mapping[str, Any]) -> None:
-    """ValueError naming the parameter and its allowed range."""
-    if params["dataset"] not in DATASETS:
-        raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {params['dataset']!r}")
-    if params["start"] not in ("pretrained", "scratch"):
-        raise ValueError(f"start must be 'pretrained' or 'scratch', got {params['start']!r}")
-    if not 1 <= int(params["hidden"]) <= 4096:
-        raise ValueError(f"hidden units must be between 1 and 4096, got {params['hidden']}")
-    if not 1 <= int(params["batch"]) <= 10000:
-        raise ValueError(f"batch size must be between 1 and 10000, got {params['batch']}")
-    if params["method"] not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {params['method']!r}")
-    train_config(params).check()
+TRAIN_PARAMS = Params(
+    Param("dataset", "mnist", str, choices=DATASETS, when=RESET, label="Dataset",
+          labels={"mnist": "MNIST", "frey": "Frey faces", "digits": "digits 8x8", "bars-stripes": "bars and stripes 4x4"}),
+    Param("start", "pretrained", str, choices=("pretrained", "scratch"), when=RESET, label="Start from",
+          help="Pretrained checkpoints exist for MNIST (784-500, PCD) and Frey faces (Gaussian-Bernoulli); the others start from scratch."),
+    Param("hidden", 500, int, 1, 4096, ticks=(16, 25, 64, 100, 200, 500, 1000), when=RESET, label="Hidden units", symbol="n_h",
+          help="Used when training from scratch.", per_dataset={"frey": 200, "digits": 100, "bars-stripes": 16}),
+    Param("seed", 0, int, 0, 9999, when=RESET, label="Seed", help="Initial weights, batch order and Gibbs samples."),
+    Param("method", "pcd", str, choices=METHODS, label="Negative phase", labels={"cd": "CD-k", "pcd": "PCD"},
+          help="CD-k restarts the chain at the data each update; PCD (SML) keeps it running between updates (section 18.2)."),
+    Param("k", 1, int, 1, 25, step=1, label="Gibbs steps", symbol="k", help="Block Gibbs sweeps per update."),
+    Param("lr", 0.01, float, 1e-4, 3.0, ticks=(1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.05, 0.1, 0.3, 1.0, 3.0), label="Learning rate", symbol="ε",
+          per_dataset={"frey": 0.003, "digits": 0.05, "bars-stripes": 0.05}),
+    Param("momentum", 0.5, float, 0.0, 0.95, step=0.05, label="Momentum", symbol="α"),
+    Param("batch_size", 100, int, 1, 10000, ticks=(10, 20, 50, 100, 200, 500), label="Batch size", unit="examples"),
+    Param("weight_decay", 1e-4, float, 0.0, 0.1, ticks=(0.0, 1e-5, 1e-4, 1e-3, 1e-2), label="Weight decay", symbol="λ", help="L2 penalty on W."),
+    Param("centering", False, bool, label="Centering", help="Montavon & Müller (2012): the gradient of the model rewritten around the data means."),
+    Param("learn_precision", False, bool, when=RESET, label="Learn precisions", symbol="β_v",
+          help="Frey faces (Gaussian visible units), from scratch: learn the diagonal precision instead of keeping it at 1."),
+)
+"""The RBM training task's parameters: the page's widgets and ``genlab train rbm``'s options."""
 
 
 def train_config(params: Mapping[str, Any]) -> TrainConfig:
@@ -197,8 +190,7 @@ class RBMTrainTask:
     def __init__(self, root: str | None = None):
         self.root = root
 
-    def check_params(self, params: Mapping[str, Any]) -> None:
-        check_train_params(params)
+    PARAMS = TRAIN_PARAMS
 
     def reset(self, params: Mapping[str, Any]) -> None:
         self.generator = torch.Generator().manual_seed(int(params["seed"]))
@@ -221,7 +213,7 @@ class RBMTrainTask:
         n = min(100, len(self.data.heldout))
         self.monitor_train = self.data.batch(torch.randperm(len(self.data.train), generator=g)[:n], g)
         self.monitor_heldout = self.data.heldout[:n] if self.data.visible == "gaussian" else torch.bernoulli(self.data.heldout[:n], generator=g)
-        self.trainer.reset_chains(self.monitor_train[: int(params["batch"])].repeat(math.ceil(int(params["batch"]) / n), 1)[: int(params["batch"])])
+        self.trainer.reset_chains(self.monitor_train[: int(params["batch_size"])].repeat(math.ceil(int(params["batch_size"]) / n), 1)[: int(params["batch_size"])])
         self.last_batch = self.monitor_train
         self.steps = 0
 
@@ -236,7 +228,7 @@ class RBMTrainTask:
         return self.data.batch(idx, self.generator)
 
     def step(self, params: Mapping[str, Any]) -> dict[str, float]:
-        batch = self._next_batch(int(params["batch"]))
+        batch = self._next_batch(int(params["batch_size"]))
         self.trainer.step(batch, train_config(params))
         self.last_batch = batch
         self.steps += 1
@@ -299,7 +291,7 @@ class RBMTrainTask:
 
     def save(self, path: str | Path, params: Mapping[str, Any]) -> None:
         """Write the current model as a checkpoint with its data transform and hyperparameters."""
-        save_checkpoint(self.rbm, self.data, path, {k: params[k] for k in ("method", "k", "lr", "momentum", "batch", "weight_decay", "centering", "seed")})
+        save_checkpoint(self.rbm, self.data, path, {k: params[k] for k in ("method", "k", "lr", "momentum", "batch_size", "weight_decay", "centering", "seed")})
 
 
 def rbm_from_arrays(arrays: Mapping[str, np.ndarray], like: RBM) -> RBM:

@@ -37,7 +37,7 @@ DATA = Path(os.environ.get("GENLAB_DATA", Path(__file__).resolve().parents[3] / 
 
 def test_rbm_page_filters_change_after_play(open_page, shoot):
     # without MNIST the page shows the pretrained model's filters but cannot train it: train the digits then
-    page = open_page("rbm" if (DATA / "mnist").exists() else "rbm?rbm.data=digits+8x8", timeout=120_000)
+    page = open_page("rbm" if (DATA / "mnist").exists() else "rbm?rbm.dataset=digits+8x8", timeout=120_000)
     before = pictures_once_drawn(page)
     assert before, "no picture on the RBM page"
     page.get_by_role("button", name="Play").click()

@@ -10,7 +10,7 @@ import torch
 
 from engine.checkpoint import CheckpointError
 from engine.run import PAUSED, Run
-from engine.tasks.rbm import GIBBS_DEFAULTS, TRAIN_DEFAULTS, GibbsTask, RBMTrainTask, autocorrelation, clamp_mask, load_pretrained, total_variation
+from engine.tasks.rbm import GIBBS_DEFAULTS, TRAIN_PARAMS, GibbsTask, RBMTrainTask, autocorrelation, clamp_mask, load_pretrained, total_variation
 
 torch.set_num_threads(1)
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
@@ -58,18 +58,18 @@ def test_total_variation_and_clamp_masks():
 
 
 def test_parameters_out_of_range_are_refused_with_their_name():
-    run = Run(RBMTrainTask(), {**TRAIN_DEFAULTS, "dataset": "digits", "start": "scratch", "hidden": 16})
-    with pytest.raises(ValueError, match="learning rate"):
+    run = Run(RBMTrainTask(), {"dataset": "digits", "start": "scratch", "hidden": 16})
+    with pytest.raises(ValueError, match=r"lr must be between 0.0001 and 3, got 50.0"):
         run.update_params(lr=50.0)
-    with pytest.raises(ValueError, match="k \\(Gibbs steps"):
+    with pytest.raises(ValueError, match="k must be between 1 and 25, got 0"):
         run.update_params(k=0)
     with pytest.raises(ValueError, match="inverse temperature"):
         Run(GibbsTask(), {**GIBBS_DEFAULTS, "model": "bars-stripes", "beta": -1.0})
-    assert run.params["lr"] == TRAIN_DEFAULTS["lr"]
+    assert run.params["lr"] == TRAIN_PARAMS["lr"].default_for("digits")
 
 
 def test_training_task_steps_and_reports_its_monitors():
-    run = Run(RBMTrainTask(), {**TRAIN_DEFAULTS, "dataset": "digits", "start": "scratch", "hidden": 32, "lr": 0.05})
+    run = Run(RBMTrainTask(), {"dataset": "digits", "start": "scratch", "hidden": 32, "lr": 0.05})
     snap = run.step(41)
     assert snap.step == 41
     assert len(snap.metrics["recon_error"].values) == 3  # monitors every 20 steps
@@ -79,7 +79,7 @@ def test_training_task_steps_and_reports_its_monitors():
 
 @pytest.mark.skipif(not (SHARED / "frey").exists(), reason="Frey faces not in ../shared/data")
 def test_a_diverging_gaussian_rbm_pauses_and_rolls_back():
-    params = {**TRAIN_DEFAULTS, "dataset": "frey", "start": "scratch", "hidden": 50, "lr": 1.0, "momentum": 0.9, "learn_precision": True, "batch": 20}
+    params = {"dataset": "frey", "start": "scratch", "hidden": 50, "lr": 1.0, "momentum": 0.9, "learn_precision": True, "batch_size": 20}
     run = Run(RBMTrainTask(root=str(SHARED)), params)
     snap = run.step(200)
     assert snap.status == PAUSED and "NaN" in snap.message and "lower the learning rate" in snap.message

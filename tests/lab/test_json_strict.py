@@ -41,7 +41,7 @@ def run(argv: list[str]) -> tuple[dict, str]:
 
 
 TRAIN = {
-    "rbm": ["--dataset", "bars-stripes", "--hidden", "8", "--epochs", "20", "--batch", "10"],
+    "rbm": ["--dataset", "bars-stripes", "--hidden", "8", "--epochs", "20", "--batch-size", "10"],
     "dbm": ["--dataset", "bars-stripes", "--hidden", "10,6", "--greedy-epochs", "5", "--joint-epochs", "5", "--batch-size", "10", "--chains", "20"],
     "gan": ["--data", "ring", "--steps", "20", "--width", "8"],
     "gsn": ["--model", "dae", "--dataset", "digits", "--hidden", "16", "--epochs", "1", "--batch-size", "50"],
@@ -57,7 +57,7 @@ EVAL = {
 }  # fmt: skip
 
 BENCH = {
-    "rbm": ["--root", str(SHARED), "--epochs", "1", "--repeats", "1", "--threads", "1"],
+    "rbm": ["--data-root", str(SHARED), "--epochs", "1", "--repeats", "1", "--threads", "1"],
     "dbm": ["--hidden", "20,10", "--seconds", "0.05", "--device", "cpu"],
     "gan": ["--steps", "30", "--frames", "3"],
     "gsn": ["--seconds", "0.05", "--chains", "10"],  # --path: the trained DAE, added below

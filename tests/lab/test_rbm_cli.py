@@ -15,7 +15,7 @@ from lab.cli import main
 def test_train_then_eval_with_ais_and_exact_log_z(tmp_path, capsys):
     out = tmp_path / "bs"
     assert main(["train", "rbm", "--dataset", "bars-stripes", "--hidden", "16", "--method", "cd", "--k", "10",
-                 "--epochs", "1000", "--batch", "10", "--lr", "0.05", "--out", str(out), "--json"]) == 0  # fmt: skip
+                 "--epochs", "1000", "--batch-size", "10", "--lr", "0.05", "--out", str(out), "--json"]) == 0  # fmt: skip
     trained = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert trained["updates"] == 3000 and (tmp_path / "bs.safetensors").exists()
     assert main(["eval", "rbm", str(out), "--ais", "--exact", "--betas", "2000", "--json"]) == 0
@@ -40,7 +40,7 @@ def test_frey_defaults_train_the_model_the_page_trains(tmp_path, capsys):
     """The CLI's Gaussian RBM, like the page's, keeps beta_v fixed at 1 unless asked; learning it is one flag."""
     for flags, learned in (([], False), (["--learn-precision"], True)):
         out = tmp_path / f"frey{len(flags)}"
-        assert main(["train", "rbm", "--dataset", "frey", "--root", str(SHARED), "--hidden", "20", "--epochs", "1", "--batch", "20",
+        assert main(["train", "rbm", "--dataset", "frey", "--data-root", str(SHARED), "--hidden", "20", "--epochs", "1", "--batch-size", "20",
                      "--lr", "0.003", *flags, "--out", str(out), "--json"]) == 0  # fmt: skip
         capsys.readouterr()
         rbm, config = RBM.load(out)

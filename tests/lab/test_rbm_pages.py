@@ -48,8 +48,8 @@ def test_rbm_page_without_mnist_shows_the_pretrained_filters_and_how_to_get_the_
 
 def test_rbm_page_trains_bars_and_stripes_and_ais_matches_the_exact_log_z():
     at = AppTest.from_file(RBM_PAGE, default_timeout=120).run()
-    at.radio(key="rbm.data").set_value("bars-stripes")
-    at.selectbox(key="rbm.hidden").set_value(16)
+    at.radio(key="rbm.dataset").set_value("bars-stripes")
+    at.select_slider(key="rbm.hidden").set_value(16)
     at.run()
     at.button(key="rbm.reset").click().run()
     assert not at.exception
@@ -68,9 +68,9 @@ def test_rbm_page_trains_bars_and_stripes_and_ais_matches_the_exact_log_z():
 
 def test_rbm_page_trains_digits_from_scratch_with_a_live_learning_rate():
     at = AppTest.from_file(RBM_PAGE, default_timeout=120).run()
-    at.radio(key="rbm.data").set_value("digits")
+    at.radio(key="rbm.dataset").set_value("digits")
     at.radio(key="rbm.start").set_value("scratch")
-    at.selectbox(key="rbm.hidden").set_value(64)
+    at.select_slider(key="rbm.hidden").set_value(64)
     at.run()
     at.button(key="rbm.reset").click().run()
     at.select_slider(key="rbm.lr").set_value(3.0).run()
@@ -103,8 +103,8 @@ def test_gibbs_page_opens_on_the_pretrained_mnist_model_with_clamping():
 def test_gibbs_page_samples_the_model_of_the_rbm_page():
     at = AppTest.from_file(str(ROOT / "lab" / "app.py"), default_timeout=120).run()
     at.switch_page(RBM_PAGE).run()
-    at.radio(key="rbm.data").set_value("bars-stripes")
-    at.selectbox(key="rbm.hidden").set_value(16)
+    at.radio(key="rbm.dataset").set_value("bars-stripes")
+    at.select_slider(key="rbm.hidden").set_value(16)
     at.run()
     at.button(key="rbm.reset").click().run()
     for _ in range(3):
