@@ -8,19 +8,11 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from engine.run import Snapshot
-from engine.tasks.rbm import CLAMPS, GIBBS_DEFAULTS, INITS, GibbsTask, autocorrelation
+from engine.tasks.rbm import GibbsTask, autocorrelation
 from lab import controls as ui
 from lab import views
 from lab.live import live_panel
 from lab.rbm_views import activation_picture, data_if_available, example_picture, image_grid
-
-MODELS = {
-    "mnist": "MNIST 784-500 (pretrained, PCD)",
-    "frey": "Frey faces 560-200 (pretrained, Gaussian-Bernoulli)",
-    "bars-stripes": "bars and stripes 16-16 (exact distribution known)",
-    "given": "the RBM from the RBM training page",
-}
-INIT_NAMES = {"noise": "noise", "data": "random training images", "image": "one chosen image"}
 
 st.title("Gibbs chain: watching an RBM sample")
 st.caption(
@@ -29,17 +21,18 @@ st.caption(
     "samples the other pixels given them (in-painting)."
 )
 
+P = GibbsTask.PARAMS
 trained_run = st.session_state.get("rbm.live_run")
 top = st.columns([3, 2, 2, 1])
 with top[0]:
-    model = ui.select("gibbs.model", "Model (on Reset)", list(MODELS), "mnist", format_func=MODELS.get)
+    model = ui.param_widget(P, "model", "gibbs")
     if model == "given" and trained_run is None:
         st.info("Open the RBM training page first: its model then appears here. Showing the pretrained MNIST RBM.")
         model = "mnist"
 with top[1]:
-    init = ui.select("gibbs.init", "Start chains from (on Reset)", list(INITS), "noise", format_func=INIT_NAMES.get, horizontal=True)
+    init = ui.param_widget(P, "init", "gibbs", horizontal=True)
 with top[2]:
-    image = ui.number("gibbs.image", "Chosen image (index, on Reset)", 0, 100000, 0)
+    image = ui.param_widget(P, "image", "gibbs")
     if init == "image":
         examples = trained_run.task.data if model == "given" and trained_run is not None else data_if_available(model)
         if examples is not None:
@@ -47,21 +40,21 @@ with top[2]:
         else:
             st.caption("This model's data is not on this machine: start from noise.")
 with top[3]:
-    seed = ui.number("gibbs.seed", "Seed (on Reset)", 0, 9999, 0)
+    seed = ui.param_widget(P, "seed", "gibbs")
 cols = st.columns(5)
 with cols[0]:
-    chains = ui.select("gibbs.chains", "Chains (on Reset)", [1, 4, 9, 16, 36, 64, 100, 400], 16 if model != "bars-stripes" else 400)
+    chains = ui.param_widget(P, "chains", "gibbs", dataset=model)
 with cols[1]:
-    beta = ui.slider("gibbs.beta", "Inverse temperature β", 0.1, 3.0, 1.0, 0.05)
+    beta = ui.param_widget(P, "beta", "gibbs")
 with cols[2]:
-    clamp = ui.select("gibbs.clamp", "Clamp pixels", list(CLAMPS), "none")
+    clamp = ui.param_widget(P, "clamp", "gibbs")
 with cols[3]:
     per_frame = ui.select("gibbs.spf", "Gibbs steps per frame", [1, 2, 5, 10, 50, 100], 1)
 with cols[4]:
     fps = ui.select("gibbs.fps", "Frames per second", [1, 2, 5, 10, 25], 10)
 show_means = st.toggle("Show E[v | h] instead of the sampled v", value=True, key="gibbs.means")
 
-params = {**GIBBS_DEFAULTS, "model": model, "init": init, "image": image, "chains": chains, "beta": beta, "clamp": clamp, "seed": seed}
+params = P.complete({"model": model, "init": init, "image": image, "chains": chains, "beta": beta, "clamp": clamp, "seed": seed})
 if model == "given":
     if st.button("Take the RBM page's current model", icon=":material/download:", key="gibbs.take") or "gibbs.given" not in st.session_state:
         snap = trained_run.snapshot()

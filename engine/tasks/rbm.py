@@ -316,19 +316,25 @@ def save_checkpoint(rbm: RBM, data: RBMData, path: str | Path, training: Mapping
 # --------------------------------------------------------------------------- Gibbs chains
 
 
-GIBBS_DEFAULTS: dict[str, Any] = {
-    "model": "mnist",
-    "init": "noise",
-    "image": 0,
-    "chains": 16,
-    "beta": 1.0,
-    "clamp": "none",
-    "seed": 0,
-}
 GIBBS_MODELS = ("mnist", "frey", "bars-stripes", "given")
 """``given``: the RBM handed to GibbsTask (e.g. the one being trained on the RBM page)."""
 INITS = ("noise", "data", "image")
 CLAMPS = ("none", "top half", "bottom half", "left half", "right half")
+GIBBS_PARAMS = Params(
+    Param("model", "mnist", str, choices=GIBBS_MODELS, when=RESET, label="Model",
+          labels={"mnist": "MNIST 784-500 (pretrained, PCD)", "frey": "Frey faces 560-200 (pretrained, Gaussian-Bernoulli)",
+                  "bars-stripes": "bars and stripes 16-16 (exact distribution known)", "given": "the RBM from the RBM training page"}),
+    Param("init", "noise", str, choices=INITS, when=RESET, label="Start chains from",
+          labels={"noise": "noise", "data": "random training images", "image": "one chosen image"}),
+    Param("image", 0, int, 0, 100000, when=RESET, label="Chosen image", help="Index of the training image every chain starts from."),
+    Param("seed", 0, int, 0, 9999, when=RESET, label="Seed"),
+    Param("chains", 16, int, 1, 400, ticks=(1, 4, 9, 16, 36, 64, 100, 400), when=RESET, label="Chains", per_dataset={"bars-stripes": 400}),
+    Param("beta", 1.0, float, 0.1, 3.0, step=0.05, label="Inverse temperature", symbol="β",
+          help="1 samples the model; below 1 a flatter (hotter) version, above 1 a peakier (colder) one."),
+    Param("clamp", "none", str, choices=CLAMPS, label="Clamp pixels", help="Clamped pixels stay fixed; the chain samples the others given them."),
+    keyed_by="model",
+)
+"""The Gibbs chain task's parameters (the Gibbs page's widgets)."""
 TRACE = 400
 """Free-energy trace length kept per chain."""
 
@@ -396,21 +402,6 @@ def total_variation(p: np.ndarray, q: np.ndarray) -> float:
     return 0.5 * float(np.abs(p - q).sum())
 
 
-def check_gibbs_params(params: Mapping[str, Any]) -> None:
-    if params["model"] not in GIBBS_MODELS:
-        raise ValueError(f"model must be one of {', '.join(GIBBS_MODELS)}, got {params['model']!r}")
-    if params["init"] not in INITS:
-        raise ValueError(f"start must be one of {', '.join(INITS)}, got {params['init']!r}")
-    if not 1 <= int(params["chains"]) <= 400:
-        raise ValueError(f"number of chains must be between 1 and 400, got {params['chains']}")
-    if not 0.0 < float(params["beta"]) <= 10.0:
-        raise ValueError(f"inverse temperature must be in (0, 10], got {params['beta']}")
-    if params["clamp"] not in CLAMPS:
-        raise ValueError(f"clamp must be one of {', '.join(CLAMPS)}, got {params['clamp']!r}")
-    if int(params["image"]) < 0:
-        raise ValueError(f"image index must be >= 0, got {params['image']}")
-
-
 class GibbsTask:
     """Many block Gibbs chains (section 20.2) of one RBM; one step is one v -> h -> v sweep of every chain.
 
@@ -424,8 +415,7 @@ class GibbsTask:
         self.root = root
         self.custom = (rbm, view) if rbm is not None else None
 
-    def check_params(self, params: Mapping[str, Any]) -> None:
-        check_gibbs_params(params)
+    PARAMS = GIBBS_PARAMS
 
     def reset(self, params: Mapping[str, Any]) -> None:
         self.generator = torch.Generator().manual_seed(int(params["seed"]))
