@@ -20,15 +20,14 @@ st.caption(
 )
 
 P = RBMTrainTask.PARAMS
-top = st.columns([3, 2, 2, 2])
+top = st.columns([2.4, 1.4, 1.4, 1.2, 1.9])
 with top[0]:
     dataset = ui.param_widget(P, "dataset", "rbm", horizontal=True)
 shown = {"dataset": dataset}
-for col, name in zip(top[1:], ("start", "hidden", "seed"), strict=True):
+for col, names in zip(top[1:], (("start",), ("hidden",), ("seed",), ("centering", "learn_precision")), strict=True):
     with col:
-        shown[name] = ui.param_widget(P, name, "rbm", dataset=dataset, horizontal=name == "start")
-shown |= ui.param_row(P, ("method", "k", "lr", "momentum", "batch_size", "weight_decay", "centering", "learn_precision"), "rbm",
-                      dataset=dataset, widths=[1.1, 1, 1, 1, 1, 1, 1.2, 1.5], horizontal=("method",))  # fmt: skip
+        shown |= {name: ui.param_widget(P, name, "rbm", dataset=dataset, horizontal=name == "start") for name in names}
+shown |= ui.param_row(P, ("method", "k", "lr", "momentum", "batch_size", "weight_decay"), "rbm", dataset=dataset, horizontal=("method",))
 start = shown["start"]
 data = data_if_available(dataset)
 if data is None:

@@ -165,8 +165,8 @@ TRAIN_PARAMS = Params(
     Param("batch_size", 100, int, 1, 10000, ticks=(10, 20, 50, 100, 200, 500), label="Batch size", unit="examples"),
     Param("weight_decay", 1e-4, float, 0.0, 0.1, ticks=(0.0, 1e-5, 1e-4, 1e-3, 1e-2), label="Weight decay", symbol="λ", help="L2 penalty on W."),
     Param("centering", False, bool, label="Centering", help="Montavon & Müller (2012): the gradient of the model rewritten around the data means."),
-    Param("learn_precision", False, bool, when=RESET, label="Learn precisions", symbol="β_v",
-          help="Frey faces (Gaussian visible units), from scratch: learn the diagonal precision instead of keeping it at 1."),
+    Param("learn_precision", False, bool, when=RESET, label="Learn β_v",
+          help="Frey faces (Gaussian visible units), from scratch: learn the diagonal precisions β_v instead of keeping them at 1."),
 )
 """The RBM training task's parameters: the page's widgets and ``genlab train rbm``'s options."""
 
