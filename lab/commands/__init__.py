@@ -81,7 +81,7 @@ def _help(p: Param, dataset_key: str) -> str:
     default = f"default {p.default!r}" if not isinstance(p.default, float) else f"default {p.default:g}"
     if p.per_dataset:
         default += " (" + ", ".join(f"{k}: {v:g}" if isinstance(v, float) else f"{k}: {v}" for k, v in p.per_dataset.items()) + f", by {dataset_key})"
-    parts = [p.title, p.help, "" if p.kind is bool else p.allowed(), default]
+    parts = [p.title, p.help.rstrip("."), "" if p.kind is bool else p.allowed(), default]
     return "; ".join(part for part in parts if part).replace("%", "%%")
 
 
