@@ -438,8 +438,3 @@ class DBM:
 def bernoulli_entropy(mu: torch.Tensor) -> torch.Tensor:
     """H(Q) of a factorial Bernoulli layer: -sum_j mu_j log mu_j + (1 - mu_j) log(1 - mu_j), per row."""
     return -(torch.special.xlogy(mu, mu) + torch.special.xlogy(1 - mu, 1 - mu)).sum(-1)
-
-
-def log_z_uniform(sizes: tuple[int, ...]) -> float:
-    """log Z_0 = (sum of all layer sizes) log 2: the partition function at beta = 0."""
-    return sum(sizes) * math.log(2.0)

@@ -313,10 +313,3 @@ def gibbs_step(
     if clamp is not None:
         v_new = torch.where(clamp, v, v_new)
     return v_new, h, ph
-
-
-def gibbs_chain(rbm: RBM, v: torch.Tensor, steps: int, beta: float = 1.0, generator: torch.Generator | None = None, clamp: torch.Tensor | None = None) -> torch.Tensor:
-    """``steps`` block Gibbs steps from v; returns the final visible states."""
-    for _ in range(steps):
-        v, _, _ = gibbs_step(rbm, v, beta, generator, clamp)
-    return v

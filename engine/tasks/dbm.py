@@ -22,7 +22,6 @@ from engine.models.rbm_training import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 PRETRAINED = ROOT / "assets" / "dbm" / "mnist"
-SHARED_DATA = ROOT.parent / "shared" / "data"
 DATASETS = ("mnist", "digits", "bars-stripes")
 CLAMPS = ("whole image", "top half", "left half")
 HELD_OUT = {"mnist": 1000, "digits": 297, "bars-stripes": 0}
@@ -62,15 +61,11 @@ def load_images(dataset: str, root: str | None = None) -> DBMData:
 
 
 def _mnist_test(root: str | None) -> datalib.ImageSet:
-    """MNIST's test split from ``root``, else $GENLAB_DATA or the user cache, else ../shared/data; never downloads."""
-    candidates = [root] if root else [os.environ.get("GENLAB_DATA") or None, str(SHARED_DATA)]
-    errors = []
-    for r in candidates:
-        try:
-            return datalib.load("mnist", "test", root=r, download=False)
-        except datalib.DataError as err:
-            errors.append(str(err))
-    raise datalib.DataUnavailable(f"MNIST is not on disk ({'; '.join(errors)}); run `genlab data fetch mnist` or set GENLAB_DATA")
+    """MNIST's test split from ``root``, else $GENLAB_DATA or the user cache; never downloads."""
+    try:
+        return datalib.load("mnist", "test", root=root, download=False)
+    except datalib.DataError as err:
+        raise datalib.DataUnavailable(f"MNIST is not on disk ({err}); run `genlab data fetch mnist` or set GENLAB_DATA") from err
 
 
 def mnist_available(root: str | None = None) -> bool:

@@ -92,38 +92,3 @@ def test_play_pause_reset():
     assert not at.button(key="demo.play").disabled
     at.button(key="demo.reset").click().run()
     assert "step 0 n 0" in markdown_text(at)
-
-
-def dataset_page():
-    import streamlit as st
-
-    from lab.datasets import load_dataset
-
-    images = load_dataset("mnist", "test")
-    st.markdown(f"loaded {None if images is None else images.images.shape}")
-
-
-def test_missing_dataset_shows_which_files_to_put_where(tmp_path, monkeypatch):
-    from dataclasses import replace
-
-    from engine import data
-
-    monkeypatch.setenv("GENLAB_DATA", str(tmp_path))
-    closed = {f: replace(r, urls=("http://127.0.0.1:9/" + f,)) for f, r in data.REMOTE["mnist"].items()}
-    monkeypatch.setitem(data.REMOTE, "mnist", closed)
-    at = AppTest.from_function(dataset_page, default_timeout=30).run()
-    assert not at.exception
-    assert "loaded None" in markdown_text(at)
-    message = at.error[0].value
-    assert "t10k-images-idx3-ubyte.gz" in message and str(tmp_path / "mnist") in message
-
-
-def test_dataset_present_loads(tmp_path, monkeypatch):
-    from engine import data
-    from tests.engine.test_data import fake_mnist
-
-    monkeypatch.setenv("GENLAB_DATA", str(tmp_path))
-    monkeypatch.setattr(data, "_IDX_SPLITS", {"train": ("train", 6), "test": ("t10k", 6)})
-    fake_mnist(tmp_path / "mnist", "t10k", 6)
-    at = AppTest.from_function(dataset_page, default_timeout=30).run()
-    assert "loaded (6, 28, 28)" in markdown_text(at)
