@@ -152,7 +152,7 @@ def test_steps_per_frame_publishes_every_frame_in_slow_motion(run):
 def test_nan_pauses_rolls_back_and_names_the_quantity():
     run = Run(Growth(), {"rate": 1e6})
     run.start()
-    assert wait_until(lambda: run.status == PAUSED)
+    assert wait_until(lambda: run.snapshot().status == PAUSED)  # the published snapshot, not only the status: the pause is set before the rolled-back frame is published
     snap = run.snapshot()
     assert "x became Inf" in snap.message and "lower the rate" in snap.message
     assert np.isfinite(snap.arrays["x"]).all()
