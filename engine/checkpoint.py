@@ -1,14 +1,22 @@
-"""Checkpoints: tensors in a .safetensors file beside a .json config. Never pickle.
+"""Checkpoints: tensors in a .safetensors file beside a .json file. Never pickle.
 
-``save(path, tensors, config)`` writes ``path.safetensors`` and ``path.json``
-(``path`` may carry either suffix or none). ``load(path)`` reads both and raises
-:class:`CheckpointError`, naming the file, for anything missing or malformed.
+Every family writes one schema, and only through this module::
+
+    {"family": "rbm" | "dbm" | "vae" | "gan" | "gsn",
+     "config": {...what rebuilds the model: sizes, unit types...},
+     "extra":  {...what it was trained on and how: dataset, hyperparameters, title...}}
+
+:func:`write` writes ``path.safetensors`` and ``path.json`` (``path`` may carry either suffix
+or none); :func:`read` reads both back as a :class:`Checkpoint` and raises
+:class:`CheckpointError`, naming the file, for anything missing or malformed, for a JSON file
+in another schema and for a checkpoint of another family.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +25,29 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 
+FAMILIES = ("rbm", "dbm", "vae", "gan", "gsn")
+SCHEMA = '{"family": ..., "config": {...}, "extra": {...}}'
+"""The one JSON schema, as error messages name it."""
+
+
 class CheckpointError(Exception):
     """A checkpoint file is missing, corrupt, or does not fit the model it is loaded into."""
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """What :func:`read` returns: the family, its tensors, the config that rebuilds the model and the extra record."""
+
+    family: str
+    tensors: dict[str, torch.Tensor]
+    config: dict[str, Any]
+    extra: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+    """The .safetensors file it was read from (for error messages)."""
+
+    def fail(self, message: str) -> CheckpointError:
+        """A CheckpointError naming this checkpoint's JSON file: ``raise ckpt.fail("not a DBM config")``."""
+        return CheckpointError(f"{paths(self.path)[1] if self.path is not None else 'checkpoint'}: {message}")
 
 
 def paths(path: str | os.PathLike) -> tuple[Path, Path]:
@@ -42,6 +71,25 @@ def save(path: str | os.PathLike, tensors: dict[str, torch.Tensor], config: dict
     os.replace(tmp_w, weights)
     os.replace(tmp_m, meta)
     return weights
+
+
+def write(path: str | os.PathLike, family: str, tensors: dict[str, torch.Tensor], config: dict[str, Any], extra: dict[str, Any] | None = None) -> Path:
+    """Write a checkpoint in the one schema (tensors as they are: cast before to store float16); return the .safetensors path."""
+    if family not in FAMILIES:
+        raise ValueError(f"family must be one of {', '.join(FAMILIES)}, got {family!r}")
+    return save(path, tensors, {"family": family, "config": dict(config), "extra": dict(extra or {})})
+
+
+def read(path: str | os.PathLike, family: str, device: torch.device | str = "cpu") -> Checkpoint:
+    """Read a checkpoint written by :func:`write`; CheckpointError naming the file for another schema or family."""
+    tensors, meta = load(path, device)
+    json_file = paths(path)[1]
+    if set(meta) != {"family", "config", "extra"} or not isinstance(meta["config"], dict) or not isinstance(meta["extra"], dict):
+        keys = ", ".join(sorted(meta)) or "none"
+        raise CheckpointError(f"{json_file}: not in the checkpoint schema {SCHEMA} (its keys: {keys})")
+    if meta["family"] != family:
+        raise CheckpointError(f"{json_file}: a {meta['family']!r} checkpoint, expected a {family!r} one")
+    return Checkpoint(family, tensors, meta["config"], meta["extra"], paths(path)[0])
 
 
 def load(path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[dict[str, torch.Tensor], dict[str, Any]]:

@@ -54,7 +54,7 @@ def test_gan_mnist_samples_change_after_play(open_page, shoot):
         assert page.locator("[data-testid='stAlert']").count() > 0
         return
     page.get_by_role("button", name="Play").click()
-    wait_for_new_image(page, before, timeout=30.0)
+    wait_for_new_image(page, before, timeout=60.0)
     shoot(page, "gan-mnist-playing")
     page.get_by_role("button", name="Pause").click()
     expect(page.get_by_role("button", name="Play")).to_be_enabled(timeout=30_000)
