@@ -26,6 +26,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from engine.models.optim import set_lr
+
 LOSSES = ("minimax", "nonsaturating", "leastsquares", "wgan-gp")
 OPTIMIZERS = ("adam", "sgd")
 VIEW = 3.0
@@ -157,11 +159,6 @@ def make_optimizer(params, name: str, lr: float) -> torch.optim.Optimizer:
     if name == "adam":
         return torch.optim.Adam(params, lr=lr, betas=(0.5, 0.999))
     return torch.optim.SGD(params, lr=lr)
-
-
-def set_lr(opt: torch.optim.Optimizer, lr: float) -> None:
-    for group in opt.param_groups:
-        group["lr"] = lr
 
 
 class GAN2DTrainer:

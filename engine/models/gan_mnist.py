@@ -15,7 +15,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from engine.models.gan import d_loss, g_loss_per_sample, make_optimizer, set_lr
+from engine.models.gan import d_loss, g_loss_per_sample, make_optimizer
+from engine.models.optim import set_lr
 
 PIXELS = 28 * 28
 

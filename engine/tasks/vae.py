@@ -26,6 +26,7 @@ import torch
 
 from engine import data as datalib
 from engine.models.vae import ACTIVATIONS, DECODER_VARIANCES, LATENT_SIZES, VAE, VAEConfig, make_decoder
+from engine.models.optim import set_lr
 from engine.models.wake_sleep import wake_sleep_step
 
 DATASETS = ("mnist", "frey", "digits")
@@ -200,11 +201,6 @@ def check_vae_params(params: Mapping[str, Any]) -> None:
     _check_range(params, "seed", 0, 2**31 - 1)
 
 
-def _set_lr(opt: torch.optim.Optimizer, lr: float) -> None:
-    for group in opt.param_groups:
-        group["lr"] = lr
-
-
 class Learner:
     """One model and its optimizer(s) under one learning rule."""
 
@@ -218,7 +214,7 @@ class Learner:
 
     def step(self, x: torch.Tensor, lr: float, beta: float, k: int, generator: torch.Generator) -> dict[str, float]:
         for opt in self.opts:
-            _set_lr(opt, lr)
+            set_lr(opt, lr)
         if self.rule == "wake-sleep":
             return wake_sleep_step(self.model, self.opts[0], self.opts[1], x, generator)
         opt = self.opts[0]
