@@ -51,9 +51,9 @@ def without_data(name: str, start: str) -> None:
     )
     if start != "pretrained" or name not in PRETRAINED:
         return
-    rbm, config = pretrained(name)
-    filters = rbm.W.T.reshape(-1, *config["image_shape"]).numpy()
-    views.show_image(filter_picture(filters), caption=f"The pretrained {config.get('title', name)}: column j of W as an image, each with its own contrast "
+    rbm, extra = pretrained(name)
+    filters = rbm.W.T.reshape(-1, *rbm.config.image_shape).numpy()
+    views.show_image(filter_picture(filters), caption=f"The pretrained {extra['title']}: column j of W as an image, each with its own contrast "
                      f"({rbm.n_hidden} hidden units)", target_width=900)  # fmt: skip
     st.caption("The Gibbs chain page (in the menu) samples this model without any data.")
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
@@ -247,43 +247,42 @@ class RBM:
     # ------------------------------------------------------------------ checkpoints
 
     def save(self, path: str | os.PathLike, extra: dict[str, Any] | None = None) -> None:
-        """Write the parameters (safetensors) and the config plus ``extra`` (JSON)."""
-        config = {"model": "rbm", **self.config.__dict__, **(extra or {})}
-        checkpoint.save(path, dict(self.parameters()), config)
+        """Write the parameters and, in the one checkpoint schema, the config (:class:`RBMConfig`) and ``extra``."""
+        checkpoint.write(path, "rbm", dict(self.parameters()), asdict(self.config), extra)
 
     @classmethod
     def load(cls, path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[RBM, dict[str, Any]]:
-        """Read a checkpoint written by :meth:`save`: (model, its JSON config).
+        """Read a checkpoint written by :meth:`save`: (model, its ``extra`` record).
 
-        Raises CheckpointError naming the file when it is missing, corrupt or not an RBM.
+        Raises CheckpointError naming the file when it is missing, corrupt, in another schema or not an RBM.
         """
-        tensors, config = checkpoint.load(path, device)
-        weights = checkpoint.paths(path)[0]
+        ckpt = checkpoint.read(path, "rbm", device)
         try:
+            config = RBMConfig(**ckpt.config)
             model = cls(
-                int(config["n_visible"]), int(config["n_hidden"]), config.get("visible", "bernoulli"),
-                learn_precision=bool(config.get("learn_precision", False)), image_shape=config.get("image_shape"), device=device,
+                int(config.n_visible), int(config.n_hidden), config.visible, learn_precision=bool(config.learn_precision),
+                image_shape=config.image_shape, device=device,
             )  # fmt: skip
-        except (KeyError, TypeError, ValueError) as err:
-            raise checkpoint.CheckpointError(f"{checkpoint.paths(path)[1]}: not an RBM config ({err})") from err
-        checkpoint.expect_shapes(path, tensors, {k: tuple(t.shape) for k, t in model.parameters().items()})
-        bad = [k for k in model.parameters() if not torch.isfinite(tensors[k]).all()]
+        except (TypeError, ValueError) as err:
+            raise ckpt.fail(f"not an RBM config ({err})") from err
+        checkpoint.expect_shapes(path, ckpt.tensors, {k: tuple(t.shape) for k, t in model.parameters().items()})
+        bad = [k for k in model.parameters() if not torch.isfinite(ckpt.tensors[k]).all()]
         if bad:
-            raise checkpoint.CheckpointError(f"{weights}: {', '.join(bad)} hold NaN or Inf")
-        model.load_state(tensors)
-        return model, config
+            raise checkpoint.CheckpointError(f"{ckpt.path}: {', '.join(bad)} hold NaN or Inf")
+        model.load_state(ckpt.tensors)
+        return model, dict(ckpt.extra)
 
     def load_into(self, path: str | os.PathLike) -> dict[str, Any]:
         """Replace this model's parameters with a checkpoint's; a checkpoint of another shape or a
         corrupt file raises CheckpointError naming the file and leaves this model untouched."""
-        other, config = RBM.load(path, self.device)
+        other, extra = RBM.load(path, self.device)
         if other.config.n_visible != self.n_visible or other.config.n_hidden != self.n_hidden or other.config.visible != self.config.visible:
             raise checkpoint.CheckpointError(
                 f"{checkpoint.paths(path)[0]}: a {other.n_visible}x{other.n_hidden} {other.config.visible} RBM does not fit "
                 f"this {self.n_visible}x{self.n_hidden} {self.config.visible} one"
             )
         self.load_state(other.parameters())
-        return config
+        return extra
 
 
 def binary_states(n: int, chunk: int = 1 << 16, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float64):

@@ -129,19 +129,20 @@ def _pretrained_cached(name: str) -> tuple[RBM, dict]:
 
 
 def load_pretrained(name: str) -> tuple[RBM, dict[str, Any]]:
-    """A copy of a pretrained RBM from assets/rbm (``mnist`` or ``frey``) and its config."""
+    """A copy of a pretrained RBM from assets/rbm (``mnist`` or ``frey``) and its checkpoint's extra record
+    (dataset, split, scheme, offset, scale, title, training)."""
     if name not in PRETRAINED:
         raise ValueError(f"pretrained RBMs: {', '.join(PRETRAINED)}; got {name!r}")
-    rbm, config = _pretrained_cached(name)
-    return rbm.copy(), dict(config)
+    rbm, extra = _pretrained_cached(name)
+    return rbm.copy(), dict(extra)
 
 
-def data_view_of(config: Mapping[str, Any]) -> RBMData:
-    """An RBMData with no rows that draws a pretrained model's visible vectors as images."""
-    empty = torch.zeros(0, int(config["n_visible"]))
+def data_view_of(rbm: RBM, extra: Mapping[str, Any]) -> RBMData:
+    """An RBMData with no rows that draws a pretrained model's visible vectors as images, from its checkpoint's record."""
+    empty = torch.zeros(0, rbm.n_visible)
     return RBMData(
-        config.get("dataset", "?"), config.get("split", "?"), empty, empty, tuple(config["image_shape"]),
-        config.get("visible", "bernoulli"), config.get("scheme", "dynamic"), float(config.get("offset", 0.0)), float(config.get("scale", 1.0)),
+        extra["dataset"], extra["split"], empty, empty, rbm.config.image_shape, rbm.config.visible, extra["scheme"],
+        float(extra["offset"]), float(extra["scale"]),
     )  # fmt: skip
 
 
@@ -198,8 +199,8 @@ class RBMTrainTask:
         self.data = load_rbm_data(name, self.root)
         nv = self.data.train.shape[1]
         if params["start"] == "pretrained" and name in PRETRAINED:
-            self.rbm, config = load_pretrained(name)
-            self.source = f"pretrained {config.get('title', name)}"
+            self.rbm, extra = load_pretrained(name)
+            self.source = f"pretrained {extra['title']}"
         else:
             learn = self.data.visible == "gaussian" and bool(params.get("learn_precision", False))
             self.rbm = RBM(nv, int(params["hidden"]), self.data.visible, learn_precision=learn, image_shape=self.data.image_shape)
@@ -305,10 +306,9 @@ def rbm_from_arrays(arrays: Mapping[str, np.ndarray], like: RBM) -> RBM:
 
 
 def save_checkpoint(rbm: RBM, data: RBMData, path: str | Path, training: Mapping[str, Any], title: str | None = None) -> None:
-    """An RBM checkpoint that also records its dataset, split, scheme and image transform."""
+    """An RBM checkpoint whose extra record holds its dataset, split, scheme, image transform and training settings."""
     rbm.save(path, {
-        "dataset": data.name, "split": data.split, "scheme": data.scheme, "offset": data.offset, "scale": data.scale,
-        "image_shape": list(data.image_shape), "training": dict(training),
+        "dataset": data.name, "split": data.split, "scheme": data.scheme, "offset": data.offset, "scale": data.scale, "training": dict(training),
         "title": title or f"{data.name} {rbm.n_visible}-{rbm.n_hidden} {training.get('method', '').upper()}",
     })  # fmt: skip
 
@@ -427,8 +427,8 @@ class GibbsTask:
         elif name == "bars-stripes":
             self.rbm, self.view = bars_stripes_rbm(), load_rbm_data("bars-stripes")
         else:
-            self.rbm, config = load_pretrained(name)
-            self.view = data_view_of(config)
+            self.rbm, extra = load_pretrained(name)
+            self.view = data_view_of(self.rbm, extra)
         self.exact = exact_visible_distribution(self.rbm).numpy() if (not self.rbm.gaussian and self.rbm.n_visible <= 16) else None
         self.counts = np.zeros_like(self.exact) if self.exact is not None else None
         self.codes = 2 ** torch.arange(self.rbm.n_visible - 1, -1, -1, dtype=torch.float64) if self.exact is not None else None

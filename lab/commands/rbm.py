@@ -54,11 +54,11 @@ def add_eval(p: argparse.ArgumentParser) -> None:
 
 def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     configure_threads()
-    rbm, config = RBM.load(args.path)
-    out: dict[str, Any] = {"path": str(args.path), "model": f"{rbm.n_visible}-{rbm.n_hidden} {rbm.config.visible} RBM", "dataset": config.get("dataset")}
+    rbm, extra = RBM.load(args.path)
+    out: dict[str, Any] = {"path": str(args.path), "model": f"{rbm.n_visible}-{rbm.n_hidden} {rbm.config.visible} RBM", "dataset": extra["dataset"]}
     if not (args.ais or args.exact):
         return out
-    data = load_rbm_data(config["dataset"], args.data_root, config.get("split"))
+    data = load_rbm_data(extra["dataset"], args.data_root, extra["split"])
     _, scheme = heldout_for_likelihood(rbm, data, args.seed)
     out.update({"split": data.split, "heldout_examples": len(data.heldout), "scheme": scheme})
     if args.ais:

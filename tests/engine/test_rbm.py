@@ -126,8 +126,8 @@ def test_clamped_units_stay_put_in_a_gibbs_step():
 def test_checkpoint_round_trip(tmp_path):
     rbm = random_rbm(7, 3, visible="gaussian", dtype=torch.float32)
     rbm.save(tmp_path / "m", extra={"dataset": "frey"})
-    back, config = RBM.load(tmp_path / "m")
-    assert config["dataset"] == "frey"
+    back, extra = RBM.load(tmp_path / "m")
+    assert extra == {"dataset": "frey"} and back.config == rbm.config
     assert max(float((a - back.parameters()[k]).abs().max()) for k, a in rbm.parameters().items()) == 0.0
 
 
@@ -138,7 +138,7 @@ def test_wrong_shape_or_corrupt_checkpoint_names_the_file_and_leaves_the_model(t
     with pytest.raises(CheckpointError, match="small.safetensors"):
         running.load_into(tmp_path / "small")
     (tmp_path / "bad.safetensors").write_bytes(b"not a safetensors file")
-    (tmp_path / "bad.json").write_text('{"n_visible": 7, "n_hidden": 5}')
+    (tmp_path / "bad.json").write_text('{"family": "rbm", "config": {"n_visible": 7, "n_hidden": 5}, "extra": {}}')
     with pytest.raises(CheckpointError, match="bad.safetensors"):
         running.load_into(tmp_path / "bad")
     assert float((running.W - before).abs().max()) == 0.0

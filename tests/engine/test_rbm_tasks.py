@@ -87,10 +87,10 @@ def test_a_diverging_gaussian_rbm_pauses_and_rolls_back():
 
 
 def test_pretrained_checkpoints_load_and_refuse_a_wrong_shape(tmp_path):
-    mnist, config = load_pretrained("mnist")
-    assert (mnist.n_visible, mnist.n_hidden, config["dataset"]) == (784, 500, "mnist")
-    frey, config = load_pretrained("frey")
-    assert frey.gaussian and config["scale"] > 0
+    mnist, extra = load_pretrained("mnist")
+    assert (mnist.n_visible, mnist.n_hidden, mnist.config.image_shape, extra["dataset"]) == (784, 500, (28, 28), "mnist")
+    frey, extra = load_pretrained("frey")
+    assert frey.gaussian and frey.config.image_shape == (28, 20) and extra["scale"] > 0
     before = frey.W.clone()
     with pytest.raises(CheckpointError, match="mnist_pcd_500.safetensors"):
         frey.load_into(Path(__file__).resolve().parents[2] / "assets" / "rbm" / "mnist_pcd_500")

@@ -43,8 +43,8 @@ def test_frey_defaults_train_the_model_the_page_trains(tmp_path, capsys):
         assert main(["train", "rbm", "--dataset", "frey", "--data-root", str(SHARED), "--hidden", "20", "--epochs", "1", "--batch-size", "20",
                      "--lr", "0.003", *flags, "--out", str(out), "--json"]) == 0  # fmt: skip
         capsys.readouterr()
-        rbm, config = RBM.load(out)
-        assert bool(config["learn_precision"]) is learned
+        rbm, extra = RBM.load(out)
+        assert rbm.config.learn_precision is learned and extra["dataset"] == "frey"
         assert torch.isfinite(rbm.W).all()
         if not learned:
             assert torch.equal(rbm.log_precision, torch.zeros_like(rbm.log_precision))
