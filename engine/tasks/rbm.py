@@ -20,7 +20,9 @@ import torch
 from engine import data as datasets
 from engine.eval.ais import LogLikelihood, average_log_likelihood
 from engine.eval.rbm_monitor import free_energy_gap, hidden_stats, pseudo_log_likelihood, reconstruction_error, update_ratio
-from engine.models.rbm import RBM, binary_states, gibbs_step
+from engine.eval.mcmc import autocorrelation, exact_visible_distribution, total_variation
+from engine.models.clamp import region_mask
+from engine.models.rbm import RBM, gibbs_step
 from engine.models.rbm_training import METHODS, RBMTrainer, TrainConfig
 from engine.params import RESET, Param, Params
 
@@ -319,7 +321,8 @@ def save_checkpoint(rbm: RBM, data: RBMData, path: str | Path, training: Mapping
 GIBBS_MODELS = ("mnist", "frey", "bars-stripes", "given")
 """``given``: the RBM handed to GibbsTask (e.g. the one being trained on the RBM page)."""
 INITS = ("noise", "data", "image")
-CLAMPS = ("none", "top half", "bottom half", "left half", "right half")
+CLAMPS = ("none", "top", "bottom", "left", "right")
+"""Nothing clamped, or the half of the image held fixed (the region names of engine.models.clamp)."""
 GIBBS_PARAMS = Params(
     Param("model", "mnist", str, choices=GIBBS_MODELS, when=RESET, label="Model",
           labels={"mnist": "MNIST 784-500 (pretrained, PCD)", "frey": "Frey faces 560-200 (pretrained, Gaussian-Bernoulli)",
@@ -331,31 +334,20 @@ GIBBS_PARAMS = Params(
     Param("chains", 16, int, 1, 400, ticks=(1, 4, 9, 16, 36, 64, 100, 400), when=RESET, label="Chains", per_dataset={"bars-stripes": 400}),
     Param("beta", 1.0, float, 0.1, 3.0, step=0.05, label="Inverse temperature", symbol="β",
           help="1 samples the model; below 1 a flatter (hotter) version, above 1 a peakier (colder) one."),
-    Param("clamp", "none", str, choices=CLAMPS, label="Clamp pixels", help="Clamped pixels stay fixed; the chain samples the others given them."),
+    Param("clamp", "none", str, choices=CLAMPS, label="Clamp pixels", labels={"none": "none", **{r: f"{r} half" for r in CLAMPS[1:]}}, help="Clamped pixels stay fixed; the chain samples the others given them."),
     keyed_by="model",
 )
 """The Gibbs chain task's parameters (the Gibbs page's widgets)."""
 TRACE = 400
 """Free-energy trace length kept per chain."""
+ACF_MIN_STEPS = 20
+"""Steps of trace before the autocorrelation of F(v) is computed (over the second half of the trace)."""
 
 
 def clamp_mask(shape: tuple[int, int], region: str) -> torch.Tensor | None:
-    """A boolean mask over the visible units (flattened image) of the region to hold fixed."""
-    if region not in CLAMPS:
-        raise ValueError(f"clamp must be one of {', '.join(CLAMPS)}, got {region!r}")
-    if region == "none":
-        return None
-    h, w = shape
-    m = torch.zeros(h, w, dtype=torch.bool)
-    if region == "top half":
-        m[: h // 2] = True
-    elif region == "bottom half":
-        m[h // 2 :] = True
-    elif region == "left half":
-        m[:, : w // 2] = True
-    else:
-        m[:, w // 2 :] = True
-    return m.flatten()
+    """The visible units (flattened image) held fixed for ``region`` (``none``, or a half named as in
+    engine.models.clamp), or None when nothing is clamped."""
+    return None if region == "none" else torch.from_numpy(region_mask(region, *shape).ravel())
 
 
 @functools.lru_cache(maxsize=2)
@@ -372,34 +364,6 @@ def bars_stripes_rbm(n_hidden: int = 16, updates: int = 3000, seed: int = 0) -> 
     for _ in range(updates):
         trainer.step(data[torch.randint(len(data), (30,), generator=g)], config)
     return rbm
-
-
-def exact_visible_distribution(rbm: RBM) -> torch.Tensor:
-    """P(v) for every visible state (row k = binary code of k), by enumeration (at most 2^20 states)."""
-    if rbm.n_visible > 20:
-        raise ValueError(f"the exact distribution enumerates 2^n_visible states; n_visible={rbm.n_visible} is above 20")
-    m = rbm.to(dtype=torch.float64)
-    log_p = torch.cat([-m.free_energy(v) for v in binary_states(m.n_visible)])
-    return torch.softmax(log_p, 0)
-
-
-def autocorrelation(x: np.ndarray, max_lag: int) -> np.ndarray:
-    """Sample autocorrelation of each row of x (chains, time) at lags 0..max_lag, averaged over chains."""
-    x = np.asarray(x, dtype=np.float64)
-    x = x - x.mean(1, keepdims=True)
-    T = x.shape[1]
-    max_lag = min(max_lag, T - 1)
-    var = (x * x).mean(1)
-    ok = var > 1e-12
-    if not ok.any() or max_lag < 1:
-        return np.ones(1)
-    acf = np.array([(x[ok, : T - lag] * x[ok, lag:]).mean(1).mean() / var[ok].mean() for lag in range(max_lag + 1)])
-    return acf
-
-
-def total_variation(p: np.ndarray, q: np.ndarray) -> float:
-    """TV(p, q) = 1/2 sum |p - q|."""
-    return 0.5 * float(np.abs(p - q).sum())
 
 
 class GibbsTask:
@@ -492,6 +456,10 @@ class GibbsTask:
             "fe_trace": self.fe_trace.copy(),
             "mean_free_energy": np.array(self.fe_trace[:, -1].mean()),
         }
+        filled = self.fe_trace[:, ~np.isnan(self.fe_trace[0])]
+        if filled.shape[1] > ACF_MIN_STEPS:
+            recent = filled[:, filled.shape[1] // 2 :]  # the first half is dropped as burn-in
+            out["fe_autocorrelation"] = autocorrelation(recent, min(100, recent.shape[1] // 2))
         if self.exact is not None:
             top = np.argsort(-self.exact)[:32]
             empirical = self.counts / max(self.counts.sum(), 1)

@@ -10,7 +10,8 @@ import torch
 
 from engine.checkpoint import CheckpointError
 from engine.run import PAUSED, Run
-from engine.tasks.rbm import TRAIN_PARAMS, GibbsTask, RBMTrainTask, autocorrelation, clamp_mask, load_pretrained, total_variation
+from engine.eval.mcmc import autocorrelation
+from engine.tasks.rbm import TRAIN_PARAMS, GibbsTask, RBMTrainTask, clamp_mask, load_pretrained
 
 torch.set_num_threads(1)
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
@@ -26,7 +27,7 @@ def test_gibbs_chains_on_bars_and_stripes_approach_the_exact_distribution():
 
 
 def test_clamped_pixels_of_a_chosen_image_never_change():
-    run = Run(GibbsTask(), {"model": "bars-stripes", "init": "image", "image": 7, "chains": 9, "clamp": "top half"})
+    run = Run(GibbsTask(), {"model": "bars-stripes", "init": "image", "image": 7, "chains": 9, "clamp": "top"})
     first = run.snapshot().arrays["visible"].copy()
     last = run.step(50).arrays["visible"]
     assert np.abs(last[:, :2] - first[:, :2]).max() == 0.0
@@ -42,19 +43,21 @@ def test_gibbs_chains_report_the_free_energy_of_their_starting_states():
     assert float(a["mean_free_energy"]) == pytest.approx(expected.mean(), rel=1e-5)
 
 
-def test_autocorrelation_of_an_ar1_process_is_its_coefficient():
-    rng = np.random.default_rng(0)
-    x = np.zeros((20, 5000))
-    for t in range(1, 5000):
-        x[:, t] = 0.8 * x[:, t - 1] + rng.standard_normal(20)
-    acf = autocorrelation(x, 3)
-    assert acf[0] == pytest.approx(1.0) and acf[1] == pytest.approx(0.8, abs=0.02) and acf[2] == pytest.approx(0.64, abs=0.03)
-
-
-def test_total_variation_and_clamp_masks():
-    assert total_variation(np.array([0.5, 0.5, 0.0]), np.array([0.0, 0.5, 0.5])) == 0.5
-    assert int(clamp_mask((4, 6), "left half").sum()) == 12
+def test_clamp_masks_use_the_region_names_of_engine_models_clamp():
+    left = clamp_mask((4, 6), "left")
+    assert int(left.sum()) == 12 and left.reshape(4, 6)[:, :3].all() and not left.reshape(4, 6)[:, 3:].any()
+    assert int(clamp_mask((4, 6), "top").reshape(4, 6)[:2].sum()) == 12
     assert clamp_mask((4, 6), "none") is None
+    assert GibbsTask.PARAMS["clamp"].labels["top"] == "top half"
+
+
+def test_the_chains_autocorrelation_of_the_free_energy_is_computed_over_the_second_half_of_the_trace():
+    run = Run(GibbsTask(), {"model": "bars-stripes", "chains": 9})
+    run.step(25)
+    a = run.snapshot().arrays
+    trace = a["fe_trace"][:, -26:]
+    np.testing.assert_allclose(a["fe_autocorrelation"], autocorrelation(trace[:, 13:], 6))
+    run.close()
 
 
 def test_parameters_out_of_range_are_refused_with_their_name():
