@@ -43,13 +43,35 @@ def _cached_run(key: str, _make_task: Callable[[], Task], _params: dict, _run_kw
     return Run(_make_task(), _params, **_run_kwargs)
 
 
+SHARED_RUNS: dict[str, str] = {
+    "rbm.train": "the RBM training page's run; the Gibbs chain page samples its model (model 'given')",
+}
+"""Every run one page makes and another page reads, by its session_run key: the one place pages share a run."""
+
+
+def _shared_key(key: str) -> str:
+    return f"shared.{key}"
+
+
 def session_run(key: str, make_task: Callable[[], Task], params: Mapping[str, Any], **run_kwargs: Any) -> Run:
     """This tab's Run for ``key``, created on first use from ``make_task()`` and ``params``.
 
     Later calls return the same Run (its thread keeps going across reruns and page
-    switches); the thread is closed when the browser session ends.
+    switches); the thread is closed when the browser session ends. A key declared in
+    :data:`SHARED_RUNS` is also offered to the pages that read it (:func:`shared_run`).
     """
-    return _cached_run(key, make_task, dict(params), run_kwargs)
+    run = _cached_run(key, make_task, dict(params), run_kwargs)
+    if key in SHARED_RUNS:
+        st.session_state[_shared_key(key)] = run
+    return run
+
+
+def shared_run(key: str) -> Run | None:
+    """The run another page of this session made under ``key`` (declared in :data:`SHARED_RUNS`), or None
+    while that page has not been opened."""
+    if key not in SHARED_RUNS:
+        raise KeyError(f"{key!r} is not a shared run; shared runs: {', '.join(SHARED_RUNS)}")
+    return st.session_state.get(_shared_key(key))
 
 
 def array_param(array: Any) -> tuple | None:

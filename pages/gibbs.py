@@ -22,7 +22,7 @@ st.caption(
 )
 
 P = GibbsTask.PARAMS
-trained_run = st.session_state.get("rbm.live_run")
+trained_run = ui.shared_run("rbm.train")
 top = st.columns([3, 2, 2, 1])
 with top[0]:
     model = ui.param_widget(P, "model", "gibbs")

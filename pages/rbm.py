@@ -39,7 +39,6 @@ run = ui.session_run("rbm.train", RBMTrainTask, params)
 ui.push_params(run, params)
 ui.run_controls(run, "rbm")
 task: RBMTrainTask = run.task
-st.session_state["rbm.live_run"] = run  # the Gibbs chain page can sample this model
 st.caption(f"Model: **{task.source}** · {task.rbm.n_visible} visible ({task.rbm.config.visible}) × {task.rbm.n_hidden} hidden units · "
            f"data: {DATASET_NAMES[task.data.name]}, {task.data.split} split, {len(task.data.train):,} training rows, binarisation: {task.data.scheme}. "
            "Dataset, start, hidden units and seed apply when you press Reset.")  # fmt: skip

@@ -65,7 +65,7 @@ def test_the_cli_option_refuses_a_value_out_of_range_with_the_declarations_messa
 
 def test_the_page_and_the_cli_train_bit_identical_models_from_the_same_settings():
     at = digits_page()
-    page_run = at.session_state["rbm.live_run"]
+    page_run = at.session_state["shared.rbm.train"]
     cli_params = params_from(parse("--dataset", "digits"), TRAIN_PARAMS, start="scratch")
     assert dict(page_run.params) == cli_params
     page_run.step(20)

@@ -100,6 +100,14 @@ def test_gibbs_page_opens_on_the_pretrained_mnist_model_with_clamping():
     assert int(metric(at, "Gibbs steps").replace(",", "")) == 1
 
 
+def test_a_run_is_shared_only_under_a_key_declared_in_shared_runs():
+    from lab.controls import SHARED_RUNS, shared_run
+
+    assert "rbm.train" in SHARED_RUNS
+    with pytest.raises(KeyError, match="'gibbs.chain' is not a shared run; shared runs: rbm.train"):
+        shared_run("gibbs.chain")
+
+
 def test_gibbs_page_samples_the_model_of_the_rbm_page():
     at = AppTest.from_file(str(ROOT / "lab" / "app.py"), default_timeout=120).run()
     at.switch_page(RBM_PAGE).run()
