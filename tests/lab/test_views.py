@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from lab import views
+from lab import pictures as views
 
 
 def test_tile_grid_places_each_image():
