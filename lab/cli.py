@@ -8,8 +8,8 @@
     genlab bench MODEL ...          speed against a peer implementation
 
 With ``--json`` the last line printed is one strict JSON object (an infinite or NaN number
-is printed as null: JSON has neither). Each model family
-plugs in through a module ``lab/commands/<family>.py`` that defines any of
+is printed as null: JSON has neither). Each model family registered in
+lab.catalog.FAMILIES plugs in through its module ``lab/<family>/command.py``, which defines any of
 ``add_train / train``, ``add_eval / evaluate`` and ``add_bench / bench``:
 ``add_*(parser)`` declares arguments, and the command function takes the parsed
 arguments and returns the result as a JSON-ready dict.
@@ -22,22 +22,22 @@ import importlib
 import json
 import math
 import os
-import pkgutil
 import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-APP = Path(__file__).with_name("app.py")
+LAB = Path(__file__).resolve().parent
+APP = LAB / "app.py"
 VERBS = {"train": ("add_train", "train"), "eval": ("add_eval", "evaluate"), "bench": ("add_bench", "bench")}
 
 
 def families() -> dict[str, ModuleType]:
-    """The model families that have a CLI module in lab/commands/."""
-    import lab.commands
+    """The CLI module of every model family registered in lab.catalog.FAMILIES: ``lab/<family>/command.py``."""
+    from lab.catalog import FAMILIES
 
-    return {m.name: importlib.import_module(f"lab.commands.{m.name}") for m in pkgutil.iter_modules(lab.commands.__path__)}
+    return {f.name: importlib.import_module(f"lab.{f.name}.command" if (LAB / f.name / "command.py").exists() else f"lab.commands.{f.name}") for f in FAMILIES}
 
 
 def finite_or_null(value: Any) -> Any:

@@ -12,7 +12,8 @@ from engine.tasks.rbm import GibbsTask
 from lab import controls as ui
 from lab import views
 from lab.live import live_panel
-from lab.rbm_views import activation_picture, data_if_available, example_picture, image_grid
+from lab.rbm.pictures import activation_picture, example_picture, image_grid
+from lab.rbm.views import data_if_available
 
 st.title("Gibbs chain: watching an RBM sample")
 st.caption(

@@ -9,7 +9,8 @@ from engine.tasks.rbm import PRETRAINED, RBMTrainTask
 from lab import controls as ui
 from lab import views
 from lab.live import live_panel
-from lab.rbm_views import DATASET_NAMES, ENUMERABLE_NOTE, activation_picture, ais_figure, data_if_available, filter_picture, image_grid, run_ais, without_data
+from lab.rbm.pictures import activation_picture, filter_picture, image_grid
+from lab.rbm.views import DATASET_NAMES, ENUMERABLE_NOTE, ais_figure, data_if_available, run_ais, without_data
 
 st.title("Restricted Boltzmann machine: training live")
 st.caption(

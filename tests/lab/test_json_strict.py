@@ -97,11 +97,11 @@ def test_bench_json_is_strict(family, trained, monkeypatch):
     if family in BENCH_NEEDS_MNIST and not MNIST.exists():
         pytest.skip("../shared/data (MNIST) is absent")
     if family == "rbm":  # one epoch is 9,000 MNIST rows (thrice) and the roofline 32 products of 2048 x 2048: shrink both
-        import lab.bench_rbm
+        import lab.rbm.bench
 
-        load, roofline = lab.bench_rbm.load_rbm_data, lab.bench_rbm.matmul_gflops
-        monkeypatch.setattr(lab.bench_rbm, "load_rbm_data", lambda *a, **k: dataclasses.replace(data := load(*a, **k), train=data.train[:500]))
-        monkeypatch.setattr(lab.bench_rbm, "matmul_gflops", lambda device: roofline(device, n=256, repeats=2))
+        load, roofline = lab.rbm.bench.load_rbm_data, lab.rbm.bench.matmul_gflops
+        monkeypatch.setattr(lab.rbm.bench, "load_rbm_data", lambda *a, **k: dataclasses.replace(data := load(*a, **k), train=data.train[:500]))
+        monkeypatch.setattr(lab.rbm.bench, "matmul_gflops", lambda device: roofline(device, n=256, repeats=2))
     extra = ["--path", str(trained["gsn"][0])] if family == "gsn" else []
     result, _ = run(["bench", family, *BENCH[family], *extra])
     assert isinstance(result, dict) and result

@@ -1,5 +1,5 @@
 """Write the Home-page pictures of the RBM pages from the pretrained MNIST checkpoint:
-``python -m lab.rbm_pictures`` (needs only assets/rbm/mnist_pcd_500)."""
+``python -m lab.rbm.home_pictures`` (needs only assets/rbm/mnist_pcd_500)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from PIL import Image
 
 from engine.models.rbm import gibbs_step
 from engine.tasks.rbm import ASSETS, load_pretrained
-from lab import views
+from lab.pictures import tile_grid, upscale
 
 PICTURES = ASSETS.parent / "pictures"
 SNAPSHOTS = (1, 4, 15, 30, 100, 300)
@@ -17,7 +17,7 @@ SNAPSHOTS = (1, 4, 15, 30, 100, 300)
 
 def filters_picture(W: torch.Tensor) -> np.ndarray:
     """The first 60 columns of W as 28 x 28 images, each with its own contrast."""
-    return views.upscale(views.tile_grid(W.T[:60].reshape(-1, 28, 28).numpy(), ncols=10, pad=1, contrast="per_tile"), 3)
+    return upscale(tile_grid(W.T[:60].reshape(-1, 28, 28).numpy(), ncols=10, pad=1, contrast="per_tile"), 3)
 
 
 def chains_picture(rbm, n_chains: int = 5, seed: int = 0) -> np.ndarray:
@@ -30,7 +30,7 @@ def chains_picture(rbm, n_chains: int = 5, seed: int = 0) -> np.ndarray:
         if t in SNAPSHOTS:
             columns.append(rbm.mean_v_given_h(h).reshape(n_chains, 28, 28))
     tiles = torch.stack(columns, dim=1).reshape(-1, 28, 28).numpy()
-    return views.upscale(views.tile_grid(tiles, ncols=len(SNAPSHOTS), pad=2), 3)
+    return upscale(tile_grid(tiles, ncols=len(SNAPSHOTS), pad=2), 3)
 
 
 def main() -> None:

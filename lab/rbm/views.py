@@ -1,9 +1,7 @@
-"""Pictures and cached resources shared by the RBM and Gibbs chain pages (no model math here)."""
+"""What the RBM and Gibbs chain pages draw with Streamlit: cached pretrained models and data, the AIS panel (no model math here)."""
 
 from __future__ import annotations
 
-import numpy as np
-import torch
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -12,6 +10,7 @@ from engine.eval.ais import AISResult, ais_log_z
 from engine.models.rbm import MAX_ENUMERABLE, RBM
 from engine.tasks.rbm import PRETRAINED, TRAIN_PARAMS, RBMData, heldout_log_likelihood, load_pretrained, load_rbm_data
 from lab import views
+from lab.rbm.pictures import filter_picture
 
 DATASET_NAMES = dict(TRAIN_PARAMS["dataset"].labels)
 
@@ -35,12 +34,6 @@ def data_if_available(name: str) -> RBMData | None:
         return None
 
 
-def example_picture(data: RBMData, index: int) -> np.ndarray:
-    """Training example ``index`` (wrapped around) as a uint8 picture."""
-    row = data.train[index % len(data.train)][None]
-    return views.tile_grid(data.to_image(row), ncols=1, pad=0)
-
-
 def without_data(name: str, start: str) -> None:
     """What the RBM page shows when ``name`` is not on this machine: how to get it, and the pretrained model's
     filters when there is one (MNIST, Frey), so the page still opens on something to look at."""
@@ -56,28 +49,6 @@ def without_data(name: str, start: str) -> None:
     views.show_image(filter_picture(filters), caption=f"The pretrained {extra['title']}: column j of W as an image, each with its own contrast "
                      f"({rbm.n_hidden} hidden units)", target_width=900)  # fmt: skip
     st.caption("The Gibbs chain page (in the menu) samples this model without any data.")
-
-
-def filter_picture(filters: np.ndarray, max_filters: int = 500) -> np.ndarray:
-    """Columns of W as images, each stretched to its own range (per-filter contrast)."""
-    f = filters[:max_filters]
-    ncols = int(np.ceil(np.sqrt(len(f) * 1.6)))
-    return views.tile_grid(f, ncols=ncols, contrast="per_tile", pad=1)
-
-
-def image_grid(images: np.ndarray, ncols: int | None = None) -> np.ndarray:
-    """Images in [0, 1] as one tile grid."""
-    return views.tile_grid(images, ncols=ncols, contrast="fixed", pad=1)
-
-
-def activation_picture(probs: np.ndarray, width: int = 480, height: int = 200) -> np.ndarray:
-    """P(h|v) for a batch: one row per example, one column per hidden unit (black 0, white 1),
-    stretched to about width x height pixels whatever the number of units."""
-    probs = np.asarray(probs, dtype=np.float32)
-    rows, units = probs.shape
-    pic = views.to_uint8(probs[None], "fixed")[0]
-    pic = np.repeat(pic, max(1, width // units), axis=1)
-    return np.repeat(pic, max(1, height // rows), axis=0)
 
 
 def run_ais(rbm: RBM, data: RBMData | None, n_betas: int, n_chains: int) -> tuple[AISResult, dict]:

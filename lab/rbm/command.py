@@ -86,6 +86,6 @@ def add_bench(p: argparse.ArgumentParser) -> None:
 
 
 def bench(args: argparse.Namespace) -> dict[str, Any]:
-    from lab.bench_rbm import run_bench
+    from lab.rbm.bench import run_bench
 
     return run_bench(args.data_root, args.epochs, args.threads, args.repeats)
