@@ -2,7 +2,7 @@
 
 Every family writes one schema, and only through this module::
 
-    {"family": "rbm" | "dbm" | "vae" | "gan" | "gsn",
+    {"family": "rbm" | "dbm" | "vae" | "gan" | "gsn" | ...,
      "config": {...what rebuilds the model: sizes, unit types...},
      "extra":  {...what it was trained on and how: dataset, hyperparameters, title...}}
 
@@ -25,7 +25,6 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 
-FAMILIES = ("rbm", "dbm", "vae", "gan", "gsn")
 SCHEMA = '{"family": ..., "config": {...}, "extra": {...}}'
 """The one JSON schema, as error messages name it."""
 
@@ -75,8 +74,8 @@ def save(path: str | os.PathLike, tensors: dict[str, torch.Tensor], config: dict
 
 def write(path: str | os.PathLike, family: str, tensors: dict[str, torch.Tensor], config: dict[str, Any], extra: dict[str, Any] | None = None) -> Path:
     """Write a checkpoint in the one schema (tensors as they are: cast before to store float16); return the .safetensors path."""
-    if family not in FAMILIES:
-        raise ValueError(f"family must be one of {', '.join(FAMILIES)}, got {family!r}")
+    if not (family.isidentifier() and family.islower()):
+        raise ValueError(f"family must be a lower-case name like 'rbm' (the family's folder in lab/), got {family!r}")
     return save(path, tensors, {"family": family, "config": dict(config), "extra": dict(extra or {})})
 
 
