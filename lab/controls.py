@@ -3,7 +3,8 @@
 - ``session_run``: one Run per browser tab and key, closed (thread joined) when the tab goes away.
 - ``run_controls``: Play / Pause / Step / Reset and a speed control, plus the run's status message.
 - Parameter widgets built from a Task's declarations (engine.params): ``param_widget`` for one,
-  ``param_row`` for a row of them. A page only says which parameters it shows and where; the
+  ``param_row`` for a row of them, ``param_rest`` for those the page does not place (under "More
+  settings"). A page only says which parameters it shows and where; the
   label (with the book's symbol and an "on Reset" mark), range, step, default and help come
   from the declaration. Every widget is bound to the URL (``?prefix.name=value``, seed
   included, so a copied link reproduces the setup) and persists across page switches.
@@ -15,13 +16,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import streamlit as st
 
-from engine.params import RESET, Param, Params
+from engine.params import ARRAY, RESET, Param, Params
 from engine.run import FAILED, RUNNING, Run, Task
 
 SPEEDS: dict[str, float | None] = {
@@ -189,6 +190,21 @@ def param_row(params: Params, names: Sequence[str], prefix: str, *, dataset: str
     for col, name in zip(cols, names, strict=True):
         with col:
             values[name] = param_widget(params, name, prefix, dataset=dataset, horizontal=True if name in horizontal else None)
+    return values
+
+
+def param_rest(params: Params, placed: Iterable[str], prefix: str, *, dataset: str | None = None, per_row: int = 4) -> dict[str, Any]:
+    """Every declared parameter the page has not placed (less those carrying arrays), in a "More settings"
+    expander, ``per_row`` to a row: a parameter added to a declaration shows on every page of its task at once."""
+    rest = [p.name for p in params if p.name not in set(placed) and p.kind is not ARRAY]
+    if not rest:
+        return {}
+    values: dict[str, Any] = {}
+    with st.expander("More settings", icon=":material/tune:"):
+        for start in range(0, len(rest), per_row):
+            for col, name in zip(st.columns(per_row), rest[start : start + per_row]):
+                with col:
+                    values[name] = param_widget(params, name, prefix, dataset=dataset)
     return values
 
 

@@ -29,6 +29,7 @@ for col, names in zip(top[1:], (("start",), ("hidden",), ("seed",), ("centering"
     with col:
         shown |= {name: ui.param_widget(P, name, "rbm", dataset=dataset, horizontal=name == "start") for name in names}
 shown |= ui.param_row(P, ("method", "k", "lr", "momentum", "batch_size", "weight_decay"), "rbm", dataset=dataset, horizontal=("method",))
+shown |= ui.param_rest(P, shown, "rbm", dataset=dataset)
 start = shown["start"]
 data = data_if_available(dataset)
 if data is None:

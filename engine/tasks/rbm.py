@@ -168,6 +168,7 @@ TRAIN_PARAMS = Params(
     Param("batch_size", 100, int, 1, 10000, ticks=(10, 20, 50, 100, 200, 500), label="Batch size", unit="examples"),
     Param("weight_decay", 1e-4, float, 0.0, 0.1, ticks=(0.0, 1e-5, 1e-4, 1e-3, 1e-2), label="Weight decay", symbol="λ", help="L2 penalty on W."),
     Param("centering", False, bool, label="Centering", help="Montavon & Müller (2012): the gradient of the model rewritten around the data means."),
+    Param("init_std", 0.01, float, 1e-4, 1.0, ticks=(1e-3, 3e-3, 0.01, 0.03, 0.1), when=RESET, label="Initial weight scale", symbol="σ_W", help="From scratch, W starts as N(0, σ_W²) (Hinton's guide, section 8)."),
     Param("learn_precision", False, bool, when=RESET, label="Learn β_v",
           help="Frey faces (Gaussian visible units), from scratch: learn the diagonal precisions β_v instead of keeping them at 1."),
 )
@@ -206,7 +207,7 @@ class RBMTrainTask:
         else:
             learn = self.data.visible == "gaussian" and bool(params.get("learn_precision", False))
             self.rbm = RBM(nv, int(params["hidden"]), self.data.visible, learn_precision=learn, image_shape=self.data.image_shape)
-            self.rbm.init_random(self.generator).init_visible_from_data(self.data.train, unit_precision=True)
+            self.rbm.init_random(self.generator, float(params["init_std"])).init_visible_from_data(self.data.train, unit_precision=True)
             self.source = f"random start, {int(params['hidden'])} hidden units"
         self.trainer = RBMTrainer(self.rbm, self.generator, data_mean=self.data.train.mean(0))
         self.order = torch.randperm(len(self.data.train), generator=self.generator)
@@ -293,8 +294,8 @@ class RBMTrainTask:
             self.trainer.reset_chains(state["chains"])
 
     def save(self, path: str | Path, params: Mapping[str, Any]) -> None:
-        """Write the current model as a checkpoint with its data transform and hyperparameters."""
-        save_checkpoint(self.rbm, self.data, path, {k: params[k] for k in ("method", "k", "lr", "momentum", "batch_size", "weight_decay", "centering", "seed")})
+        """Write the current model as a checkpoint with its data transform and every declared parameter it was trained with."""
+        save_checkpoint(self.rbm, self.data, path, {k: v for k, v in self.PARAMS.complete(params).items() if k != "dataset"})
 
 
 def rbm_from_arrays(arrays: Mapping[str, np.ndarray], like: RBM) -> RBM:

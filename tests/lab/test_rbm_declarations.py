@@ -75,3 +75,25 @@ def test_the_page_and_the_cli_train_bit_identical_models_from_the_same_settings(
     for name, tensor in cli_task.rbm.parameters().items():
         assert torch.equal(tensor, page_model[name]), name
     page_run.close()
+
+
+def test_a_parameter_declared_in_one_line_is_on_the_page_in_the_url_in_the_cli_and_checked(capsys):
+    """init_std was added as one Param line in TRAIN_PARAMS (and its one use in reset); nothing else names it."""
+    declared = TRAIN_PARAMS["init_std"]
+    at = AppTest.from_file(RBM_PAGE, default_timeout=120)
+    at.query_params["rbm.dataset"] = "digits"
+    at.query_params["rbm.start"] = "scratch"
+    at.query_params["rbm.init_std"] = "0.1"
+    at.run()
+    widget = at.select_slider(key="rbm.init_std")
+    assert widget.label == widget_label(declared) == "Initial weight scale σ_W · on Reset" and widget.help == widget_help(declared)
+    assert widget.value == 0.1 and list(widget.options) == [f"{t:g}" for t in declared.ticks]
+    run = at.session_state["shared.rbm.train"]
+    assert run.params["init_std"] == 0.1
+    assert float(run.task.rbm.W.std()) == pytest.approx(0.1, rel=0.05)  # W ~ N(0, 0.1^2) on 64 x 100 weights
+    run.close()
+    assert "--init-std FLOAT" in build_parser(families())._subparsers._group_actions[0].choices["train"]._subparsers._group_actions[0].choices["rbm"].format_usage()
+    with pytest.raises(SystemExit):
+        parse("--init-std", "5")
+    assert "init_std must be between 0.0001 and 1, got 5.0" in capsys.readouterr().err
+    assert params_from(parse("--init-std", "0.03"), TRAIN_PARAMS)["init_std"] == 0.03
