@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import streamlit as st
 
-from engine.models.dbm import SCHEDULES
+from engine.params import RESET
 from engine.run import Snapshot
-from engine.tasks.dbm import CLAMPS, INITS_SHOWN, MeanFieldTask
+from engine.tasks.dbm import MeanFieldTask
 from lab import controls as ui
 from lab import views
 from lab.dbm_views import bound_figure, change_figure, dbm_images, gap_figure, image_picture, layer_picture, pretrained_dbm
@@ -30,12 +32,17 @@ if trained is None or data is None:
     st.stop()
 sizes = trained.dbm.sizes
 
+P = MeanFieldTask.PARAMS
+if trained.net is None:  # this checkpoint cannot start Q from an inference network
+    P = P.replace(init=replace(P["init"], choices=tuple(i for i in P["init"].choices if i != "inference net")))
 SOURCES = {"pick": "a test image", "draw": "my drawing"}
 shape = trained.dbm.config.image_shape or (28, 28)
 top = st.columns([2, 2, 2, 2])
 with top[0]:
     source = ui.select("dbm.mf.source", "Image", list(SOURCES), "pick", format_func=SOURCES.get, horizontal=True)
-    index = ui.number("dbm.mf.image", f"Held-out test image (0-{len(data.held_out) - 1})", 0, len(data.held_out) - 1, 0)
+    index_param = P["index"]
+    index = ui.number("dbm.mf.index", f"{ui.widget_label(index_param)} (0-{len(data.held_out) - 1})", index_param.low, len(data.held_out) - 1, index_param.default,
+                      help=ui.widget_help(replace(index_param, high=len(data.held_out) - 1)))  # fmt: skip
 drawn = None
 if source == "draw":
     with st.sidebar:
@@ -43,37 +50,24 @@ if source == "draw":
         drawn = draw_digit("dbm.mf.canvas", shape)
     if drawn is None:
         st.info(f"Draw a digit in the sidebar: until you do, mean field runs on held-out test image {index}.")
-with top[1]:
-    clamp = ui.select("dbm.mf.clamp", "Observed pixels", list(CLAMPS), "whole image", help="Clamp part of the image: the free pixels (blue) get mean-field parameters too.")
-with top[2]:
-    init = ui.select("dbm.mf.init", "Start Q from", [i for i in INITS_SHOWN if i != "inference net" or trained.net is not None], "uniform",
-                     format_func={"uniform": "μ = 0.5", "bottom_up": "bottom-up pass (2W)", "zeros": "μ = 0", "inference net": "learned inference net"}.get)  # fmt: skip
-with top[3]:
-    binarize = ui.toggle("dbm.mf.binarize", "Binary image (sampled, seed 0)", True, help="Off: gray intensities used as v (not a likelihood of binary data).")
-cols = st.columns([3, 3, 3, 3])
-with cols[0]:
-    n_iter = ui.slider("dbm.mf.iters", "Iterations", 1, 200, 30, 1)
-with cols[1]:
-    damping = ui.slider("dbm.mf.damping", "Damping d: μ ← d μ + (1 − d) σ(·)", 0.0, 0.95, 0.0, 0.05)
-with cols[2]:
-    coupling = ui.select("dbm.mf.coupling", "Coupling: W² × (restarts)", [1.0, 2.0, 4.0, 6.0], 1.0, format_func=lambda c: "1 (the trained DBM)" if c == 1.0 else f"{c:g}",
-                         help="Multiply W² to couple h¹ and h² strongly: the mean-field problem gets two modes, and parallel updates flip between them for ever (try 4 with the parallel schedule).")  # fmt: skip
-with cols[3]:
-    schedule = ui.select("dbm.mf.schedule", "Schedule", list(SCHEDULES), "sequential", horizontal=True,
-                         format_func={"sequential": "layer by layer (h¹ then h²)", "parallel": "parallel (all at once)"}.get)  # fmt: skip
+shown = {"index": index, "image": ui.array_param(drawn)}
+for col, name in zip(top[1:], ("clamp", "init", "binarize"), strict=True):
+    with col:
+        shown[name] = ui.param_widget(P, name, "dbm.mf", horizontal=False)
+shown |= ui.param_row(P, ("n_iter", "damping", "coupling", "schedule"), "dbm.mf", horizontal=("schedule",))
 
-image = ui.array_param(drawn)
-params = {"index": index, "image": image, "clamp": clamp, "init": init, "binarize": binarize, "coupling": coupling, "n_iter": n_iter, "damping": damping, "schedule": schedule, "seed": 0}
+params = P.complete(shown)
+image, coupling, n_iter = params["image"], params["coupling"], params["n_iter"]
 run = ui.session_run("dbm.mf", lambda: MeanFieldTask(trained, data.held_out), params)
 ui.push_params(run, params)
-setup = (index, image, clamp, init, binarize, coupling)
+setup = tuple(params[name] for name in P.acting(RESET))
 if st.session_state.get("dbm.mf.setup") != setup:
     if "dbm.mf.setup" in st.session_state:
         run.reset()
     st.session_state["dbm.mf.setup"] = setup
 ui.run_controls(run, "dbm.mf", step_label="One iteration", default_speed="4 steps / s")
-shown = "your drawing" if image is not None else f"held-out test image {index}"
-st.caption(f"Pretrained DBM {'-'.join(map(str, sizes))} on MNIST{'' if coupling == 1.0 else f', with W² × {coupling:g}'}, on {shown}. Changing the image "
+described = "your drawing" if image is not None else f"held-out test image {index}"
+st.caption(f"Pretrained DBM {'-'.join(map(str, sizes))} on MNIST{'' if coupling == 1.0 else f', with W² × {coupling:g}'}, on {described}. Changing the image "
            "(or drawing again), the observed pixels, the start, the binarization or the coupling restarts; damping and schedule apply to the next iteration.")  # fmt: skip
 GIBBS = f"{MeanFieldTask.gibbs_chains} chains × {MeanFieldTask.gibbs_keep} sweeps after {MeanFieldTask.gibbs_burn_in}"
 

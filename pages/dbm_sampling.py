@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from engine.params import RESET
 from engine.run import Snapshot
 from engine.tasks.dbm import SamplingTask
 from lab import controls as ui
@@ -23,18 +24,19 @@ if trained is None:
     st.error("This page needs the pretrained MNIST DBM (assets/dbm/mnist, see assets/README.md).")
     st.stop()
 
-c = st.columns([2, 2, 4])
-with c[0]:
-    n_chains = ui.select("dbm.s.chains", "Chains (on Reset)", [8, 16, 32, 64], 16)
-with c[1]:
-    seed = ui.number("dbm.s.seed", "Seed (on Reset)", 0, 9999, 0)
-params = {"n_chains": n_chains, "seed": seed}
+P = SamplingTask.PARAMS
+shown = {}
+for col, name in zip(st.columns([2, 2, 4])[:2], ("n_chains", "seed"), strict=True):
+    with col:
+        shown[name] = ui.param_widget(P, name, "dbm.s")
+params = P.complete(shown)
 run = ui.session_run("dbm.sample", lambda: SamplingTask(trained), params)
 ui.push_params(run, params)
-if st.session_state.get("dbm.s.setup") != (n_chains, seed):
+setup = tuple(params[name] for name in P.acting(RESET))
+if st.session_state.get("dbm.s.setup") != setup:
     if "dbm.s.setup" in st.session_state:
         run.reset()
-    st.session_state["dbm.s.setup"] = (n_chains, seed)
+    st.session_state["dbm.s.setup"] = setup
 ui.run_controls(run, "dbm.s", step_label="One sweep", default_speed="15 steps / s")
 shape = trained.dbm.config.image_shape or (28, 28)
 

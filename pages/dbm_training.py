@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from engine.run import Snapshot
-from engine.tasks.dbm import TRAINING_DEFAULTS, DBMTrainingTask, mnist_available
+from engine.tasks.dbm import DBMTrainingTask, mnist_available
 from lab import controls as ui
 from lab import views
 from lab.dbm_views import FILTER_NOTE, SUPERSCRIPTS, filter_caption, filter_grid, samples_grid, units_picture
@@ -19,42 +19,28 @@ st.caption(
     "phase from persistent two-block Gibbs chains: ΔWˡ ∝ ⟨xˡ⁻¹xˡ′⟩_(data, μ) − ⟨xˡ⁻¹xˡ′⟩_chains."
 )
 
-datasets = ["digits", "bars-stripes"] + (["mnist"] if mnist_available() else [])
-names = {"digits": "8×8 digits (scikit-learn)", "bars-stripes": "bars and stripes 4×4", "mnist": "MNIST (test split, 9000 images)"}
+P = DBMTrainingTask.PARAMS
 c = st.columns([3, 1, 1, 1, 1, 1])
 with c[0]:
-    dataset = ui.select("dbm.t.data", "Dataset (on Reset)", datasets, "digits", format_func=names.get, horizontal=True)
-with c[1]:
-    n1 = ui.number("dbm.t.n1", "h¹ units (on Reset)", 1, 4096, 100)
-with c[2]:
-    n2 = ui.number("dbm.t.n2", "h² units (on Reset)", 1, 4096, 100)
-with c[3]:
-    n3 = ui.number("dbm.t.n3", "h³ units (0 = none)", 0, 4096, 0, help="A third hidden layer: its RBM gets the doubled top, the middle RBM's weights are halved.")
-with c[4]:
-    greedy = ui.number("dbm.t.greedy", "Greedy updates / layer (on Reset)", 0, 100000, 300, step=50)
-with c[5]:
-    seed = ui.number("dbm.t.seed", "Seed (on Reset)", 0, 9999, 0)
-c = st.columns(6)
-with c[0]:
-    rbm_lr = ui.log_slider("dbm.t.rbmlr", "RBM learning rate", [1e-3, 3e-3, 0.01, 0.03, 0.05, 0.1, 0.3], 0.05)
-with c[1]:
-    lr = ui.log_slider("dbm.t.lr", "Joint learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 0.005, 0.01, 0.03, 0.1], 0.005)
-with c[2]:
-    momentum = ui.slider("dbm.t.mom", "Momentum", 0.0, 0.95, 0.5, 0.05)
-with c[3]:
-    mf_iter = ui.slider("dbm.t.mf", "Mean-field iterations", 1, 50, 10, 1)
-with c[4]:
-    gibbs = ui.slider("dbm.t.gibbs", "Gibbs sweeps / update", 1, 10, 1, 1)
-with c[5]:
-    centering = ui.toggle("dbm.t.center", "Centering", False, help="Montavon & Müller (2012): gradients of the model rewritten around the layers' mean activities.")
+    dataset = ui.param_widget(P, "dataset", "dbm.t", horizontal=True)
+shown = {"dataset": dataset}
+for col, name in zip(c[1:], ("n1", "n2", "n3", "greedy_updates", "seed"), strict=True):
+    with col:
+        shown[name] = ui.param_widget(P, name, "dbm.t", dataset=dataset)
+shown |= ui.param_row(P, ("rbm_lr", "lr", "momentum", "mf_iterations", "gibbs_steps", "centering"), "dbm.t", dataset=dataset)
+with st.expander("More settings: batch, chains, weight decay, binarization, inference network"):
+    shown |= ui.param_row(P, ("batch_size", "n_chains", "weight_decay", "binarization", "inference_net"), "dbm.t", dataset=dataset)
+if dataset == "mnist" and not mnist_available():
+    st.error("MNIST is not on disk: run `genlab data fetch mnist` (or set GENLAB_DATA), or pick another dataset.")
+    st.stop()
 
-params = {**TRAINING_DEFAULTS, "dataset": dataset, "n1": n1, "n2": n2, "n3": n3, "greedy_updates": greedy, "seed": seed, "rbm_lr": rbm_lr, "lr": lr,
-          "momentum": momentum, "mf_iterations": mf_iter, "gibbs_steps": gibbs, "centering": centering, "n_chains": 64}  # fmt: skip
+params = P.complete(shown)
 run = ui.session_run("dbm.train", DBMTrainingTask, params)
 ui.push_params(run, params)
 ui.run_controls(run, "dbm.t")
 task: DBMTrainingTask = run.task
-st.caption(f"DBM {'-'.join(map(str, task.sizes_))} on {task.data.source}, binarisation: dynamic. Dataset, sizes, greedy updates and seed apply on Reset.")
+st.caption(f"DBM {'-'.join(map(str, task.sizes_))} on {task.data.source}, binarisation: {task.binary.scheme}. "
+           "The settings marked “on Reset” apply when you press Reset.")
 shape = task.data.image_shape
 
 

@@ -413,26 +413,32 @@ class DBM:
     # ------------------------------------------------------------------ checkpoints
 
     def save(self, path: str | os.PathLike, extra: dict[str, Any] | None = None, dtype: torch.dtype = torch.float32) -> None:
-        """Write the parameters (safetensors, in ``dtype``) and the config plus ``extra`` (JSON)."""
-        config = {"model": "dbm", "sizes": list(self.sizes), "image_shape": self.config.image_shape, **(extra or {})}
-        checkpoint.save(path, {k: t.to(dtype) for k, t in self.parameters().items()}, config)
+        """Write the parameters (in ``dtype``) in the one checkpoint schema: config = sizes and image shape, then ``extra``."""
+        checkpoint.write(path, "dbm", {k: t.to(dtype) for k, t in self.parameters().items()}, self.checkpoint_config(), extra)
+
+    def checkpoint_config(self) -> dict[str, Any]:
+        """What rebuilds this DBM: its layer sizes and image shape (a checkpoint's ``config``)."""
+        return {"sizes": list(self.sizes), "image_shape": list(self.config.image_shape) if self.config.image_shape else None}
+
+    @classmethod
+    def from_checkpoint(cls, ckpt: checkpoint.Checkpoint, device: torch.device | str = "cpu") -> DBM:
+        """The DBM a checkpoint read by :func:`engine.checkpoint.read` holds; CheckpointError names the file when it does not fit."""
+        try:
+            model = cls(ckpt.config["sizes"], image_shape=ckpt.config.get("image_shape"), device=device)
+        except (KeyError, TypeError, ValueError) as err:
+            raise ckpt.fail(f"not a DBM config ({err})") from err
+        checkpoint.expect_shapes(ckpt.path, ckpt.tensors, {k: tuple(t.shape) for k, t in model.parameters().items()})
+        bad = [k for k in model.parameters() if not torch.isfinite(ckpt.tensors[k]).all()]
+        if bad:
+            raise checkpoint.CheckpointError(f"{ckpt.path}: {', '.join(bad)} hold NaN or Inf")
+        model.load_state(ckpt.tensors)
+        return model
 
     @classmethod
     def load(cls, path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[DBM, dict[str, Any]]:
-        """Read a checkpoint written by :meth:`save`: (model, its JSON config); CheckpointError names the file."""
-        tensors, config = checkpoint.load(path, device)
-        try:
-            if config.get("model") != "dbm":
-                raise ValueError(f"model is {config.get('model')!r}")
-            model = cls(config["sizes"], image_shape=config.get("image_shape"), device=device)
-        except (KeyError, TypeError, ValueError) as err:
-            raise checkpoint.CheckpointError(f"{checkpoint.paths(path)[1]}: not a DBM config ({err})") from err
-        checkpoint.expect_shapes(path, tensors, {k: tuple(t.shape) for k, t in model.parameters().items()})
-        bad = [k for k in model.parameters() if not torch.isfinite(tensors[k]).all()]
-        if bad:
-            raise checkpoint.CheckpointError(f"{checkpoint.paths(path)[0]}: {', '.join(bad)} hold NaN or Inf")
-        model.load_state(tensors)
-        return model, config
+        """Read a checkpoint written by :meth:`save`: (model, its ``extra`` record); CheckpointError names the file."""
+        ckpt = checkpoint.read(path, "dbm", device)
+        return cls.from_checkpoint(ckpt, device), dict(ckpt.extra)
 
 
 def bernoulli_entropy(mu: torch.Tensor) -> torch.Tensor:

@@ -39,7 +39,7 @@ import torch.nn.functional as F
 
 from engine import checkpoint
 from engine.eval.rbm_monitor import update_ratio
-from engine.models.dbm import DBM, MAX_MF_ITER, check_sizes
+from engine.models.dbm import DBM, check_sizes
 from engine.models.rbm import RBM
 from engine.models.rbm_training import RBMTrainer, TrainConfig
 
@@ -211,21 +211,6 @@ class JointConfig:
     centering: bool = False
     centering_rate: float = 0.01
 
-    def check(self) -> None:
-        """ValueError naming the parameter and its allowed range."""
-        if not 0.0 < self.lr <= 1.0:
-            raise ValueError(f"learning rate must be in (0, 1], got {self.lr}")
-        if not 0.0 <= self.momentum < 1.0:
-            raise ValueError(f"momentum must be in [0, 1), got {self.momentum}")
-        if not 0.0 <= self.weight_decay <= 1.0:
-            raise ValueError(f"weight decay must be in [0, 1], got {self.weight_decay}")
-        if not 1 <= int(self.mf_iterations) <= MAX_MF_ITER:
-            raise ValueError(f"mean-field iterations must be between 1 and {MAX_MF_ITER}, got {self.mf_iterations}")
-        if not 1 <= int(self.gibbs_steps) <= 100:
-            raise ValueError(f"Gibbs sweeps per update must be between 1 and 100, got {self.gibbs_steps}")
-        if not 0.0 < self.centering_rate <= 1.0:
-            raise ValueError(f"centering rate must be in (0, 1], got {self.centering_rate}")
-
 
 class DBMTrainer:
     """Optimiser state of one DBM: momentum buffers, persistent chains (one per row), centering offsets.
@@ -372,39 +357,41 @@ class InferenceNet:
 
 @dataclass
 class TrainedDBM:
-    """A trained DBM with the RBM stack it was pretrained from (its DBN) and, when trained, its inference network."""
+    """A trained DBM with the RBM stack it was pretrained from (its DBN) and, when trained, its inference network;
+    ``extra``: its checkpoint's record of what it was trained on and how."""
 
     dbm: DBM
     stack: GreedyStack
     net: InferenceNet | None
-    config: dict
+    extra: dict
 
 
 def save_trained(path, dbm: DBM, stack: GreedyStack, net: InferenceNet | None, extra: dict | None = None, dtype: torch.dtype = torch.float16) -> None:
-    """One checkpoint: the DBM's W1.. b c1.., the stack's single-copy rbm<l>.W/.b/.c and the network's R<l>, r<l>."""
+    """One checkpoint (family ``dbm``): the DBM's W1.. b c1.., the stack's single-copy rbm<l>.W/.b/.c and the network's R<l>, r<l>;
+    config = the DBM's sizes and image shape and whether a network is stored, ``extra`` as given."""
     tensors = dict(dbm.parameters())
     for l, layer in enumerate(stack.rbms, start=1):
         tensors.update({f"rbm{l}.W": layer.W, f"rbm{l}.b": layer.b, f"rbm{l}.c": layer.c})
     if net is not None:
         tensors.update({k: t.detach() for k, t in net.parameters().items()})
-    config = {"model": "dbm", "sizes": list(dbm.sizes), "image_shape": dbm.config.image_shape, "inference_net": net is not None, **(extra or {})}
-    checkpoint.save(path, {k: t.to(dtype) for k, t in tensors.items()}, config)
+    config = {**dbm.checkpoint_config(), "inference_net": net is not None}
+    checkpoint.write(path, "dbm", {k: t.to(dtype) for k, t in tensors.items()}, config, extra)
 
 
 def load_trained(path, device: torch.device | str = "cpu") -> TrainedDBM:
     """Read :func:`save_trained`'s checkpoint; CheckpointError names the file when it does not fit."""
-    dbm, config = DBM.load(path, device)
-    tensors, _ = checkpoint.load(path, device)
+    ckpt = checkpoint.read(path, "dbm", device)
+    dbm = DBM.from_checkpoint(ckpt, device)
     stack = GreedyStack(dbm.sizes)
     shapes = {}
     for l, layer in enumerate(stack.rbms, start=1):
         shapes.update({f"rbm{l}.W": (layer.n_in, layer.n_out), f"rbm{l}.b": (layer.n_in,), f"rbm{l}.c": (layer.n_out,)})
-    net = InferenceNet(dbm) if config.get("inference_net") else None
+    net = InferenceNet(dbm) if ckpt.config.get("inference_net") else None
     if net is not None:
         shapes.update({k: tuple(t.shape) for k, t in net.parameters().items()})
-    checkpoint.expect_shapes(path, {k: tensors[k] for k in shapes if k in tensors}, shapes)
+    checkpoint.expect_shapes(path, {k: ckpt.tensors[k] for k in shapes if k in ckpt.tensors}, shapes)
     for l, layer in enumerate(stack.rbms, start=1):
-        layer.set_params(tensors[f"rbm{l}.W"], tensors[f"rbm{l}.b"], tensors[f"rbm{l}.c"])
+        layer.set_params(ckpt.tensors[f"rbm{l}.W"], ckpt.tensors[f"rbm{l}.b"], ckpt.tensors[f"rbm{l}.c"])
     if net is not None:
-        net.load_state(tensors)
-    return TrainedDBM(dbm, stack, net, config)
+        net.load_state(ckpt.tensors)
+    return TrainedDBM(dbm, stack, net, dict(ckpt.extra))

@@ -14,16 +14,16 @@ import numpy as np
 import torch
 
 from engine import data as datalib
-from engine.models.dbm import MAX_UNITS, DBM, bernoulli_entropy, check_mean_field
+from engine.models.clamp import REGIONS, check_images, region_mask
+from engine.models.dbm import MAX_UNITS, SCHEDULES, DBM, bernoulli_entropy
 from engine.models.dbm_training import DBMTrainer, GreedyStack, InferenceNet, JointConfig, TrainedDBM, compose_dbm, load_trained
-from engine.models.clamp import check_images
 from engine.models.dbn import DBN
 from engine.models.rbm_training import TrainConfig
+from engine.params import ARRAY, RESET, Param, Params
 
 ROOT = Path(__file__).resolve().parents[2]
 PRETRAINED = ROOT / "assets" / "dbm" / "mnist"
 DATASETS = ("mnist", "digits", "bars-stripes")
-CLAMPS = ("whole image", "top half", "left half")
 HELD_OUT = {"mnist": 1000, "digits": 297, "bars-stripes": 0}
 
 
@@ -80,33 +80,40 @@ def _generator(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(seed))
 
 
-def _check_range(params: Mapping[str, Any], name: str, low: float, high: float, label: str) -> None:
-    value = params.get(name)
-    if value is None:
-        return
-    if not low <= float(value) <= high:
-        raise ValueError(f"{label} must be between {low:g} and {high:g}, got {value}")
-
-
 # --------------------------------------------------------------------------- mean-field inference, one iteration per step
 
 
-MEANFIELD_DEFAULTS: dict[str, Any] = {
-    "index": 0, "image": None, "n_iter": 30, "damping": 0.0, "schedule": "sequential", "init": "uniform", "clamp": "whole image", "binarize": True, "coupling": 1.0, "seed": 0,
-}  # fmt: skip
-MAX_COUPLING = 8.0
+CLAMPS = ("all", *REGIONS)
+"""Which pixels are observed (clamped): ``all``, or a region named as in engine.models.clamp (the half that is kept, or all but a centred square)."""
 INITS_SHOWN = ("uniform", "bottom_up", "zeros", "inference net")
+MEANFIELD_PARAMS = Params(
+    Param("index", 0, int, 0, None, when=RESET, label="Held-out test image", help="Its index among the held-out test images."),
+    Param("image", None, ARRAY, when=RESET, cli=False, label="Drawn image", help="An image of the visible layer's size (values in [0, 1]) used instead of the test image."),
+    Param("clamp", "all", str, choices=CLAMPS, when=RESET, label="Observed pixels",
+          labels={"all": "whole image", **{r: f"{r} half" for r in REGIONS if r != "square"}, "square": "all but a centred square"},
+          help="Clamp part of the image: the free pixels (blue) get mean-field parameters too."),
+    Param("init", "uniform", str, choices=INITS_SHOWN, when=RESET, label="Start Q from",
+          labels={"uniform": "μ = 0.5", "bottom_up": "bottom-up pass (2W)", "zeros": "μ = 0", "inference net": "learned inference net"}),
+    Param("binarize", True, bool, when=RESET, label="Binary image (sampled)", help="Off: gray intensities used as v (not a likelihood of binary data)."),
+    Param("coupling", 1.0, float, 0.25, 8.0, ticks=(0.25, 0.5, 1.0, 2.0, 4.0, 6.0, 8.0), when=RESET, label="Coupling: W² ×",
+          labels={1.0: "1 (trained)"},
+          help="Multiply W² to couple h¹ and h² strongly: the mean-field problem gets two modes, and parallel updates flip between them for ever (try 4 with the parallel schedule)."),
+    Param("n_iter", 30, int, 1, 200, step=1, label="Iterations", help="The iteration where the animation stops."),
+    Param("damping", 0.0, float, 0.0, 0.95, step=0.05, label="Damping", symbol="d", help="μ ← d μ + (1 − d) σ(·)."),
+    Param("schedule", "sequential", str, choices=SCHEDULES, label="Schedule",
+          labels={"sequential": "layer by layer (h¹ then h²)", "parallel": "parallel (all at once)"},
+          help="Layer by layer never lowers the bound; all layers at once can oscillate."),
+    Param("seed", 0, int, 0, 9999, when=RESET, label="Seed", help="The binarization draw of the image and the Gibbs comparison."),
+)
+"""The mean-field task's parameters (the mean-field page's widgets)."""
 
 
-def _clamp_mask(clamp: str, image_shape: tuple[int, int]) -> torch.Tensor:
-    """True where a pixel is observed (clamped)."""
+def observed_mask(clamp: str, image_shape: tuple[int, int]) -> torch.Tensor:
+    """The flat mask of observed (clamped) pixels: every pixel for ``all``, else :func:`engine.models.clamp.region_mask`."""
     h, w = image_shape
-    mask = torch.ones(h, w, dtype=torch.bool)
-    if clamp == "top half":
-        mask[h // 2 :] = False
-    elif clamp == "left half":
-        mask[:, w // 2 :] = False
-    return mask.reshape(-1)
+    if clamp == "all":
+        return torch.ones(h * w, dtype=torch.bool)
+    return torch.from_numpy(region_mask(clamp, h, w).ravel())
 
 
 class MeanFieldTask:
@@ -114,10 +121,8 @@ class MeanFieldTask:
 
     With part of the image clamped, the free pixels get mean-field parameters too (updated after
     the hidden layers, mu_v = sigmoid(b + W1 mu1)), and their entropy joins the bound.
-    Params: index (test image), image (an image of the visible layer's size, values in [0, 1], e.g. a
-    drawing, used instead of test image ``index``; None: the test image), n_iter (the step where the animation stops), damping, schedule,
-    init (uniform / bottom_up / zeros / inference net), clamp, binarize, seed, and ``coupling``:
-    W2 multiplied by this factor (1 = the trained DBM). A strong coupling between h1 and h2 makes
+    Its parameters are :data:`MEANFIELD_PARAMS`; ``image`` (e.g. a drawing) replaces test image
+    ``index`` when given, and ``coupling`` multiplies W2 (1 = the trained DBM). A strong coupling between h1 and h2 makes
     the mean-field problem multimodal: parallel updates then flip between two modes for ever,
     while the sequential schedule still converges. The bound is computed in float64.
     Beside mean field it computes (at reset, see :meth:`_compare`) the DBN pass, the inference network
@@ -127,37 +132,28 @@ class MeanFieldTask:
     gibbs_chains, gibbs_burn_in, gibbs_keep = 32, 30, 30
     """The size of the posterior Gibbs comparison: chains, sweeps discarded, sweeps averaged."""
 
+    PARAMS = MEANFIELD_PARAMS
+
     def __init__(self, trained: TrainedDBM, images: torch.Tensor):
         self.trained, self.dbm = trained, trained.dbm
         self.images = images
         self.dbn = DBN.from_stack(trained.stack)
 
     def check_params(self, params: Mapping[str, Any]) -> None:
-        check_mean_field(int(params.get("n_iter", 30)), float(params.get("damping", 0.0)), params.get("schedule", "sequential"))
-        if not 1 <= int(params.get("n_iter", 30)) <= 200:
-            raise ValueError(f"iterations must be between 1 and 200, got {params.get('n_iter')}")
-        _check_range(params, "index", 0, len(self.images) - 1, "test image index")
-        if params.get("image") is not None:
+        """What depends on the loaded data: the test image index, a given image's size, an inference network to start from."""
+        if not params["index"] < len(self.images):
+            raise ValueError(f"index (the test image) must be between 0 and {len(self.images) - 1}, got {params['index']}")
+        if params["image"] is not None:
             self._given_image(params["image"])
-        if params.get("init", "uniform") not in INITS_SHOWN:
-            raise ValueError(f"init must be one of {', '.join(INITS_SHOWN)}, got {params.get('init')!r}")
-        if params.get("init") == "inference net" and self.trained.net is None:
+        if params["init"] == "inference net" and self.trained.net is None:
             raise ValueError("this checkpoint has no inference network; choose another init")
-        _check_range(params, "coupling", 0.25, MAX_COUPLING, "coupling (the factor on W2)")
-        if params.get("clamp", "whole image") not in CLAMPS:
-            raise ValueError(f"clamp must be one of {', '.join(CLAMPS)}, got {params.get('clamp')!r}")
 
-    def _given_image(self, image: Any) -> torch.Tensor:
-        """An image given as an array (H x W, or flat with the visible layer's size; values in [0, 1]) as a (1, D) row."""
+    def _given_image(self, image: tuple) -> torch.Tensor:
+        """An image given as a flat tuple of the visible layer's size (values in [0, 1]) as a (1, D) row."""
         h, w = self.trained.dbm.config.image_shape or (1, self.trained.dbm.sizes[0])
-        rows = check_images(image, h, w)
-        if len(rows) != 1:
-            raise ValueError(f"image must be a single image, got {len(rows)}")
-        return rows.to(self.images.dtype)
+        return check_images(image, h, w).to(self.images.dtype)
 
-    def reset(self, params: Mapping[str, Any]) -> None:
-        p = {**MEANFIELD_DEFAULTS, **params}
-        self.check_params(p)
+    def reset(self, p: Mapping[str, Any]) -> None:
         self.dbm = self.trained.dbm.copy() if float(p["coupling"]) != 1.0 else self.trained.dbm
         if float(p["coupling"]) != 1.0:
             self.dbm.W[1].mul_(float(p["coupling"]))
@@ -165,7 +161,7 @@ class MeanFieldTask:
         gray = self._given_image(p["image"]) if p["image"] is not None else self.images[int(p["index"])][None, :]
         self.v_true = torch.bernoulli(gray, generator=_generator(p["seed"])) if p["binarize"] else gray
         shape = self.dbm.config.image_shape or (1, self.dbm.sizes[0])
-        self.observed = _clamp_mask(p["clamp"], shape)
+        self.observed = observed_mask(p["clamp"], shape)
         self.v = torch.where(self.observed, self.v_true, torch.full_like(self.v_true, 0.5))
         if p["init"] == "inference net":
             self.mu = self.trained.net(self.v)
@@ -208,8 +204,7 @@ class MeanFieldTask:
         extra = bernoulli_entropy(v[:, free]) if free.any() else torch.zeros(1, dtype=torch.float64)
         return float(self.dbm64.variational_bound(v, mu)[0] + extra[0])
 
-    def step(self, params: Mapping[str, Any]) -> Mapping[str, float]:
-        p = {**MEANFIELD_DEFAULTS, **params}
+    def step(self, p: Mapping[str, Any]) -> Mapping[str, float]:
         if self.iteration >= int(p["n_iter"]):
             return {}
         new = self.dbm.mean_field_step(self.v, self.mu, float(p["damping"]), p["schedule"])
@@ -246,11 +241,35 @@ class MeanFieldTask:
 # --------------------------------------------------------------------------- training: greedy layer-wise, then joint PCD
 
 
-TRAINING_DEFAULTS: dict[str, Any] = {
-    "dataset": "digits", "n1": 100, "n2": 100, "n3": 0, "batch_size": 100, "binarization": "dynamic",
-    "greedy_updates": 300, "rbm_lr": 0.05, "lr": 0.005, "momentum": 0.5, "weight_decay": 1e-4,
-    "mf_iterations": 10, "gibbs_steps": 1, "n_chains": 100, "centering": False, "inference_net": True, "seed": 0,
-}  # fmt: skip
+BINARIZATIONS = ("dynamic", "fixed", "threshold")
+TRAINING_PARAMS = Params(
+    Param("dataset", "digits", str, choices=DATASETS, when=RESET, label="Dataset",
+          labels={"digits": "8×8 digits (scikit-learn)", "bars-stripes": "bars and stripes 4×4", "mnist": "MNIST (test split, 9000 images)"}),
+    Param("n1", 100, int, 1, MAX_UNITS, when=RESET, label="h¹ units"),
+    Param("n2", 100, int, 1, MAX_UNITS, when=RESET, label="h² units"),
+    Param("n3", 0, int, 0, MAX_UNITS, when=RESET, label="h³ units",
+          help="A third hidden layer (0 = none): its RBM gets the doubled top, the middle RBM's weights are halved."),
+    Param("greedy_updates", 300, int, 0, 100000, when=RESET, label="Greedy updates per layer",
+          help="RBM updates of greedy pretraining for each hidden layer before joint training (0: joint training from the start)."),
+    Param("seed", 0, int, 0, 9999, when=RESET, label="Seed", help="Initial weights, batch order, binarization and Gibbs samples."),
+    Param("rbm_lr", 0.05, float, 1e-6, 1.0, ticks=(1e-3, 3e-3, 0.01, 0.03, 0.05, 0.1, 0.3), label="RBM learning rate", symbol="ε_RBM",
+          help="Learning rate of greedy pretraining."),
+    Param("lr", 0.005, float, 0.0, 1.0, low_open=True, ticks=(1e-4, 3e-4, 1e-3, 3e-3, 0.005, 0.01, 0.03, 0.1), label="Joint learning rate", symbol="ε",
+          help="Learning rate of joint training (algorithm 20.1)."),
+    Param("momentum", 0.5, float, 0.0, 0.95, step=0.05, label="Momentum", symbol="α"),
+    Param("mf_iterations", 10, int, 1, 50, step=1, label="Mean-field iterations", help="Iterations of eqs. 20.33-20.34 in the positive phase of each joint update."),
+    Param("gibbs_steps", 1, int, 1, 10, step=1, label="Gibbs sweeps per update", help="Two-block Gibbs sweeps of the persistent chains per joint update."),
+    Param("centering", False, bool, label="Centering", help="Montavon & Müller (2012): gradients of the model rewritten around the layers' mean activities."),
+    Param("batch_size", 100, int, 1, 1000, ticks=(10, 20, 50, 100, 200, 500, 1000), label="Batch size", unit="examples"),
+    Param("n_chains", 100, int, 2, 1000, ticks=(10, 20, 50, 100, 200, 500, 1000), when=RESET, label="Persistent chains",
+          help="Two-block Gibbs chains of joint training's negative phase, kept running between updates."),
+    Param("weight_decay", 1e-4, float, 0.0, 0.1, ticks=(0.0, 1e-5, 1e-4, 1e-3, 1e-2), label="Weight decay", symbol="λ", help="L2 penalty on the weights."),
+    Param("binarization", "dynamic", str, choices=BINARIZATIONS, when=RESET, label="Binarization",
+          help="dynamic: a fresh Bernoulli sample of the gray levels per batch; fixed: one sample, seeded; threshold: at 0.5."),
+    Param("inference_net", True, bool, when=RESET, label="Inference network",
+          help="Train a feed-forward network to predict mean field in one pass (Salakhutdinov & Larochelle 2010) alongside joint training."),
+)
+"""The DBM training task's parameters: the training page's widgets and ``genlab train dbm``'s options."""
 
 
 FILTERS_SHOWN = (64, 32)
@@ -279,28 +298,16 @@ class DBMTrainingTask:
     training by algorithm 20.1, one mini-batch per step. Changing sizes or the dataset needs a Reset;
     learning rates, momentum, mean-field iterations, Gibbs sweeps and centering apply live."""
 
+    PARAMS = TRAINING_PARAMS
+
     def __init__(self, root: str | None = None, data: DBMData | None = None):
         self.root = root
         self._data_cache: dict[str, DBMData] = {} if data is None else {"given": data}
 
-    def sizes(self, p: Mapping[str, Any], n_visible: int) -> tuple[int, ...]:
-        hidden = [int(p["n1"]), int(p["n2"])] + ([int(p["n3"])] if int(p.get("n3", 0)) > 0 else [])
-        return (n_visible, *hidden)
-
-    def check_params(self, params: Mapping[str, Any]) -> None:
-        p = {**TRAINING_DEFAULTS, **params}
-        if p["dataset"] not in DATASETS:
-            raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {p['dataset']!r}")
-        for name, label in (("n1", "hidden layer 1 size n1"), ("n2", "hidden layer 2 size n2")):
-            _check_range(p, name, 1, MAX_UNITS, label)
-        _check_range(p, "n3", 0, MAX_UNITS, "hidden layer 3 size n3 (0 = two hidden layers)")
-        _check_range(p, "batch_size", 1, 1000, "batch size")
-        _check_range(p, "greedy_updates", 0, 100000, "greedy updates per layer")
-        _check_range(p, "rbm_lr", 1e-6, 1.0, "RBM learning rate")
-        _check_range(p, "n_chains", 2, 1000, "persistent chains")
-        if p["binarization"] not in ("dynamic", "fixed", "threshold"):
-            raise ValueError(f"binarization must be dynamic, fixed or threshold, got {p['binarization']!r}")
-        self._joint_config(p).check()
+    @staticmethod
+    def sizes(p: Mapping[str, Any], n_visible: int) -> tuple[int, ...]:
+        """(n_visible, n1, n2[, n3]): the third hidden layer only when n3 > 0."""
+        return (n_visible, p["n1"], p["n2"], *([p["n3"]] if p["n3"] > 0 else []))
 
     @staticmethod
     def _joint_config(p: Mapping[str, Any]) -> JointConfig:
@@ -313,9 +320,7 @@ class DBMTrainingTask:
             self._data_cache[dataset] = load_images(dataset, self.root)
         return self._data_cache[dataset]
 
-    def reset(self, params: Mapping[str, Any]) -> None:
-        p = {**TRAINING_DEFAULTS, **params}
-        self.check_params(p)
+    def reset(self, p: Mapping[str, Any]) -> None:
         self.data = self._data(p["dataset"])
         self.binary = datalib.Binarized(self.data.train, p["binarization"], seed=int(p["seed"]))
         self.generator = _generator(p["seed"])
@@ -351,8 +356,7 @@ class DBMTrainingTask:
         self.trainer = DBMTrainer(self.dbm, int(p["n_chains"]), self.generator, self.data.train.mean(0))
         self.net = InferenceNet(self.dbm) if p["inference_net"] else None
 
-    def step(self, params: Mapping[str, Any]) -> Mapping[str, float]:
-        p = {**TRAINING_DEFAULTS, **params}
+    def step(self, p: Mapping[str, Any]) -> Mapping[str, float]:
         bad = self.nonfinite()
         if bad is not None:  # sampling from NaN probabilities would raise: report it and let the Run roll back
             return {bad: float("nan")}
@@ -390,7 +394,7 @@ class DBMTrainingTask:
         """The name of the first parameter holding NaN or Inf (see :meth:`parameter_tensors`), else None."""
         return next((k for k, t in self.parameter_tensors().items() if not torch.isfinite(t).all()), None)
 
-    divergence_hint = "lower the learning rate or turn centering on"
+    divergence_hint = "lower the learning rate of the phase that diverged (rbm_lr in greedy pretraining, lr in joint training) or the momentum, or turn centering on"
 
     def state(self) -> dict:
         return {
@@ -442,24 +446,25 @@ class DBMTrainingTask:
 # --------------------------------------------------------------------------- sampling: DBM Gibbs beside DBN ancestral
 
 
-SAMPLING_DEFAULTS: dict[str, Any] = {"n_chains": 16, "seed": 0}
+SAMPLING_PARAMS = Params(
+    Param("n_chains", 16, int, 1, 64, ticks=(1, 4, 8, 16, 32, 64), when=RESET, label="Chains", help="Chains of each sampler, shown side by side."),
+    Param("seed", 0, int, 0, 9999, when=RESET, label="Seed", help="Both samplers start from random states drawn with this seed."),
+)
+"""The sampling task's parameters (the sampling page's widgets)."""
 
 
 class SamplingTask:
     """One step = one two-block Gibbs sweep of the DBM (all layers) and one Gibbs step in the DBN's
     top RBM followed by a fresh down pass; both start from random states drawn from the same seed."""
 
+    PARAMS = SAMPLING_PARAMS
+
     def __init__(self, trained: TrainedDBM):
         self.dbm = trained.dbm
         self.dbn = DBN.from_stack(trained.stack)
 
-    def check_params(self, params: Mapping[str, Any]) -> None:
-        _check_range(params, "n_chains", 1, 64, "chains")
-        _check_range(params, "seed", 0, 2**31 - 1, "seed")
-
-    def reset(self, params: Mapping[str, Any]) -> None:
-        p = {**SAMPLING_DEFAULTS, **params}
-        n = int(p["n_chains"])
+    def reset(self, p: Mapping[str, Any]) -> None:
+        n = p["n_chains"]
         self.g_dbm, self.g_dbn = _generator(p["seed"]), _generator(p["seed"])
         self.x = self.dbm.random_state(n, self.g_dbm)
         self.top = self.dbn.sample_top(n, 0, self.g_dbn)

@@ -8,8 +8,8 @@ import sys
 import time
 from typing import Any
 
-from engine.tasks.dbm import DATASETS, TRAINING_DEFAULTS
-from lab.commands import warn_if_degenerate
+from engine.tasks.dbm import DATASETS, TRAINING_PARAMS
+from lab.commands import add_common, add_params, drive, params_from, warn_if_degenerate
 
 
 def _sizes(text: str) -> list[int]:
@@ -22,98 +22,57 @@ def _sizes(text: str) -> list[int]:
     return sizes
 
 
+def _epochs(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"epochs must be a number >= 0, got {text!r}") from err
+    if not 0 <= value <= 10000:
+        raise argparse.ArgumentTypeError(f"epochs must be between 0 and 10000, got {text}")
+    return value
+
+
 def add_train(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dataset", choices=DATASETS, default="mnist", help="mnist (first 9000 images of the test split), digits, bars-stripes")
-    p.add_argument("--hidden", type=_sizes, default=[500, 1000], help="hidden layer sizes, e.g. 500,1000 (or three: 500,500,1000)")
-    p.add_argument("--binarization", choices=("dynamic", "fixed", "threshold"), default="dynamic")
-    p.add_argument("--greedy-epochs", type=float, default=5.0, help="epochs of RBM pretraining per layer")
-    p.add_argument("--joint-epochs", type=float, default=5.0, help="epochs of joint training (algorithm 20.1)")
-    p.add_argument("--batch-size", type=int, default=100)
-    p.add_argument("--rbm-lr", type=float, default=TRAINING_DEFAULTS["rbm_lr"])
-    p.add_argument("--lr", type=float, default=TRAINING_DEFAULTS["lr"], help="joint-training learning rate")
-    p.add_argument("--momentum", type=float, default=TRAINING_DEFAULTS["momentum"])
-    p.add_argument("--weight-decay", type=float, default=TRAINING_DEFAULTS["weight_decay"])
-    p.add_argument("--mf-iterations", type=int, default=TRAINING_DEFAULTS["mf_iterations"])
-    p.add_argument("--chains", type=int, default=TRAINING_DEFAULTS["n_chains"], help="persistent Gibbs chains")
-    p.add_argument("--centering", action="store_true", help="centred gradients (Montavon & Mueller 2012)")
-    p.add_argument("--no-inference-net", action="store_true", help="do not train the learned inference network")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--data-root", default=None, help="data folder (default: $GENLAB_DATA, the user cache, then ../shared/data)")
-    p.add_argument("--out", required=True, help="checkpoint path (writes PATH.safetensors and PATH.json, float16)")
+    add_params(p, TRAINING_PARAMS, skip=("greedy_updates",))
+    p.add_argument("--greedy-epochs", type=_epochs, default=5.0, metavar="EPOCHS", help="epochs of RBM pretraining per layer; sets greedy_updates (default 5)")
+    p.add_argument("--joint-epochs", type=_epochs, default=5.0, metavar="EPOCHS", help="epochs of joint training, algorithm 20.1 (default 5)")
+    add_common(p)
+
+
+def training_plan(args: argparse.Namespace, n_train: int) -> tuple[dict[str, Any], int]:
+    """The training task's parameters from the options (``greedy_updates`` from ``--greedy-epochs``) and the number
+    of steps: greedy updates for every hidden layer, then ``--joint-epochs`` of joint updates over ``n_train`` rows."""
+    given = params_from(args, TRAINING_PARAMS, greedy_updates=0)
+    per_epoch = math.ceil(n_train / min(given["batch_size"], n_train))
+    params = TRAINING_PARAMS.complete({**given, "greedy_updates": round(args.greedy_epochs * per_epoch)})
+    n_hidden_layers = 3 if params["n3"] > 0 else 2
+    return params, params["greedy_updates"] * n_hidden_layers + round(args.joint_epochs * per_epoch)
 
 
 def train(args: argparse.Namespace) -> dict[str, Any]:
-    from tqdm import tqdm
-
+    """Train the training page's DBMTrainingTask with the page's parameters: greedy pretraining, then joint training."""
     from engine.device import configure_threads
     from engine.models.dbm_training import save_trained
-    from engine.tasks.dbm import DBMTrainingTask
+    from engine.tasks.dbm import DBMTrainingTask, load_images
 
     configure_threads()
-    task = DBMTrainingTask(root=args.data_root)
-    hidden = list(args.hidden)
-    params = {
-        **TRAINING_DEFAULTS, "dataset": args.dataset, "n1": hidden[0], "n2": hidden[1], "n3": hidden[2] if len(hidden) > 2 else 0,
-        "batch_size": args.batch_size, "binarization": args.binarization, "rbm_lr": args.rbm_lr, "lr": args.lr,
-        "momentum": args.momentum, "weight_decay": args.weight_decay, "mf_iterations": args.mf_iterations,
-        "n_chains": args.chains, "centering": args.centering, "inference_net": not args.no_inference_net, "seed": args.seed,
-    }  # fmt: skip
-    task.check_params(params)
-    if args.greedy_epochs < 0 or args.joint_epochs < 0:
-        raise ValueError("epochs must be >= 0")
-    task.reset({**params, "greedy_updates": 1})
-    per_epoch = max(1, math.ceil(len(task.binary) / args.batch_size))
-    params["greedy_updates"] = int(round(args.greedy_epochs * per_epoch))
-    task.reset(params)
-    n_layers = len(task.sizes_) - 1
-    joint = int(round(args.joint_epochs * per_epoch))
-    total = params["greedy_updates"] * n_layers + joint
-    bar = tqdm(total=total, desc=f"DBM {'-'.join(map(str, task.sizes_))}", unit="step", file=sys.stderr)
+    dataset = args.dataset or TRAINING_PARAMS["dataset"].default
+    data = load_images(dataset, args.data_root)
+    params, steps = training_plan(args, len(data.train))
+    task = DBMTrainingTask(args.data_root, data=data)
+    sizes = "-".join(map(str, task.sizes(params, data.train.shape[1])))
+    shown = ("mf_bound", "reconstruction")
     t0 = time.perf_counter()
-    phase_seconds: dict[str, float] = {}
-    last: dict[str, float] = {}
-    try:
-        for _ in range(total):
-            phase = task.phase
-            ts = time.perf_counter()
-            last = dict(task.step(params))
-            phase_seconds[phase] = phase_seconds.get(phase, 0.0) + time.perf_counter() - ts
-            _stop_if_diverged(task, last, phase, args)
-            bar.update(1)
-            if task.updates % 20 == 0:
-                bar.set_postfix({k: f"{v:.3g}" for k, v in last.items() if k in ("mf_bound", "reconstruction") or k.endswith("_reconstruction")})
-    finally:
-        bar.close()
+    last = drive(task, params, steps, f"DBM {sizes}", postfix=lambda m: {k: f"{v:.3g}" for k, v in m.items() if k in shown or k.endswith("_reconstruction")})
     seconds = time.perf_counter() - t0
     trained = task.trained()
     extra = {
-        "dataset": args.dataset, "data_source": task.data.source, "binarization": args.binarization,
+        "dataset": dataset, "data_source": data.source, "binarization": params["binarization"],
         "training": {**params, "greedy_epochs": args.greedy_epochs, "joint_epochs": args.joint_epochs, "seconds": round(seconds, 1)},
         "final_metrics": last,
     }  # fmt: skip
     save_trained(args.out, trained.dbm, trained.stack, trained.net, extra)
-    return {"out": str(args.out), "sizes": list(task.sizes_), "updates": task.updates, "seconds": seconds, "phase_seconds": phase_seconds, "final": last, "data_source": task.data.source}
-
-
-def _stop_if_diverged(task: Any, metrics: dict[str, float], phase: str, args: argparse.Namespace) -> None:
-    """ValueError (so `genlab` exits 1 before anything is saved) when a parameter or a monitored
-    quantity of the last update is NaN or Inf; the message names it and the learning rate to lower."""
-    import torch
-
-    bad = task.nonfinite()
-    if bad is not None:
-        kind = "NaN" if torch.isnan(task.parameter_tensors()[bad]).any() else "Inf"
-        what = f"parameter {bad}"
-    else:
-        bad = next((k for k, v in metrics.items() if not math.isfinite(float(v))), None)
-        if bad is None:
-            return
-        kind, what = ("NaN" if math.isnan(float(metrics[bad])) else "Inf"), bad
-    if phase.startswith("greedy"):
-        hint = f"lower --rbm-lr (now {args.rbm_lr:g}) or --momentum (now {args.momentum:g})"
-    else:
-        hint = f"lower --lr (now {args.lr:g}) or --momentum (now {args.momentum:g}), or add --centering"
-    raise ValueError(f"training diverged at update {task.updates} ({phase}): {what} became {kind}; {hint}. Nothing was saved to {args.out}")
+    return {"out": str(args.out), "sizes": list(task.sizes_), "updates": task.updates, "seconds": seconds, "final": last, "data_source": data.source}
 
 
 def add_eval(p: argparse.ArgumentParser) -> None:
@@ -126,7 +85,7 @@ def add_eval(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ais-betas", type=int, default=20000,
                    help="AIS inverse temperatures (default 20000: at 5000 and 10000 a few chains carry the weight of the shipped MNIST DBM)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--data-root", default=None)
+    add_common(p, out=False)
 
 
 def evaluate(args: argparse.Namespace) -> dict[str, Any]:
@@ -142,7 +101,7 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     configure_threads()
     trained = load_trained(args.path)
     dbm = trained.dbm
-    data = load_images(args.dataset or trained.config.get("dataset", "mnist"), args.data_root)
+    data = load_images(args.dataset or trained.extra.get("dataset", "mnist"), args.data_root)
     if not 1 <= args.n <= len(data.held_out):
         raise ValueError(f"--n must be between 1 and {len(data.held_out)}, got {args.n}")
     v = Binarized(data.held_out[: args.n], args.binarization, seed=args.seed).fixed

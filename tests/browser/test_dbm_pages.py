@@ -21,7 +21,7 @@ def iteration_text(page) -> str:
 
 @NEEDS_ASSETS
 def test_meanfield_animation_advances_after_play(open_page, shoot):
-    page = open_page("dbm-meanfield?dbm.mf.iters=40")
+    page = open_page("dbm-meanfield?dbm.mf.n_iter=40")
     assert "Iteration 0 of" in iteration_text(page)
     before = image_sources(page)
     page.get_by_role("button", name="Play").click()

@@ -217,9 +217,13 @@ def test_bad_sizes_and_mean_field_settings_are_refused():
 def test_checkpoint_roundtrip(tmp_path):
     m = tiny_dbm((6, 5, 4), seed=12, dtype=torch.float32)
     m.save(tmp_path / "d", extra={"note": "x"})
-    back, config = DBM.load(tmp_path / "d")
-    assert config["note"] == "x"
+    back, extra = DBM.load(tmp_path / "d")
+    assert extra == {"note": "x"}
+    assert checkpoint.read(tmp_path / "d", "dbm").config == {"sizes": [6, 5, 4], "image_shape": None}
     assert max((a - b).abs().max().item() for a, b in zip(m.parameters().values(), back.parameters().values())) == 0.0
-    (tmp_path / "d.json").write_text('{"model": "rbm"}')
-    with pytest.raises(checkpoint.CheckpointError, match="not a DBM"):
+    (tmp_path / "d.json").write_text('{"family": "dbm", "config": {"sizes": [6, 5]}, "extra": {}}')
+    with pytest.raises(checkpoint.CheckpointError, match=r"d\.json: not a DBM config \(a DBM has 2 or 3 hidden layers"):
+        DBM.load(tmp_path / "d")
+    (tmp_path / "d.json").write_text('{"model": "dbm", "sizes": [6, 5, 4]}')  # the schema before the one checkpoint schema
+    with pytest.raises(checkpoint.CheckpointError, match=r"d\.json: not in the checkpoint schema"):
         DBM.load(tmp_path / "d")

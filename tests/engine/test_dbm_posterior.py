@@ -105,7 +105,7 @@ def tiny_task(dbm: DBM) -> MeanFieldTask:
 
 def test_mean_field_page_compares_with_the_posterior_given_the_observed_pixels(dbm):
     task = tiny_task(dbm)
-    task.reset({"index": 0, "clamp": "top half", "binarize": False, "n_iter": 200})
+    task.reset(MeanFieldTask.PARAMS.complete({"index": 0, "clamp": "top", "binarize": False, "n_iter": 200}))
     assert torch.equal(task.observed, OBSERVED)
     exact = exact_marginals(dbm, V)
     assert torch.allclose(task.gibbs_mu[0][0].double(), exact[1], atol=0.02)
@@ -118,7 +118,8 @@ def test_every_bound_on_the_page_is_a_bound_on_log_p_of_the_observed_pixels(dbm)
     checked against the sum over all 2^7 states; at convergence it stays below log P*(v_o).
     The DBN line is the bound of Q(h) = the DBN pass on the half-filled image and Q(v_f = 1) = 0.5."""
     task = tiny_task(dbm)
-    task.reset({"index": 0, "clamp": "top half", "binarize": False, "n_iter": 200, "init": "uniform"})
+    params = MeanFieldTask.PARAMS.complete({"index": 0, "clamp": "top", "binarize": False, "n_iter": 200, "init": "uniform"})
+    task.reset(params)
     log_p = exact_log_p_observed(dbm, V)
 
     def enumerated_bound(mu_v: torch.Tensor, mu: list[torch.Tensor]) -> float:
@@ -134,7 +135,7 @@ def test_every_bound_on_the_page_is_a_bound_on_log_p_of_the_observed_pixels(dbm)
     assert task.compare_bounds["dbn"] == pytest.approx(enumerated_bound(task.v, task.dbn_mu), abs=1e-4)
     assert task.compare_bounds["dbn"] <= log_p
     for _ in range(200):
-        task.step({"n_iter": 200})
+        task.step(params)
     assert task.bound() == pytest.approx(enumerated_bound(task.v, task.mu), abs=1e-4)
     assert task.bound() <= log_p + 1e-9
     assert log_p - task.bound() < 0.5  # a factorial Q gets close on this tiny model

@@ -9,7 +9,7 @@ import torch
 from engine.device import configure_threads
 from engine.models.dbm_training import GreedyStack, InferenceNet, TrainedDBM, compose_dbm, load_trained, save_trained
 from engine.run import Run
-from engine.tasks.dbm import DBMTrainingTask, MeanFieldTask, SamplingTask, load_images, pixel_space_filters
+from engine.tasks.dbm import DBMTrainingTask, MeanFieldTask, SamplingTask, load_images, observed_mask, pixel_space_filters
 
 configure_threads()
 
@@ -43,7 +43,7 @@ def test_mean_field_task_steps_one_iteration_at_a_time_and_stops(small_trained, 
 
 def test_mean_field_task_clamped_half_fills_in_the_free_pixels(small_trained, digits):
     task = MeanFieldTask(small_trained, digits.held_out)
-    run = Run(task, {"index": 0, "n_iter": 20, "clamp": "top half", "init": "inference net"})
+    run = Run(task, {"index": 0, "n_iter": 20, "clamp": "top", "init": "inference net"})
     snap = run.step(20)
     free = ~snap.arrays["observed"]
     assert free.sum() == 32
@@ -56,22 +56,24 @@ def test_mean_field_task_clamped_half_fills_in_the_free_pixels(small_trained, di
 def test_mean_field_task_refuses_bad_settings(small_trained, digits):
     task = MeanFieldTask(small_trained, digits.held_out)
     run = Run(task, {"n_iter": 10})
-    with pytest.raises(ValueError, match="iterations must be between 1 and 200"):
+    with pytest.raises(ValueError, match="n_iter must be between 1 and 200, got 0"):
         run.update_params(n_iter=0)
-    with pytest.raises(ValueError, match="damping must be in"):
+    with pytest.raises(ValueError, match="damping must be between 0 and 0.95, got 1.0"):
         run.update_params(damping=1.0)
-    with pytest.raises(ValueError, match="schedule"):
+    with pytest.raises(ValueError, match="schedule must be one of 'sequential', 'parallel', got 'random'"):
         run.update_params(schedule="random")
-    with pytest.raises(ValueError, match="test image index"):
+    with pytest.raises(ValueError, match=r"clamp must be one of 'all', 'right', 'left', 'top', 'bottom', 'square', got 'top half'"):
+        run.update_params(clamp="top half")
+    with pytest.raises(ValueError, match=r"index \(the test image\) must be between 0 and 296, got 1000000"):
         run.update_params(index=10**6)
-    assert run.params["n_iter"] == 10
+    assert run.params["n_iter"] == 10 and run.params["clamp"] == "all" and run.params["index"] == 0
     run.close()
 
 
 @pytest.mark.parametrize("binarize", [False, True])
 def test_mean_field_task_runs_an_image_given_as_an_array_like_the_same_test_image(small_trained, digits, binarize):
     """A drawn image (an 8x8 array here) takes the test image's path: same binarization draw, same clamp, same trace."""
-    common = {"n_iter": 6, "clamp": "top half", "binarize": binarize, "seed": 4}
+    common = {"n_iter": 6, "clamp": "top", "binarize": binarize, "seed": 4}
     by_index = Run(MeanFieldTask(small_trained, digits.held_out), {**common, "index": 7})
     drawn = digits.held_out[7].numpy().reshape(8, 8)
     by_array = Run(MeanFieldTask(small_trained, digits.held_out), {**common, "index": 0, "image": tuple(drawn.ravel().tolist())})
@@ -82,7 +84,7 @@ def test_mean_field_task_runs_an_image_given_as_an_array_like_the_same_test_imag
     assert np.array_equal(a.metrics["bound"].values, b.metrics["bound"].values)
     for key in ("mu1", "mu2", "v", "gibbs_mu1", "dbn_mu1", "net_mu1"):
         assert np.array_equal(a.arrays[key], b.arrays[key]), key
-    by_array.update_params(image=np.zeros((8, 8)).ravel().tolist())  # a new drawing: the page resets on it
+    by_array.update_params(image=tuple(np.zeros((8, 8)).ravel().tolist()))  # a new drawing: the page resets on it
     by_array.reset()
     assert int(by_array.snapshot().arrays["iteration"]) == 0 and not by_array.snapshot().arrays["v_true"].any()
     by_index.close()
@@ -95,8 +97,10 @@ def test_mean_field_task_refuses_a_bad_image(small_trained, digits):
         run.update_params(image=tuple([0.5] * 28 * 28))
     with pytest.raises(ValueError, match=r"in \[0, 1\]"):
         run.update_params(image=tuple([2.0] * 64))
-    with pytest.raises(ValueError, match="single image"):
-        run.update_params(image=np.zeros((2, 64)).tolist())
+    with pytest.raises(ValueError, match=r"images have shape \(128,\)"):
+        run.update_params(image=tuple([0.5] * 128))
+    with pytest.raises(ValueError, match="image must be an array \\(flat tuple\\) or None, got list"):
+        run.update_params(image=np.zeros((8, 8)).tolist())
     assert run.params.get("image") is None
     run.close()
 
@@ -167,16 +171,19 @@ def test_training_task_with_three_hidden_layers(digits):
 def test_training_task_refuses_bad_sizes_and_rates(digits):
     task = DBMTrainingTask(data=digits)
     run = Run(task, {"dataset": "digits", "n1": 8, "n2": 8, "greedy_updates": 1})
-    with pytest.raises(ValueError, match="n1"):
+    with pytest.raises(ValueError, match="n1 must be between 1 and 4096, got 0"):
         run.update_params(n1=0)
-    with pytest.raises(ValueError, match="n2"):
+    with pytest.raises(ValueError, match="n2 must be between 1 and 4096, got 5000"):
         run.update_params(n2=5000)
-    with pytest.raises(ValueError, match="n3"):
+    with pytest.raises(ValueError, match="n3 must be between 0 and 4096, got -1"):
         run.update_params(n3=-1)
-    with pytest.raises(ValueError, match="mean-field iterations"):
+    with pytest.raises(ValueError, match="mf_iterations must be between 1 and 50, got 0"):
         run.update_params(mf_iterations=0)
-    with pytest.raises(ValueError, match="learning rate"):
+    with pytest.raises(ValueError, match=r"lr must be in \(0, 1\], got 5.0"):
         run.update_params(lr=5.0)
+    with pytest.raises(ValueError, match=r"lr must be in \(0, 1\], got 0"):
+        run.update_params(lr=0)
+    assert (run.params["n1"], run.params["lr"]) == (8, 0.005)
     run.close()
 
 
@@ -199,15 +206,25 @@ def test_sampling_task_runs_dbm_and_dbn_from_the_same_seed(small_trained):
     assert snap.arrays["dbm_v"].shape == (6, 64) and snap.arrays["dbn_v"].shape == (6, 64)
     assert snap.arrays["dbm_h2"].shape == (6, 12)
     run.close()
-    with pytest.raises(ValueError, match="chains"):
+    with pytest.raises(ValueError, match="n_chains must be between 1 and 64, got 0"):
         Run(SamplingTask(small_trained), {"n_chains": 0})
 
 
 def test_trained_checkpoint_roundtrip(small_trained, tmp_path):
     save_trained(tmp_path / "m", small_trained.dbm, small_trained.stack, small_trained.net, {"dataset": "digits"}, dtype=torch.float32)
     back = load_trained(tmp_path / "m")
-    assert back.config["dataset"] == "digits"
+    assert back.extra == {"dataset": "digits"}
     assert torch.equal(back.dbm.W[1], small_trained.dbm.W[1])
     assert torch.equal(back.stack.rbms[1].rbm.W, small_trained.stack.rbms[1].rbm.W)
     v = torch.rand(3, 64)
     assert all(torch.equal(a, b) for a, b in zip(back.net(v), small_trained.net(v)))
+
+
+@pytest.mark.parametrize(("clamp", "observed_rows"), [("all", range(8)), ("top", range(4)), ("bottom", range(4, 8))])
+def test_observed_pixels_are_named_as_the_clamp_regions(clamp, observed_rows):
+    mask = observed_mask(clamp, (8, 8)).reshape(8, 8)
+    assert mask.dtype == torch.bool
+    assert [int(r) for r in torch.nonzero(mask.all(1)).ravel()] == list(observed_rows)
+    assert int(mask.sum()) == 8 * len(observed_rows)
+    square = observed_mask("square", (8, 8)).reshape(8, 8)
+    assert int((~square).sum()) == 16 and not square[2:6, 2:6].any()

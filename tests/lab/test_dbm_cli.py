@@ -26,8 +26,8 @@ def error_line(capsys) -> str:
 
 def test_train_then_eval_prints_the_mean_field_trace_and_the_ais_bound(tmp_path, capsys):
     out = tmp_path / "bs"
-    assert cli.main(["train", "dbm", "--dataset", "bars-stripes", "--hidden", "10,6", "--greedy-epochs", "60", "--joint-epochs", "60",
-                     "--batch-size", "10", "--chains", "20", "--rbm-lr", "0.1", "--lr", "0.05", "--weight-decay", "0", "--out", str(out), "--json"]) == 0  # fmt: skip
+    assert cli.main(["train", "dbm", "--dataset", "bars-stripes", "--n1", "10", "--n2", "6", "--greedy-epochs", "60", "--joint-epochs", "60",
+                     "--batch-size", "10", "--n-chains", "20", "--rbm-lr", "0.1", "--lr", "0.05", "--weight-decay", "0", "--out", str(out), "--json"]) == 0  # fmt: skip
     trained = last_json(capsys)
     assert trained["sizes"] == [16, 10, 6] and trained["updates"] == 3 * 60 * 3
     assert cli.main(["eval", "dbm", str(out), "--n", "30", "--mf-iterations", "15", "--ais-chains", "20", "--ais-betas", "300", "--json"]) == 0
@@ -41,12 +41,12 @@ def test_train_then_eval_prints_the_mean_field_trace_and_the_ais_bound(tmp_path,
 
 
 def test_bad_sizes_are_refused_with_a_message(tmp_path, capsys):
-    assert cli.main(["train", "dbm", "--dataset", "bars-stripes", "--hidden", "0,4", "--out", str(tmp_path / "x")]) == 1
-    assert "n1" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        cli.main(["train", "dbm", "--hidden", "8", "--out", str(tmp_path / "x")])
-    assert cli.main(["train", "dbm", "--dataset", "bars-stripes", "--hidden", "8,4", "--mf-iterations", "0", "--out", str(tmp_path / "x")]) == 1
-    assert "mean-field iterations" in capsys.readouterr().err
+    for flag, value, message in (("--n1", "0", "n1 must be between 1 and 4096, got 0"), ("--n3", "8.5", "n3 must be between 0 and 4096, got '8.5'"),
+                                 ("--mf-iterations", "0", "mf_iterations must be between 1 and 50, got 0"), ("--greedy-epochs", "-1", "epochs must be between 0 and 10000, got -1")):  # fmt: skip
+        with pytest.raises(SystemExit):
+            cli.main(["train", "dbm", "--dataset", "bars-stripes", flag, value, "--out", str(tmp_path / "x")])
+        assert f"argument {flag}: {message}" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_bench_compares_with_numpy(capsys):
@@ -57,23 +57,26 @@ def test_bench_compares_with_numpy(capsys):
 
 
 def test_a_diverging_run_stops_with_a_message_and_saves_nothing(tmp_path, capsys, monkeypatch):
-    # the CLI refuses --lr > 1 (and nothing in range diverged on digits): lift that check to force a real overflow
-    from engine.models.dbm_training import JointConfig
+    # the declaration refuses --lr > 1 (and nothing in range diverged on digits): widen it to force a real overflow
+    from dataclasses import replace
 
-    monkeypatch.setattr(JointConfig, "check", lambda self: None)
+    import lab.commands.dbm as command
+    from engine.tasks.dbm import TRAINING_PARAMS, DBMTrainingTask
+
+    wide = TRAINING_PARAMS.replace(lr=replace(TRAINING_PARAMS["lr"], high=1e40))
+    monkeypatch.setattr(command, "TRAINING_PARAMS", wide)
+    monkeypatch.setattr(DBMTrainingTask, "PARAMS", wide)
     out = tmp_path / "nan"
-    code = cli.main(["train", "dbm", "--dataset", "digits", "--hidden", "10,6", "--greedy-epochs", "0.2", "--joint-epochs", "1",
-                     "--lr", "1e38", "--chains", "10", "--no-inference-net", "--out", str(out)])  # fmt: skip
+    code = cli.main(["train", "dbm", "--dataset", "digits", "--n1", "10", "--n2", "6", "--greedy-epochs", "0.2", "--joint-epochs", "1",
+                     "--lr", "1e38", "--n-chains", "10", "--no-inference-net", "--out", str(out)])  # fmt: skip
     message = error_line(capsys)
     assert code == 1
-    assert message.startswith("error: training diverged at update ") and "(joint)" in message
-    assert " became NaN" in message or " became Inf" in message
-    assert "lower --lr (now 1e+38)" in message
-    assert not out.with_suffix(".safetensors").exists() and not out.with_suffix(".json").exists()
+    assert message.startswith("error: training diverged at step ") and " became NaN or Inf" in message
+    assert message.endswith(f"; {DBMTrainingTask.divergence_hint}") and "lr in joint training" in message
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_nan_in_greedy_pretraining_names_the_rbm_parameter(tmp_path, capsys, monkeypatch):
+def test_a_nan_in_greedy_pretraining_stops_at_that_update(tmp_path, capsys, monkeypatch):
     from engine.models.dbm_training import GreedyStack
 
     original = GreedyStack.step
@@ -85,8 +88,8 @@ def test_a_nan_in_greedy_pretraining_names_the_rbm_parameter(tmp_path, capsys, m
 
     monkeypatch.setattr(GreedyStack, "step", corrupt)
     out = tmp_path / "nan"
-    code = cli.main(["train", "dbm", "--dataset", "digits", "--hidden", "10,6", "--greedy-epochs", "0.2", "--joint-epochs", "1", "--out", str(out)])
+    code = cli.main(["train", "dbm", "--dataset", "digits", "--n1", "10", "--n2", "6", "--greedy-epochs", "0.2", "--joint-epochs", "1", "--out", str(out)])
     message = error_line(capsys)
-    assert code == 1
-    assert message.startswith("error: training diverged at update 4 (greedy RBM 2): parameter rbm2.c became NaN; lower --rbm-lr (now 0.05)")
+    assert code == 1  # 0.2 epochs of 15 batches: 3 updates of RBM 1, then the first of RBM 2 diverges
+    assert message.startswith("error: training diverged at step 4: rbm2_reconstruction became NaN or Inf; lower the learning rate of the phase that diverged (rbm_lr in greedy")
     assert list(tmp_path.iterdir()) == []

@@ -55,7 +55,7 @@ def test_meanfield_page_parallel_schedule_and_damping_apply_live(monkeypatch):
     at.button(key="dbm.mf.step").click().run()
     assert not at.exception
     assert iteration(at) == 1
-    at.selectbox(key="dbm.mf.clamp").set_value("top half").run()
+    at.selectbox(key="dbm.mf.clamp").set_value("top").run()
     assert not at.exception
     assert iteration(at) == 0  # a new setup restarts mean field
 
@@ -89,7 +89,7 @@ def test_meanfield_page_runs_mean_field_on_a_drawing(monkeypatch):
     assert iteration(at) == 0
     at.button(key="dbm.mf.step").click().run()
     assert not at.exception and iteration(at) == 1
-    at.selectbox(key="dbm.mf.clamp").set_value("left half").run()  # the drawing goes through the clamp like a test image
+    at.selectbox(key="dbm.mf.clamp").set_value("left").run()  # the drawing goes through the clamp like a test image
     assert not at.exception and iteration(at) == 0
     at.button(key="dbm.mf.step").click().run()
     assert iteration(at) == 1
@@ -102,7 +102,7 @@ def test_training_page_trains_digits(monkeypatch):
     assert not at.exception
     at.number_input(key="dbm.t.n1").set_value(30)
     at.number_input(key="dbm.t.n2").set_value(20)
-    at.number_input(key="dbm.t.greedy").set_value(50)
+    at.number_input(key="dbm.t.greedy_updates").set_value(50)
     at.run()
     at.button(key="dbm.t.reset").click().run()
     for _ in range(3):
@@ -117,7 +117,7 @@ def test_training_page_shows_the_filters_of_a_third_layer(monkeypatch):
     at.number_input(key="dbm.t.n1").set_value(20)
     at.number_input(key="dbm.t.n2").set_value(12)
     at.number_input(key="dbm.t.n3").set_value(10)
-    at.number_input(key="dbm.t.greedy").set_value(0)  # straight to joint training
+    at.number_input(key="dbm.t.greedy_updates").set_value(0)  # straight to joint training
     at.run()
     at.button(key="dbm.t.reset").click().run()
     at.button(key="dbm.t.step").click().run()
