@@ -58,10 +58,14 @@ class RBMData:
         x = v.detach().cpu().numpy() if isinstance(v, torch.Tensor) else np.asarray(v)
         return np.clip(x * self.scale + self.offset, 0.0, 1.0).reshape(-1, *self.image_shape).astype(np.float32)
 
+    @functools.cached_property
+    def presented(self) -> datasets.Binarized:
+        """The training rows under the data layer's scheme (real values pass through as ``gray``)."""
+        return datasets.Binarized(self.train, "gray" if self.scheme == "real" else self.scheme)
+
     def batch(self, index: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """Training rows ``index``: a fresh Bernoulli sample of the gray levels ("dynamic") or the values themselves."""
-        x = self.train[index]
-        return torch.bernoulli(x, generator=generator) if self.scheme == "dynamic" else x
+        return self.presented.batch(index, generator)
 
 
 @functools.lru_cache(maxsize=8)
