@@ -12,7 +12,7 @@ from torch import nn
 from engine.data import toy_points
 from engine.models.gan import GAN2DConfig, GAN2DTrainer, mlp
 from engine.run import Run
-from engine.tasks.gan import DEFAULT_2D, GAN2DTask
+from engine.tasks.gan import GAN2DTask
 from lab.gan_figures import LAYERS, gan2d_figure
 
 
@@ -36,11 +36,11 @@ def plain_pytorch_loop(cfg: GAN2DConfig, target: np.ndarray):
     od = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=(0.5, 0.999))
     bce = nn.BCEWithLogitsLoss()
     data = torch.from_numpy(target)
-    ones, zeros = torch.ones(cfg.batch, 1), torch.zeros(cfg.batch, 1)
+    ones, zeros = torch.ones(cfg.batch_size, 1), torch.zeros(cfg.batch_size, 1)
 
     def step() -> None:
-        real = data[torch.randint(len(data), (cfg.batch,))]
-        fake = G(torch.randn(cfg.batch, cfg.noise_dim))
+        real = data[torch.randint(len(data), (cfg.batch_size,))]
+        fake = G(torch.randn(cfg.batch_size, cfg.noise_dim))
         ld = bce(D(real), ones) + bce(D(fake.detach()), zeros)
         od.zero_grad()
         ld.backward()
@@ -62,7 +62,7 @@ def run_bench(steps: int = 600, frames: int = 60) -> dict:
     for _ in range(ROUNDS):  # interleaved, best of each: on a shared machine the least disturbed round is the fair one
         ours = max(ours, _rate(trainer.train_step, steps // ROUNDS))
         peer = max(peer, _rate(peer_step, steps // ROUNDS))
-    run = Run(GAN2DTask(), DEFAULT_2D, max_fps=12)  # as the 2-D page makes it
+    run = Run(GAN2DTask(), {}, max_fps=12)  # as the 2-D page makes it: every parameter at its declared default
     run.start()  # the background thread as the page runs it: evaluation every 25 steps, snapshots at <= 12 per second
     time.sleep(0.5)
     s0, t0 = run.snapshot().step, time.perf_counter()
@@ -82,7 +82,7 @@ def run_bench(steps: int = 600, frames: int = 60) -> dict:
     return {
         "device": "cpu",
         "threads": torch.get_num_threads(),
-        "config": {k: getattr(cfg, k) for k in ("loss", "optimizer", "width_g", "width_d", "depth_g", "depth_d", "batch", "noise_dim")},
+        "config": {k: getattr(cfg, k) for k in ("loss", "optimizer", "width_g", "width_d", "depth_g", "depth_d", "batch_size", "noise_dim")},
         "train_steps_per_second": round(ours, 1),
         "rounds": f"best of {ROUNDS} interleaved rounds of {steps // ROUNDS} steps each",
         "peer_plain_pytorch_steps_per_second": round(peer, 1),

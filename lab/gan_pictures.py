@@ -19,6 +19,7 @@ from engine.data import toy_points
 from engine.models.game import bilinear_trajectory
 from engine.models.gan import VIEW, GAN2DConfig, GAN2DTrainer, discriminator_grid
 from engine.models.gan_mnist import fixed_noise, model_from_checkpoint
+from engine.tasks.gan import PRETRAINED_MNIST
 from lab.views import tile_grid
 
 OUT = Path(__file__).resolve().parents[1] / "assets" / "pictures"
@@ -68,7 +69,7 @@ def gan2d_picture() -> Image.Image:
 
 
 def mnist_picture() -> Image.Image:
-    model, cfg = model_from_checkpoint(*checkpoint.load(OUT.parent / "gan" / "mnist_mlp"))
+    model, cfg = model_from_checkpoint(checkpoint.read(PRETRAINED_MNIST, "gan"))
     return Image.fromarray(tile_grid(model.images(fixed_noise(36, cfg.noise_dim)), ncols=6, pad=2, scale=3))
 
 

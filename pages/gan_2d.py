@@ -7,17 +7,14 @@ import streamlit as st
 from streamlit.errors import StreamlitDuplicateElementKey
 
 from engine.data import toy_points
-from engine.models.gan import LOSSES, MIN_USER_POINTS, OPTIMIZERS, VIEW, fit_user_points
+from engine.models.gan import MIN_USER_POINTS, VIEW, fit_user_points
 from engine.run import RUNNING, Snapshot
-from engine.tasks.gan import DATA_2D, DEFAULT_2D, PRESETS_2D, GAN2DTask
+from engine.tasks.gan import PRESETS_2D, GAN2DTask
 from lab import controls as ui
 from lab.gan_figures import LAYERS, click_grid, curves_figure, fast_figure, gan2d_figure
 
-LOSS_NAMES = {"minimax": "minimax", "nonsaturating": "non-saturating", "leastsquares": "least squares", "wgan-gp": "WGAN-GP"}
-DATA_NAMES = {"ring": "ring of 8", "grid": "5×5 grid", "spiral": "spiral", "moons": "two moons", "gaussian": "one Gaussian", "custom": "your points"}
-WIDGET_KEYS = {"data": "gan2d.data", "loss": "gan2d.loss", "optimizer": "gan2d.opt", "lr_g": "gan2d.lrg", "lr_d": "gan2d.lrd", "d_steps": "gan2d.k", "seed": "gan2d.seed"}
+P = GAN2DTask.PARAMS
 SCENE_EVERY = 0.15  # seconds between redraws of the 2-D picture while the run plays (Plotly updates it in place)
-LRS = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
 
 st.title("GAN on 2-D data, live")
 st.caption(
@@ -29,9 +26,8 @@ st.caption(
 
 def apply_preset() -> None:
     """Preset button callback: set the widgets, then the run restarts from fresh networks."""
-    preset = PRESETS_2D[st.session_state["gan2d.preset"]]
-    for name, key in WIDGET_KEYS.items():
-        st.session_state[key] = preset[name]
+    for name, value in PRESETS_2D[st.session_state["gan2d.preset"]].items():
+        st.session_state[f"gan2d.{name}"] = value
     st.session_state["gan2d.reset_pending"] = True
 
 
@@ -42,44 +38,20 @@ with top[1]:
     st.write("")
     st.button("Apply preset", on_click=apply_preset, icon=":material/tune:", width="stretch")
 with top[2]:
-    data = ui.select("gan2d.data", "Target distribution", list(DATA_2D), "ring", format_func=DATA_NAMES.get)
+    shown = {"data": ui.param_widget(P, "data", "gan2d")}
 with top[3]:
-    loss = ui.select("gan2d.loss", "Loss", list(LOSSES), "nonsaturating", format_func=LOSS_NAMES.get)
-
-c = st.columns(6)
-with c[0]:
-    optimizer = ui.select("gan2d.opt", "Optimizer", list(OPTIMIZERS), "adam", horizontal=True)
-with c[1]:
-    lr_g = ui.log_slider("gan2d.lrg", "lr of G", LRS, 1e-3)
-with c[2]:
-    lr_d = ui.log_slider("gan2d.lrd", "lr of D", LRS, 1e-3)
-with c[3]:
-    d_steps = ui.slider("gan2d.k", "D steps per G step (k)", 1, 10, 1, 1)
-with c[4]:
-    batch = ui.select("gan2d.batch", "Batch", [32, 64, 128, 256, 512], 128)
-with c[5]:
-    seed = ui.number("gan2d.seed", "Seed", 0, 9999, 0)
+    shown["loss"] = ui.param_widget(P, "loss", "gan2d")
+shown |= ui.param_row(P, ("optimizer", "lr_g", "lr_d", "d_steps", "batch_size", "seed"), "gan2d", horizontal=("optimizer",))
 
 with st.expander("Networks (changing one restarts from fresh networks)"):
-    c = st.columns(6)
-    with c[0]:
-        noise_dim = ui.select("gan2d.zdim", "Noise dimension", [1, 2, 4, 8, 16], 2)
-    with c[1]:
-        width_g = ui.select("gan2d.widthg", "G hidden units per layer", [16, 32, 64, 128, 256], 64)
-    with c[2]:
-        depth_g = ui.slider("gan2d.depthg", "G hidden layers", 1, 4, 2, 1)
-    with c[3]:
-        width_d = ui.select("gan2d.widthd", "D hidden units per layer", [16, 32, 64, 128, 256], 64)
-    with c[4]:
-        depth_d = ui.slider("gan2d.depthd", "D hidden layers", 1, 4, 2, 1)
-    with c[5]:
-        gp_weight = ui.log_slider("gan2d.gp", "Gradient-penalty λ (WGAN-GP)", [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0], 0.1)
+    shown |= ui.param_row(P, ("noise_dim", "width_g", "depth_g", "width_d", "depth_d", "gp_weight"), "gan2d")
 
 layers = st.pills("Layers", list(LAYERS), selection_mode="multi", default=list(LAYERS), key="gan2d.layers", persist_state="session") or []
 
 # --------------------------------------------------------------------------- user-placed points
 points: list[tuple[float, float]] = st.session_state.setdefault("gan2d.points", [])
-if data == "custom":
+target_ok = True
+if shown["data"] == "custom":
     st.subheader("Place your points")
     st.caption(f"Click in the square to add a point (at least {MIN_USER_POINTS}); the GAN trains on small Gaussian blobs around them.")
 
@@ -111,15 +83,12 @@ if data == "custom":
             st.info(notice)
     except ValueError as err:
         st.info(f"Not training on your points yet: {err}. Training continues on the previous target.")
-        data = None
+        target_ok = False
 
-params = {**DEFAULT_2D, "loss": loss, "optimizer": optimizer, "lr_g": lr_g, "lr_d": lr_d, "d_steps": d_steps, "batch": batch, "seed": seed,
-          "noise_dim": noise_dim, "width_g": width_g, "width_d": width_d, "depth_g": depth_g, "depth_d": depth_d, "gp_weight": gp_weight,
-          "user_points": tuple(points) if data == "custom" else ()}  # fmt: skip
-run = ui.session_run("gan2d.run", GAN2DTask, {**params, "data": data or "ring"}, max_fps=12)
-params["data"] = data or run.params["data"]
-if data is None:
-    params["user_points"] = run.params["user_points"]
+params = P.complete({**shown, "user_points": ui.array_param(points) if shown["data"] == "custom" else ()})
+run = ui.session_run("gan2d.run", GAN2DTask, params if target_ok else {**params, "data": "ring", "user_points": ()}, max_fps=12)
+if not target_ok:
+    params |= {"data": run.params["data"], "user_points": run.params["user_points"]}
 ui.push_params(run, params)
 if st.session_state.pop("gan2d.reset_pending", False):
     run.reset()

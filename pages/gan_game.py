@@ -9,7 +9,6 @@ import streamlit as st
 from streamlit.errors import StreamlitDuplicateElementKey
 
 from engine.models.game import (
-    DIRAC_LOSSES,
     DIRAC_RULES,
     RULES,
     DiracGAN,
@@ -19,6 +18,7 @@ from engine.models.game import (
     radius,
     theory_radius,
 )
+from engine.tasks.gan import DIRAC_PARAMS, GAME_PARAMS
 from lab import controls as ui
 from lab import views
 from lab.gan_figures import eigen_figure, game_figure, radius_figure
@@ -107,14 +107,11 @@ with left:
     st.header("V(a, b) = a·b")
     rules = st.pills("Update rules", list(RULES), selection_mode="multi", default=["simultaneous", "alternating", "extragradient", "flow"],
                      format_func=RULE_NAMES.get, key="game.rules", persist_state="session")  # fmt: skip
-    c = st.columns(2)
-    with c[0]:
-        lr = ui.log_slider("game.lr", "Step size η", [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5], 0.2)
-    with c[1]:
-        steps = ui.slider("game.steps", "Steps", 10, 500, 100, 10)
-    gamma = 1.0
+    game = ui.param_row(GAME_PARAMS, ("lr", "steps"), "game")
     if "consensus" in (rules or []):
-        gamma = ui.slider("game.gamma", "Consensus weight γ", 0.0, 2.0, 1.0, 0.1)
+        game["gamma"] = ui.param_widget(GAME_PARAMS, "gamma", "game")
+    game = GAME_PARAMS.complete(game)
+    lr, steps, gamma = game["lr"], game["steps"], game["gamma"]
     _play_controls("game")
     rules = rules or ["simultaneous"]
 
@@ -156,16 +153,11 @@ with right:
     d_rules = st.pills("Update rules", list(DIRAC_RULES), selection_mode="multi", default=list(DIRAC_RULES), key="dirac.rules", persist_state="session") or ["simultaneous"]
     c = st.columns(2)
     with c[0]:
-        loss = ui.select("dirac.loss", "Loss", list(DIRAC_LOSSES), "minimax", format_func={"minimax": "minimax", "nonsaturating": "non-saturating", "wgan": "WGAN (no clipping)"}.get)
+        dirac = {"loss": ui.param_widget(DIRAC_PARAMS, "loss", "dirac", horizontal=False)}
     with c[1]:
-        d_lr = ui.log_slider("dirac.lr", "Step size η", [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0], 0.1)
-    c = st.columns(3)
-    with c[0]:
-        r1 = ui.slider("dirac.r1", "R1 weight γ", 0.0, 2.0, 0.0, 0.1, help="0 = no regularizer")
-    with c[1]:
-        noise = ui.slider("dirac.noise", "Instance noise σ", 0.0, 1.0, 0.0, 0.05, help="0 = no noise")
-    with c[2]:
-        d_steps = ui.slider("dirac.steps", "Steps", 50, 2000, 500, 50)
+        dirac["lr"] = ui.param_widget(DIRAC_PARAMS, "lr", "dirac")
+    dirac = DIRAC_PARAMS.complete(dirac | ui.param_row(DIRAC_PARAMS, ("r1", "noise", "steps"), "dirac"))
+    loss, d_lr, r1, noise, d_steps = dirac["loss"], dirac["lr"], dirac["r1"], dirac["noise"], dirac["steps"]
     _play_controls("dirac")
     games = {rule: DiracGAN(loss=loss, lr=d_lr, rule=rule, r1=r1, noise=noise) for rule in d_rules}
 

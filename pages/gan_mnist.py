@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import dataclasses
 
 import numpy as np
 import streamlit as st
@@ -11,20 +11,17 @@ from engine import checkpoint
 from engine.data import DataError, data_root, load
 from engine.run import Snapshot
 from engine.models.gan_mnist import real_neighbour_distances
-from engine.tasks.gan import DEFAULT_MNIST, MnistGANTask
+from engine.tasks.gan import MnistGANTask, read_pretrained
 from lab import controls as ui
 from lab import views
 from lab.live import live_panel
 
-CHECKPOINT = Path(__file__).resolve().parents[1] / "assets" / "gan" / "mnist_mlp"
+P = MnistGANTask.PARAMS
 
 
 @st.cache_resource(show_spinner="Loading the pretrained GAN ...")
-def pretrained() -> tuple[dict, dict] | None:
-    try:
-        return checkpoint.load(CHECKPOINT)
-    except checkpoint.CheckpointError:
-        return None
+def pretrained() -> checkpoint.Checkpoint | None:
+    return read_pretrained()
 
 
 @st.cache_resource(show_spinner="Loading MNIST ...")
@@ -52,24 +49,21 @@ except DataError as err:
     st.stop()
 ckpt = pretrained()
 
-c = st.columns([2, 2, 2, 2, 1])
-with c[0]:
-    start = ui.select("ganm.start", "Start from (on Reset)", ["pretrained", "scratch"] if ckpt else ["scratch"], "pretrained" if ckpt else "scratch", horizontal=True)
-with c[1]:
-    loss = ui.select("ganm.loss", "Loss", ["nonsaturating", "minimax", "leastsquares"], "nonsaturating", format_func={"nonsaturating": "non-saturating", "minimax": "minimax", "leastsquares": "least squares"}.get)
-with c[2]:
-    lr_g = ui.log_slider("ganm.lrg", "lr of G", [2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 3e-3, 0.01, 0.1], 2e-4)
-with c[3]:
-    lr_d = ui.log_slider("ganm.lrd", "lr of D", [2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 3e-3, 0.01, 0.1], 2e-4)
-with c[4]:
-    seed = ui.number("ganm.seed", "Seed", 0, 9999, 0)
-
-params = {**DEFAULT_MNIST, "start": start, "loss": loss, "lr_g": lr_g, "lr_d": lr_d, "seed": seed}
+if ckpt is None:
+    P = P.replace(start=dataclasses.replace(P["start"], choices=("scratch",), default="scratch"))  # no checkpoint on this machine
+c = st.columns([2, 2, 2, 2, 2, 1])
+shown = {}
+for col, name in zip(c, ("start", "loss", "lr_g", "lr_d", "batch_size", "seed"), strict=True):
+    with col:
+        shown[name] = ui.param_widget(P, name, "ganm", horizontal=name == "start")
+with st.expander("Networks from scratch (on Reset)"):
+    shown |= ui.param_row(P, ("noise_dim", "width"), "ganm")
+params = P.complete(shown)
 run = ui.session_run("ganm.run", lambda: MnistGANTask(images, ckpt), params, max_fps=6)
 ui.push_params(run, params)
 ui.run_controls(run, "ganm")
 task: MnistGANTask = run.task
-st.caption(f"Model: **{task.source}** · trains on the 10,000 MNIST test images (the only split available offline). Start and seed apply on Reset.")
+st.caption(f"Model: **{task.source}** · trains on the 10,000 MNIST test images (the only split available offline). Start, seed and the networks' sizes apply on Reset.")
 
 
 def draw_fast(snap: Snapshot) -> None:

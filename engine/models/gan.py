@@ -20,12 +20,16 @@ estimate of the Jensen-Shannon divergence between real and generated samples.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
+from engine import checkpoint
 from engine.models.optim import set_lr
 
 LOSSES = ("minimax", "nonsaturating", "leastsquares", "wgan-gp")
@@ -36,7 +40,9 @@ VIEW = 3.0
 
 @dataclass
 class GAN2DConfig:
-    """Architecture and training settings of the 2-D GAN (every field can change while it trains, except the sizes)."""
+    """Architecture and training settings of the 2-D GAN (every field can change while it trains, except the sizes).
+
+    Their allowed ranges are declared once, with the 2-D GAN task's parameters (engine.tasks.gan.GAN2D_PARAMS)."""
 
     loss: str = "nonsaturating"
     optimizer: str = "adam"
@@ -48,27 +54,9 @@ class GAN2DConfig:
     width_d: int = 64
     depth_g: int = 2
     depth_d: int = 2
-    batch: int = 128
+    batch_size: int = 128
     gp_weight: float = 0.1
     seed: int = 0
-
-    def check(self) -> None:
-        """Raise ValueError naming any field outside its allowed range."""
-        if self.loss not in LOSSES:
-            raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
-        for name in ("lr_g", "lr_d"):
-            v = getattr(self, name)
-            if not 1e-6 <= v <= 10:
-                raise ValueError(f"{name} must be between 1e-6 and 10, got {v}")
-        limits = {"d_steps": (1, 20), "noise_dim": (1, 64), "width_g": (4, 512), "width_d": (4, 512), "depth_g": (1, 6), "depth_d": (1, 6), "batch": (8, 4096)}
-        for name, (lo, hi) in limits.items():
-            v = getattr(self, name)
-            if not lo <= v <= hi:
-                raise ValueError(f"{name} must be between {lo} and {hi}, got {v}")
-        if not 0 <= self.gp_weight <= 100:
-            raise ValueError(f"gp_weight must be between 0 and 100, got {self.gp_weight}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -165,7 +153,6 @@ class GAN2DTrainer:
     """The model, its two optimizers and a sampler of the target; ``train_step`` is k D-steps then one G-step."""
 
     def __init__(self, cfg: GAN2DConfig, target: np.ndarray):
-        cfg.check()
         self.cfg = cfg
         torch.manual_seed(cfg.seed)
         self.model = GAN2D(cfg)
@@ -179,7 +166,6 @@ class GAN2DTrainer:
 
     def retune(self, cfg: GAN2DConfig) -> None:
         """Adopt new live settings (losses, learning rates, k, batch, optimizer); sizes need a fresh trainer."""
-        cfg.check()
         if cfg.optimizer != self.cfg.optimizer:
             self.opt_g = make_optimizer(self.model.G.parameters(), cfg.optimizer, cfg.lr_g)
             self.opt_d = make_optimizer(self.model.D.parameters(), cfg.optimizer, cfg.lr_d)
@@ -194,11 +180,11 @@ class GAN2DTrainer:
         for i in range(cfg.d_steps):
             if i < cfg.d_steps - 1:
                 with torch.no_grad():
-                    fake_d = model.G(model.noise(cfg.batch))
+                    fake_d = model.G(model.noise(cfg.batch_size))
             else:
-                fake = model.G(model.noise(cfg.batch))
+                fake = model.G(model.noise(cfg.batch_size))
                 fake_d = fake.detach()
-            ld = d_loss(model, self.real_batch(cfg.batch), fake_d, cfg.loss, cfg.gp_weight)
+            ld = d_loss(model, self.real_batch(cfg.batch_size), fake_d, cfg.loss, cfg.gp_weight)
             self.opt_d.zero_grad(set_to_none=True)
             ld.backward()
             self.opt_d.step()
@@ -218,8 +204,32 @@ class GAN2DTrainer:
         """n generated points (n, 2) from a fixed noise seed (the same z every call)."""
         return self.model.G(self.model.noise(n, torch.Generator().manual_seed(seed))).numpy()
 
-    def tensors(self) -> dict[str, torch.Tensor]:
-        return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+MODEL_NAME = "gan-2d"
+"""``config["model"]`` of a 2-D GAN checkpoint (the family "gan" also holds the MNIST GAN)."""
+SIZE_KEYS = ("noise_dim", "width_g", "width_d", "depth_g", "depth_d")
+
+
+def write_checkpoint(path: str | os.PathLike, model: GAN2D, cfg: GAN2DConfig, extra: dict[str, Any]) -> Path:
+    """G's and D's weights in the one schema: ``config`` the sizes that rebuild them, ``extra`` what it was trained on and how."""
+    config = {"model": MODEL_NAME, **{k: getattr(cfg, k) for k in SIZE_KEYS}}
+    return checkpoint.write(path, "gan", {k: v.detach().clone() for k, v in model.state_dict().items()}, config, extra)
+
+
+def model_from_checkpoint(ckpt: checkpoint.Checkpoint) -> GAN2D:
+    """The 2-D GAN of a checkpoint read by engine.checkpoint.read; CheckpointError naming the file if it is another model or does not fit."""
+    if ckpt.config.get("model") != MODEL_NAME:
+        raise ckpt.fail(f"not a 2-D GAN (config model = {ckpt.config.get('model')!r}, expected {MODEL_NAME!r})")
+    missing = [k for k in SIZE_KEYS if k not in ckpt.config]
+    if missing:
+        raise ckpt.fail(f"the config lacks {', '.join(missing)}")
+    model = GAN2D(GAN2DConfig(**{k: int(ckpt.config[k]) for k in SIZE_KEYS}))
+    checkpoint.expect_shapes(ckpt.path, ckpt.tensors, {k: tuple(v.shape) for k, v in model.state_dict().items()})
+    model.load_state_dict(ckpt.tensors)
+    return model
 
 
 # --------------------------------------------------------------------------- pictures of the game

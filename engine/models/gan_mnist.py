@@ -4,17 +4,23 @@ Generator G(z): z ~ N(0, I) (noise_dim) -> hidden LeakyReLU layers -> 28x28 pixe
 in [-1, 1] (tanh). Discriminator D(x): pixels -> hidden LeakyReLU layers -> a logit.
 Trained with the non-saturating loss of book section 20.10.4 (G maximizes
 log D(G(z))) and Adam. Section 20.14: to check that a generator does not just
-replay its training set, show each sample beside its nearest training image.
+replay its training set, show each sample beside its nearest training image
+(engine.eval.neighbours).
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
+from engine import checkpoint
+from engine.eval.neighbours import nearest_neighbours
 from engine.models.gan import d_loss, g_loss_per_sample, make_optimizer
 from engine.models.optim import set_lr
 
@@ -23,26 +29,17 @@ PIXELS = 28 * 28
 
 @dataclass
 class MnistGANConfig:
+    """Sizes (``noise_dim``, ``hidden_g``, ``hidden_d``) and training settings; the ranges are declared with the
+    MNIST GAN task's parameters (engine.tasks.gan.MNIST_PARAMS)."""
+
     noise_dim: int = 32
     hidden_g: tuple[int, ...] = (256, 512)
     hidden_d: tuple[int, ...] = (512, 256)
     loss: str = "nonsaturating"
     lr_g: float = 2e-4
     lr_d: float = 2e-4
-    batch: int = 64
+    batch_size: int = 64
     seed: int = 0
-
-    def check(self) -> None:
-        if self.loss not in ("minimax", "nonsaturating", "leastsquares"):
-            raise ValueError(f"loss must be minimax, nonsaturating or leastsquares, got {self.loss!r}")
-        for name in ("lr_g", "lr_d"):
-            v = getattr(self, name)
-            if not 1e-6 <= v <= 1.0:
-                raise ValueError(f"{name} must be between 1e-6 and 1, got {v}")
-        if not 8 <= self.batch <= 1024:
-            raise ValueError(f"batch must be between 8 and 1024, got {self.batch}")
-        if not 2 <= self.noise_dim <= 256:
-            raise ValueError(f"noise_dim must be between 2 and 256, got {self.noise_dim}")
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -99,7 +96,6 @@ class MnistGANTrainer:
     """The model, Adam for each player, and the training images; ``train_step`` is one D step then one G step."""
 
     def __init__(self, cfg: MnistGANConfig, images01: np.ndarray, model: MnistGAN | None = None):
-        cfg.check()
         self.cfg = cfg
         torch.manual_seed(cfg.seed)
         self.model = model if model is not None else MnistGAN(cfg)
@@ -112,20 +108,19 @@ class MnistGANTrainer:
         set_lr(self.opt_g, lr_g)
         set_lr(self.opt_d, lr_d)
         self.cfg.lr_g, self.cfg.lr_d, self.cfg.loss = lr_g, lr_d, loss
-        self.cfg.check()
 
     def train_step(self) -> dict[str, float]:
         cfg, m = self.cfg, self.model
-        real = self.data[torch.randint(len(self.data), (cfg.batch,))]
+        real = self.data[torch.randint(len(self.data), (cfg.batch_size,))]
         with torch.no_grad():
-            fake = m.G(m.noise(cfg.batch))
+            fake = m.G(m.noise(cfg.batch_size))
         ld = d_loss(m, real, fake, cfg.loss)
         self.opt_d.zero_grad(set_to_none=True)
         ld.backward()
         self.opt_d.step()
         for p in m.D.parameters():
             p.requires_grad_(False)
-        lf = m.logit(m.G(m.noise(cfg.batch)))
+        lf = m.logit(m.G(m.noise(cfg.batch_size)))
         lg = g_loss_per_sample(lf, cfg.loss).mean()
         self.opt_g.zero_grad(set_to_none=True)
         lg.backward()
@@ -141,33 +136,30 @@ def fixed_noise(n: int, noise_dim: int, seed: int = 7) -> torch.Tensor:
     return torch.randn(n, noise_dim, generator=torch.Generator().manual_seed(seed))
 
 
-def nearest_images(samples01: np.ndarray, train01: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each sample (n, 784) in [0, 1], the index of and Euclidean distance to its nearest training image (section 20.14)."""
-    s = np.asarray(samples01, dtype=np.float32).reshape(len(samples01), -1)
-    t = np.asarray(train01, dtype=np.float32).reshape(len(train01), -1)
-    d2 = (s * s).sum(1)[:, None] - 2 * s @ t.T + (t * t).sum(1)[None, :]
-    idx = d2.argmin(1)
-    return idx, np.linalg.norm(s.astype(np.float64) - t[idx], axis=1)
+MODEL_NAME = "gan-mnist"
+"""``config["model"]`` of an MNIST GAN checkpoint (the family "gan" also holds the 2-D GAN)."""
+SIZE_KEYS = ("noise_dim", "hidden_g", "hidden_d")
 
 
-def checkpoint_tensors(model: MnistGAN, dtype: torch.dtype = torch.float16) -> dict[str, torch.Tensor]:
-    """The model's weights for engine.checkpoint.save (float16 keeps the file under 5 MB)."""
-    return {k: v.detach().to(dtype) for k, v in model.state_dict().items()}
+def write_checkpoint(path: str | os.PathLike, model: MnistGAN, cfg: MnistGANConfig, extra: dict[str, Any], dtype: torch.dtype = torch.float16) -> Path:
+    """The weights (float16 keeps the file under 5 MB) in the one schema: ``config`` the sizes that rebuild the
+    networks, ``extra`` what they were trained on and how."""
+    sizes = {k: v for k, v in cfg.to_dict().items() if k in SIZE_KEYS}
+    return checkpoint.write(path, "gan", {k: v.detach().to(dtype) for k, v in model.state_dict().items()}, {"model": MODEL_NAME, **sizes}, extra)
 
 
-def model_from_checkpoint(tensors: dict[str, torch.Tensor], config: dict) -> tuple[MnistGAN, MnistGANConfig]:
-    """Rebuild the model from engine.checkpoint.load's output; raises ValueError on mismatched shapes."""
-    cfg = MnistGANConfig.from_dict(config)
+def model_from_checkpoint(ckpt: checkpoint.Checkpoint) -> tuple[MnistGAN, MnistGANConfig]:
+    """The MNIST GAN of a checkpoint read by engine.checkpoint.read; CheckpointError naming the file if it is another model or does not fit."""
+    if ckpt.config.get("model") != MODEL_NAME:
+        raise ckpt.fail(f"not an MNIST GAN (config model = {ckpt.config.get('model')!r}, expected {MODEL_NAME!r})")
+    cfg = MnistGANConfig.from_dict(ckpt.config)
     model = MnistGAN(cfg)
-    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-    got = {k: tuple(v.shape) for k, v in tensors.items()}
-    if expected != got:
-        raise ValueError(f"checkpoint tensors {got} do not fit an MnistGAN with config {cfg.to_dict()}")
-    model.load_state_dict({k: v.float() for k, v in tensors.items()})
+    checkpoint.expect_shapes(ckpt.path, ckpt.tensors, {k: tuple(v.shape) for k, v in model.state_dict().items()})
+    model.load_state_dict({k: v.float() for k, v in ckpt.tensors.items()})
     return model, cfg
 
 
 def real_neighbour_distances(images01: np.ndarray, n: int = 200) -> np.ndarray:
     """Distances from the first n images to their nearest other image: the scale a memorizing generator would beat."""
     flat = np.asarray(images01, dtype=np.float32).reshape(len(images01), -1)
-    return nearest_images(flat[:n], flat[n:])[1]
+    return nearest_neighbours(flat[:n], flat[n:])[1]

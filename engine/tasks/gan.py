@@ -1,21 +1,30 @@
-"""Run tasks for the GAN pages: the 2-D GAN (every control live) and the MNIST GAN.
+"""Run tasks for the GAN pages, and every GAN page's parameters, declared once.
 
-Both follow :class:`engine.run.Task`: ``reset(params)``, ``step(params)``,
-``arrays()``, plus ``check_params``, ``nonfinite``, ``state``/``restore`` so a
-learning rate that blows up pauses the run and rolls it back.
+The 2-D GAN (:class:`GAN2DTask`, every control live) and the MNIST GAN (:class:`MnistGANTask`)
+follow :class:`engine.run.Task`: ``PARAMS``, ``reset(params)``, ``step(params)``, ``arrays()``,
+plus ``check_params`` (what depends on the data: the user's points, the checkpoint),
+``nonfinite``, ``state``/``restore`` so a learning rate that blows up pauses the run and rolls
+it back. The a*b game and the Dirac-GAN have no Run (the page computes whole trajectories on
+each rerun); their parameters are declared here too (:data:`GAME_PARAMS`, :data:`DIRAC_PARAMS`).
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from engine import checkpoint
 from engine.data import TOY_2D, toy_points
+from engine.eval.neighbours import nearest_neighbours
+from engine.models.game import DIRAC_LOSSES
 from engine.models.gan import (
+    LOSSES,
+    OPTIMIZERS,
     VIEW,
     GAN2DConfig,
     GAN2DTrainer,
@@ -28,8 +37,10 @@ from engine.models.gan import (
     latent_mesh,
     mode_quality,
 )
-from engine.models.gan_mnist import MnistGANConfig, MnistGANTrainer, fixed_noise, model_from_checkpoint, nearest_images
+from engine.models.gan_mnist import MnistGANConfig, MnistGANTrainer, fixed_noise, model_from_checkpoint
+from engine.params import ARRAY, RESET, Param, Params
 
+PRETRAINED_MNIST = Path(__file__).resolve().parents[2] / "assets" / "gan" / "mnist_mlp"
 DATA_2D = (*TOY_2D, "custom")
 """Targets of the 2-D GAN: the toy distributions of engine.data and the user's own points (``custom``)."""
 N_TARGET = 4000
@@ -39,7 +50,38 @@ EVAL_EVERY = 25
 ARCH_KEYS = ("noise_dim", "width_g", "width_d", "depth_g", "depth_d", "seed")
 """Parameters that change the networks' shapes (or their seed): changing one starts from fresh networks."""
 
-DEFAULT_2D: dict[str, Any] = {**GAN2DConfig().to_dict(), "data": "ring", "user_points": (), "heat_res": 32}
+LOSS_NAMES = {"minimax": "minimax", "nonsaturating": "non-saturating", "leastsquares": "least squares", "wgan-gp": "WGAN-GP"}
+DATA_NAMES = {"ring": "ring of 8", "grid": "5×5 grid", "spiral": "spiral", "moons": "two moons", "gaussian": "one Gaussian", "custom": "your points"}
+LOSS_HELP = "Minimax: G minimizes log(1 − D(G(z))); non-saturating: G maximizes log D(G(z)) (section 20.10.4); least squares: Mao et al. (2017)."
+NETWORK_HELP = "Changing it starts from fresh networks."
+_CFG_2D = GAN2DConfig()
+"""The model's own defaults are the declared ones (one spelling of each)."""
+
+GAN2D_PARAMS = Params(
+    Param("data", "ring", str, choices=DATA_2D, label="Target distribution", labels=DATA_NAMES,
+          help="The 2-D distribution G learns; 'your points' trains on small Gaussian blobs around points you place."),
+    Param("loss", _CFG_2D.loss, str, choices=LOSSES, label="Loss", labels=LOSS_NAMES, help=LOSS_HELP + " WGAN-GP: a critic with a gradient penalty (Gulrajani et al. 2017)."),
+    Param("optimizer", _CFG_2D.optimizer, str, choices=OPTIMIZERS, label="Optimizer", labels={"adam": "Adam", "sgd": "SGD"},
+          help="For both players: Adam with β₁ = 0.5, or plain SGD."),
+    Param("lr_g", _CFG_2D.lr_g, float, 1e-6, 10.0, ticks=(1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0),
+          label="Learning rate of G", symbol="η_G"),
+    Param("lr_d", _CFG_2D.lr_d, float, 1e-6, 10.0, ticks=(1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0),
+          label="Learning rate of D", symbol="η_D"),
+    Param("d_steps", _CFG_2D.d_steps, int, 1, 20, step=1, label="D steps per G step", symbol="k"),
+    Param("batch_size", _CFG_2D.batch_size, int, 8, 4096, ticks=(32, 64, 128, 256, 512), label="Batch size", unit="samples",
+          help="Real and generated samples per step, for each player."),
+    Param("seed", _CFG_2D.seed, int, 0, 9999, label="Seed", help="Initial weights, target samples and noise. " + NETWORK_HELP),
+    Param("noise_dim", _CFG_2D.noise_dim, int, 1, 256, ticks=(1, 2, 4, 8, 16), label="Noise dimension", symbol="dim z", help=NETWORK_HELP),
+    Param("width_g", _CFG_2D.width_g, int, 4, 512, ticks=(16, 32, 64, 128, 256), label="G hidden units per layer", help=NETWORK_HELP),
+    Param("depth_g", _CFG_2D.depth_g, int, 1, 6, step=1, label="G hidden layers", help=NETWORK_HELP),
+    Param("width_d", _CFG_2D.width_d, int, 4, 512, ticks=(16, 32, 64, 128, 256), label="D hidden units per layer", help=NETWORK_HELP),
+    Param("depth_d", _CFG_2D.depth_d, int, 1, 6, step=1, label="D hidden layers", help=NETWORK_HELP),
+    Param("gp_weight", _CFG_2D.gp_weight, float, 0.0, 100.0, ticks=(0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0), label="Gradient-penalty weight", symbol="λ",
+          help="WGAN-GP only: the weight of E[(|∇D(x̂)| − 1)²]."),
+    Param("heat_res", 32, int, 8, 128, label="Heatmap resolution", unit="cells per side", cli=False, help="The grid D's output is drawn on."),
+    Param("user_points", (), ARRAY, label="Your points", cli=False, help="The placed points as a flat (x₁, y₁, x₂, y₂, ...); used when the target is 'your points'."),
+)  # fmt: skip
+"""The 2-D GAN's parameters: the 2-D page's widgets, ``genlab train gan``'s options and the Run's checks."""
 
 PRESETS_2D: dict[str, dict[str, Any]] = {
     "Balanced (the cure)": {"data": "ring", "loss": "nonsaturating", "optimizer": "adam", "lr_g": 1e-3, "lr_d": 1e-3, "d_steps": 1, "seed": 0},
@@ -62,41 +104,35 @@ def config_from(params: Mapping[str, Any]) -> GAN2DConfig:
 
 def target_points(params: Mapping[str, Any]) -> np.ndarray:
     """Training samples for ``params['data']``: a toy distribution, or jitter around the user's points."""
-    data = params.get("data", "ring")
-    if data == "custom":
-        pts, _ = fit_user_points(np.asarray(params.get("user_points", ()), dtype=float))
-        return jitter_points(pts, N_TARGET, seed=int(params.get("seed", 0)))
-    return toy_points(data, N_TARGET, seed=int(params.get("seed", 0))).points
+    if params["data"] == "custom":
+        pts, _ = fit_user_points(np.asarray(params["user_points"], dtype=float))
+        return jitter_points(pts, N_TARGET, seed=params["seed"])
+    return toy_points(params["data"], N_TARGET, seed=params["seed"]).points
 
 
 class GAN2DTask:
     """A 2-D GAN that trains one generator step (after k discriminator steps) per Run step."""
 
     divergence_hint = "lower lr_G and lr_D (below 0.1 for SGD, below 0.01 for Adam) and press Reset"
+    PARAMS = GAN2D_PARAMS
 
     def __init__(self) -> None:
         self.trainer: GAN2DTrainer | None = None
         self._key: tuple = ()
 
     def check_params(self, params: Mapping[str, Any]) -> None:
-        config_from(params).check()
-        data = params.get("data", "ring")
-        if data not in DATA_2D:
-            raise ValueError(f"data must be one of {', '.join(DATA_2D)}, got {data!r}")
-        if data == "custom":
-            fit_user_points(np.asarray(params.get("user_points", ()), dtype=float))
-        if not 8 <= int(params.get("heat_res", 32)) <= 128:
-            raise ValueError(f"heat_res must be between 8 and 128, got {params.get('heat_res')}")
+        """The user's points, when they are the target: at least three (the ranges are the declarations')."""
+        if params["data"] == "custom":
+            fit_user_points(np.asarray(params["user_points"], dtype=float))
 
     def reset(self, params: Mapping[str, Any]) -> None:
-        self.check_params(params)
         self.trainer = GAN2DTrainer(config_from(params), target_points(params))
         self.params = dict(params)
         self._key = self._data_key(params)
 
     @staticmethod
     def _data_key(params: Mapping[str, Any]) -> tuple:
-        return params.get("data"), tuple(map(tuple, params.get("user_points", ()))), params.get("seed")
+        return params["data"], params["user_points"], params["seed"]
 
     def _follow(self, params: Mapping[str, Any]) -> None:
         """Adopt changed parameters: a new target or architecture rebuilds what it must, the rest is retuned."""
@@ -122,7 +158,7 @@ class GAN2DTask:
         fake = self.trainer.sample(n)
         real = self.trainer.target[:n].numpy()
         out = {"js": js_divergence_histogram(real, fake) if np.isfinite(fake).all() else float("nan")}
-        data = self.params.get("data")
+        data = self.params["data"]
         if data in ("ring", "grid") and np.isfinite(fake).all():
             ps = toy_points(data, 1)
             q = mode_quality(fake, ps.centers, ps.mode_std)
@@ -136,7 +172,7 @@ class GAN2DTask:
             "real": tr.target[:N_SHOW].numpy(),
             "fake": fake.numpy(),
             "push": np.nan_to_num(generator_push(tr.model, fake[:N_ARROWS], tr.cfg.loss)),
-            "heat": np.nan_to_num(discriminator_grid(tr.model, tr.cfg.loss, int(self.params.get("heat_res", 32)))),
+            "heat": np.nan_to_num(discriminator_grid(tr.model, tr.cfg.loss, self.params["heat_res"])),
             "mesh": np.nan_to_num(latent_mesh(tr.model)),
         }
 
@@ -169,47 +205,79 @@ class GAN2DTask:
 
 # --------------------------------------------------------------------------- the MNIST GAN
 
-DEFAULT_MNIST: dict[str, Any] = {"start": "pretrained", "loss": "nonsaturating", "lr_g": 2e-4, "lr_d": 2e-4, "batch": 64, "seed": 0}
+MNIST_LOSSES = ("nonsaturating", "minimax", "leastsquares")
+_CFG_MNIST = MnistGANConfig()
+"""The model's own defaults are the declared ones (one spelling of each)."""
+MNIST_LRS = (2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 3e-3, 0.01, 0.1)
+
+MNIST_PARAMS = Params(
+    Param("start", "pretrained", str, choices=("pretrained", "scratch"), when=RESET, label="Start from",
+          help="The checkpoint assets/gan/mnist_mlp (6000 steps), or fresh networks of the noise dimension and width below."),
+    Param("loss", _CFG_MNIST.loss, str, choices=MNIST_LOSSES, label="Loss", labels=LOSS_NAMES, help=LOSS_HELP),
+    Param("lr_g", _CFG_MNIST.lr_g, float, 1e-6, 10.0, ticks=MNIST_LRS, label="Learning rate of G", symbol="η_G", help="Adam (β₁ = 0.5); 2e-4 is the usual setting."),
+    Param("lr_d", _CFG_MNIST.lr_d, float, 1e-6, 10.0, ticks=MNIST_LRS, label="Learning rate of D", symbol="η_D", help="Adam (β₁ = 0.5); 2e-4 is the usual setting."),
+    Param("batch_size", _CFG_MNIST.batch_size, int, 8, 4096, ticks=(16, 32, 64, 128, 256), label="Batch size", unit="images",
+          help="Training images and generated images per step."),
+    Param("seed", _CFG_MNIST.seed, int, 0, 9999, when=RESET, label="Seed", help="Initial weights (from scratch) and the batches."),
+    Param("noise_dim", _CFG_MNIST.noise_dim, int, 1, 256, ticks=(8, 16, 32, 64, 128), when=RESET, label="Noise dimension", symbol="dim z",
+          help="From scratch only (the pretrained net's is 32)."),
+    Param("width", _CFG_MNIST.hidden_g[0], int, 4, 1024, ticks=(16, 32, 64, 128, 256, 512), when=RESET, label="Hidden width", unit="units",
+          help="From scratch only: G's hidden layers have width and 2·width units, D's 2·width and width (the pretrained net's: 256)."),
+)  # fmt: skip
+"""The MNIST GAN's parameters: the MNIST page's widgets, ``genlab train gan --data mnist``'s options and the Run's checks.
+The parameters both GANs have share the 2-D GAN's ranges (``genlab train gan`` has one option for each); the defaults differ."""
+
 N_GRID = 64
 N_NEAREST = 8
+
+
+def read_pretrained() -> checkpoint.Checkpoint | None:
+    """The shipped MNIST GAN (assets/gan/mnist_mlp), or None when its files are absent; CheckpointError when they are malformed."""
+    if not all(f.exists() for f in checkpoint.paths(PRETRAINED_MNIST)):
+        return None
+    return checkpoint.read(PRETRAINED_MNIST, "gan")
 
 
 class MnistGANTask:
     """The MLP GAN on MNIST, from the pretrained checkpoint or from scratch; one D step and one G step per Run step."""
 
     divergence_hint = "lower lr_G and lr_D (2e-4 is the usual Adam setting) and press Reset"
+    PARAMS = MNIST_PARAMS
 
-    def __init__(self, images01: np.ndarray, pretrained: tuple[dict, dict] | None = None):
+    def __init__(self, images01: np.ndarray, pretrained: checkpoint.Checkpoint | None = None):
         self.images = np.asarray(images01, dtype=np.float32).reshape(len(images01), -1)
         self.pretrained = pretrained
 
     def check_params(self, params: Mapping[str, Any]) -> None:
-        if params.get("start") not in ("pretrained", "scratch"):
-            raise ValueError(f"start must be 'pretrained' or 'scratch', got {params.get('start')!r}")
+        """Starting from the checkpoint needs one (the ranges are the declarations')."""
         if params["start"] == "pretrained" and self.pretrained is None:
-            raise ValueError("start='pretrained' needs the checkpoint assets/gan/mnist_mlp; choose 'scratch'")
-        self._config(params).check()
+            raise ValueError(f"start='pretrained' needs the checkpoint {PRETRAINED_MNIST.relative_to(PRETRAINED_MNIST.parents[2])}; choose 'scratch'")
 
     def _config(self, params: Mapping[str, Any]) -> MnistGANConfig:
-        base = MnistGANConfig.from_dict(self.pretrained[1]) if params.get("start") == "pretrained" and self.pretrained else MnistGANConfig()
-        base.loss, base.lr_g, base.lr_d, base.batch, base.seed = params["loss"], params["lr_g"], params["lr_d"], int(params["batch"]), int(params["seed"])
-        return base
+        """The pretrained net's sizes or the declared ones (G: width, 2·width; D: 2·width, width), with the training settings of ``params``."""
+        if params["start"] == "pretrained":
+            cfg = MnistGANConfig.from_dict(self.pretrained.config)
+        else:
+            w = params["width"]
+            cfg = MnistGANConfig(noise_dim=params["noise_dim"], hidden_g=(w, 2 * w), hidden_d=(2 * w, w))
+        cfg.loss, cfg.lr_g, cfg.lr_d, cfg.batch_size, cfg.seed = params["loss"], params["lr_g"], params["lr_d"], params["batch_size"], params["seed"]
+        return cfg
 
     def reset(self, params: Mapping[str, Any]) -> None:
         cfg = self._config(params)
-        model = model_from_checkpoint(*self.pretrained)[0] if params["start"] == "pretrained" else None
+        model = model_from_checkpoint(self.pretrained)[0] if params["start"] == "pretrained" else None
         self.trainer = MnistGANTrainer(cfg, self.images, model=model)
         self.z = fixed_noise(N_GRID, cfg.noise_dim)
-        self.source = f"pretrained ({self.pretrained[1].get('steps', '?')} steps)" if model is not None else "scratch"
+        self.source = f"pretrained ({self.pretrained.extra.get('steps', '?')} steps)" if model is not None else f"scratch ({cfg.noise_dim}-{'-'.join(map(str, cfg.hidden_g))}-784)"
 
     def step(self, params: Mapping[str, Any]) -> dict[str, float]:
         self.trainer.retune(params["lr_g"], params["lr_d"], params["loss"])
-        self.trainer.cfg.batch = int(params["batch"])
+        self.trainer.cfg.batch_size = params["batch_size"]
         return self.trainer.train_step()
 
     def arrays(self) -> dict[str, np.ndarray]:
         grid = np.nan_to_num(self.trainer.model.images(self.z))
-        idx, dist = nearest_images(grid[:N_NEAREST].reshape(N_NEAREST, -1), self.images)
+        idx, dist = nearest_neighbours(grid[:N_NEAREST].reshape(N_NEAREST, -1), self.images)
         return {"grid": grid, "nearest": self.images[idx].reshape(-1, 28, 28), "nearest_dist": dist, "nearest_index": idx}
 
     def nonfinite(self) -> str | None:
@@ -225,3 +293,22 @@ class MnistGANTask:
         tr.opt_g.load_state_dict(state["opt_g"])
         tr.opt_d.load_state_dict(state["opt_d"])
         tr.steps = state["steps"]
+
+
+# --------------------------------------------------------------------------- the a*b game and the Dirac-GAN (no Run)
+
+GAME_PARAMS = Params(
+    Param("lr", 0.2, float, 0.01, 1.5, ticks=(0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5), label="Step size", symbol="η"),
+    Param("steps", 100, int, 10, 500, step=10, label="Steps", help="Updates drawn from the start point."),
+    Param("gamma", 1.0, float, 0.0, 2.0, step=0.1, label="Consensus weight", symbol="γ", help="The consensus rule's weight on −∇(|v|²/2)."),
+)  # fmt: skip
+"""The a*b game's parameters (engine.models.game.bilinear_trajectory)."""
+
+DIRAC_PARAMS = Params(
+    Param("loss", "minimax", str, choices=DIRAC_LOSSES, label="Loss", labels={"minimax": "minimax", "nonsaturating": "non-saturating", "wgan": "WGAN (no clipping)"}),
+    Param("lr", 0.1, float, 0.01, 1.0, ticks=(0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0), label="Step size", symbol="η"),
+    Param("r1", 0.0, float, 0.0, 2.0, step=0.1, label="R1 weight", symbol="γ", help="0 = no regularizer."),
+    Param("noise", 0.0, float, 0.0, 1.0, step=0.05, label="Instance noise", symbol="σ", help="0 = no noise."),
+    Param("steps", 500, int, 50, 2000, step=50, label="Steps", help="Updates drawn from the start point."),
+)  # fmt: skip
+"""The Dirac-GAN's parameters (engine.models.game.DiracGAN)."""

@@ -4,40 +4,55 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import Any
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from engine import checkpoint
 from engine.data import TOY_2D, load, toy_points
 from engine.device import configure_threads
-from engine.models.gan import LOSSES, OPTIMIZERS, GAN2D, GAN2DConfig, GAN2DTrainer, js_divergence_histogram, mode_quality
-from engine.models.gan_mnist import MnistGANConfig, MnistGANTrainer, checkpoint_tensors, fixed_noise, model_from_checkpoint, nearest_images
-from lab.commands import positive
+from engine.eval.neighbours import nearest_neighbours
+from engine.models import gan, gan_mnist
+from engine.models.gan import js_divergence_histogram, mode_quality
+from engine.models.gan_mnist import fixed_noise
+from engine.params import Params
+from engine.tasks.gan import GAN2D_PARAMS, MNIST_PARAMS, GAN2DTask, MnistGANTask
+from lab.commands import add_common, add_params, drive, flag, params_from, positive
 
 IMAGE_DATA = ("mnist",)
+CLI_PARAMS = Params(*(p for p in GAN2D_PARAMS if p.name != "data"), *(p for p in MNIST_PARAMS if p.name not in GAN2D_PARAMS and p.name != "start"))
+"""One option per parameter of either GAN (those both have share one declaration's range; ``--data`` picks the task)."""
+NOT_TRAINING = ("data", "start", "heat_res", "user_points")
+"""Parameters a checkpoint's ``extra`` does not record as training settings."""
 
 
 def add_train(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", default="ring", choices=(*TOY_2D, *IMAGE_DATA), help="2-D target, or mnist (its test split: the only one offline)")
-    p.add_argument("--loss", default="nonsaturating", choices=LOSSES)
-    p.add_argument("--optimizer", default="adam", choices=OPTIMIZERS, help="2-D GAN only (the MNIST GAN uses Adam)")
-    p.add_argument("--steps", type=positive(int), default=3000, help="generator steps")
-    p.add_argument("--lr-g", type=positive(float), default=None, help="generator learning rate (default 1e-3 for 2-D, 2e-4 for MNIST)")
-    p.add_argument("--lr-d", type=positive(float), default=None, help="discriminator learning rate (same defaults)")
-    p.add_argument("--d-steps", type=positive(int), default=1, help="discriminator steps per generator step (2-D)")
-    p.add_argument("--noise-dim", type=int, default=None, help="latent size (default 2 for 2-D, 32 for MNIST)")
-    p.add_argument("--width", type=positive(int), default=64, help="hidden units per layer of G and D (2-D)")
-    p.add_argument("--depth", type=positive(int), default=2, help="hidden layers of G and D (2-D)")
-    p.add_argument("--width-g", type=positive(int), default=None, help="hidden units per layer of G (2-D; default --width)")
-    p.add_argument("--width-d", type=positive(int), default=None, help="hidden units per layer of D (2-D; default --width)")
-    p.add_argument("--depth-g", type=positive(int), default=None, help="hidden layers of G (2-D; default --depth)")
-    p.add_argument("--depth-d", type=positive(int), default=None, help="hidden layers of D (2-D; default --depth)")
-    p.add_argument("--batch", type=int, default=None, help="batch size (default 128 for 2-D, 64 for MNIST)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--root", default=None, help="data folder for mnist (default $GENLAB_DATA)")
-    p.add_argument("--out", default=None, help="checkpoint path (writes .safetensors + .json)")
+    p.add_argument("--data", default="ring", choices=(*TOY_2D, *IMAGE_DATA), help="2-D target (the 2-D GAN page's task), or mnist: the MNIST GAN page's task on MNIST's test split (the only one offline)")
+    add_params(p, CLI_PARAMS)
+    for action in p._actions:
+        if action.dest in CLI_PARAMS:
+            action.help += _which_task(action.dest)
+    p.add_argument("--steps", type=positive(int), default=3000, help="generator steps (default 3000)")
+    add_common(p)
+
+
+def _which_task(name: str) -> str:
+    """What an option's help adds: the task it applies to, or how the MNIST GAN's declaration differs."""
+    if name not in MNIST_PARAMS:
+        return " (2-D only)"
+    if name not in GAN2D_PARAMS:
+        return " (--data mnist only)"
+    two_d, mnist = GAN2D_PARAMS[name], MNIST_PARAMS[name]
+    differs = [mnist.allowed()] if mnist.allowed() != two_d.allowed() else []
+    if mnist.default != two_d.default:
+        differs.append(f"default {mnist.default:g}" if isinstance(mnist.default, float) else f"default {mnist.default!r}")
+    return f"; with --data mnist: {', '.join(differs)}" if differs else ""
+
+
+def _given_for_other_task(args: argparse.Namespace, params: Params) -> list[str]:
+    """The options given on the command line that the chosen task does not have."""
+    return [flag(p.name) for p in CLI_PARAMS if p.name not in params and getattr(args, p.name, None) is not None]
 
 
 def _quality(data: str, samples: np.ndarray, real: np.ndarray) -> dict:
@@ -49,88 +64,67 @@ def _quality(data: str, samples: np.ndarray, real: np.ndarray) -> dict:
 
 
 def train(args: argparse.Namespace) -> dict:
+    """Train the page's task (GAN2DTask, or MnistGANTask from scratch) with the page's parameters for ``--steps`` steps."""
     configure_threads()
+    declared = MNIST_PARAMS if args.data in IMAGE_DATA else GAN2D_PARAMS
+    other = _given_for_other_task(args, declared)
+    if other:
+        raise ValueError(f"{', '.join(other)} {'does' if len(other) == 1 else 'do'} not apply to --data {args.data}")
     if args.data in IMAGE_DATA:
         return _train_mnist(args)
-    cfg = GAN2DConfig(
-        loss=args.loss, optimizer=args.optimizer, lr_g=args.lr_g if args.lr_g is not None else 1e-3, lr_d=args.lr_d if args.lr_d is not None else 1e-3, d_steps=args.d_steps,
-        noise_dim=args.noise_dim or 2, width_g=args.width_g or args.width, width_d=args.width_d or args.width,
-        depth_g=args.depth_g or args.depth, depth_d=args.depth_d or args.depth, batch=args.batch or 128, seed=args.seed,
-    )  # fmt: skip
-    target = toy_points(args.data, 4000, seed=args.seed).points
-    tr = GAN2DTrainer(cfg, target)
+    params = params_from(args, GAN2D_PARAMS, data=args.data)
+    task = GAN2DTask()
     t0 = time.perf_counter()
-    for _ in tqdm(range(args.steps), desc="2-D GAN", unit="step", mininterval=1.0):
-        m = tr.train_step()
-        if not np.isfinite([m["loss_d"], m["loss_g"]]).all():
-            raise SystemExit(f"error: the losses became non-finite at step {tr.steps}; lower --lr-g / --lr-d")
+    m = drive(task, params, args.steps, "2-D GAN", postfix=lambda m: {"loss_d": f"{m['loss_d']:.3f}", "loss_g": f"{m['loss_g']:.3f}"})
     seconds = time.perf_counter() - t0
-    result = {"model": "gan-2d", "data": args.data, "steps": args.steps, "seconds": round(seconds, 2), "loss_d": m["loss_d"], "loss_g": m["loss_g"]}
-    result.update(_quality(args.data, tr.sample(2500), toy_points(args.data, 2500, seed=args.seed + 1).points))
-    if args.out:
-        checkpoint.save(args.out, tr.tensors(), {"model": "gan-2d", "data": args.data, "steps": args.steps, **cfg.to_dict()})
-        result["checkpoint"] = str(checkpoint.paths(args.out)[0])
+    result = {"model": gan.MODEL_NAME, "data": args.data, "steps": args.steps, "seconds": round(seconds, 2), "loss_d": m["loss_d"], "loss_g": m["loss_g"]}
+    result.update(_quality(args.data, task.trainer.sample(2500), toy_points(args.data, 2500, seed=params["seed"] + 1).points))
+    extra = {"data": args.data, "steps": args.steps, **{k: v for k, v in params.items() if k not in NOT_TRAINING and k not in gan.SIZE_KEYS}}
+    result["checkpoint"] = str(gan.write_checkpoint(args.out, task.trainer.model, task.trainer.cfg, extra))
     return result
 
 
 def _train_mnist(args: argparse.Namespace) -> dict:
-    images = load("mnist", "test", root=args.root).as_float()
-    loss = args.loss if args.loss != "wgan-gp" else None
-    if loss is None:
-        raise SystemExit("error: the MNIST GAN trains with minimax, nonsaturating or leastsquares")
-    cfg = MnistGANConfig(noise_dim=args.noise_dim or 32, loss=loss, lr_g=args.lr_g if args.lr_g is not None else 2e-4, lr_d=args.lr_d if args.lr_d is not None else 2e-4, batch=args.batch or 64, seed=args.seed)
-    tr = MnistGANTrainer(cfg, images)
+    params = params_from(args, MNIST_PARAMS, start="scratch")
+    images = load("mnist", "test", root=args.data_root).as_float()
+    task = MnistGANTask(images)
     t0 = time.perf_counter()
-    bar = tqdm(range(args.steps), desc="MNIST GAN", unit="step", mininterval=1.0)
-    for _ in bar:
-        m = tr.train_step()
-        if tr.steps % 200 == 0:
-            bar.set_postfix(loss_d=f"{m['loss_d']:.3f}", loss_g=f"{m['loss_g']:.3f}")
-        if not np.isfinite([m["loss_d"], m["loss_g"]]).all():
-            raise SystemExit(f"error: the losses became non-finite at step {tr.steps}; lower --lr-g / --lr-d")
+    m = drive(task, params, args.steps, "MNIST GAN", postfix=lambda m: {"loss_d": f"{m['loss_d']:.3f}", "loss_g": f"{m['loss_g']:.3f}"})
     seconds = time.perf_counter() - t0
-    samples = tr.model.images(fixed_noise(64, cfg.noise_dim)).reshape(64, -1)
-    _, dist = nearest_images(samples, images)
+    model, cfg = task.trainer.model, task.trainer.cfg
+    _, dist = nearest_neighbours(model.images(fixed_noise(64, cfg.noise_dim)).reshape(64, -1), images)
     result = {
-        "model": "gan-mnist", "data": "mnist/test", "steps": args.steps, "seconds": round(seconds, 1), "steps_per_second": round(args.steps / seconds, 1),
+        "model": gan_mnist.MODEL_NAME, "data": "mnist/test", "steps": args.steps, "seconds": round(seconds, 1), "steps_per_second": round(args.steps / seconds, 1),
         "loss_d": m["loss_d"], "loss_g": m["loss_g"], "d_on_fake": m["d_fake"], "nearest_train_distance_mean": float(dist.mean()),
     }  # fmt: skip
-    if args.out:
-        checkpoint.save(args.out, checkpoint_tensors(tr.model), {"model": "gan-mnist", "data": "mnist/test", "steps": args.steps, **cfg.to_dict()})
-        result["checkpoint"] = str(checkpoint.paths(args.out)[0])
+    extra = {"data": "mnist/test", "steps": args.steps, **{k: v for k, v in params.items() if k not in NOT_TRAINING and k not in ("noise_dim", "width")}}
+    result["checkpoint"] = str(gan_mnist.write_checkpoint(args.out, model, cfg, extra))
     return result
 
 
 def add_eval(p: argparse.ArgumentParser) -> None:
     p.add_argument("path", help="a checkpoint written by `genlab train gan --out`")
-    p.add_argument("--samples", type=int, default=2500)
-    p.add_argument("--root", default=None, help="data folder for mnist checkpoints")
+    p.add_argument("--samples", type=positive(int), default=2500)
+    add_common(p, out=False)
 
 
-def evaluate(args: argparse.Namespace) -> dict:
+def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     configure_threads()
-    try:
-        tensors, config = checkpoint.load(args.path)
-    except checkpoint.CheckpointError as err:
-        raise SystemExit(f"error: {err}") from err
-    if config.get("model") == "gan-mnist":
-        model, cfg = model_from_checkpoint(tensors, config)
-        images = load("mnist", "test", root=args.root).as_float()
-        samples = model.images(model.noise(args.samples, torch.Generator().manual_seed(1))).reshape(args.samples, -1)
-        _, dist = nearest_images(samples, images)
-        return {"model": "gan-mnist", "samples": args.samples, "nearest_train_distance_mean": float(dist.mean()), "nearest_train_distance_min": float(dist.min())}
-    if config.get("model") != "gan-2d":
-        raise SystemExit(f"error: {args.path} is not a GAN checkpoint (model = {config.get('model')!r})")
-    cfg = GAN2DConfig(**{k: config[k] for k in GAN2DConfig.__dataclass_fields__ if k in config})
-    model = GAN2D(cfg)
-    try:
-        model.load_state_dict(tensors)
-    except RuntimeError as err:
-        raise SystemExit(f"error: {args.path}: tensors do not fit the config ({err})") from err
+    ckpt = checkpoint.read(args.path, "gan")
+    noise = torch.Generator().manual_seed(1)
+    if ckpt.config.get("model") == gan_mnist.MODEL_NAME:
+        model, _ = gan_mnist.model_from_checkpoint(ckpt)
+        images = load("mnist", "test", root=args.data_root).as_float()
+        samples = model.images(model.noise(args.samples, noise)).reshape(args.samples, -1)
+        _, dist = nearest_neighbours(samples, images)
+        return {"model": gan_mnist.MODEL_NAME, "samples": args.samples, "nearest_train_distance_mean": float(dist.mean()), "nearest_train_distance_min": float(dist.min())}
+    model = gan.model_from_checkpoint(ckpt)
     with torch.no_grad():
-        samples = model.G(model.noise(args.samples, torch.Generator().manual_seed(1))).numpy()
-    data = config["data"]
-    return {"model": "gan-2d", "data": data, "samples": args.samples, **_quality(data, samples, toy_points(data, args.samples, seed=12345).points)}
+        samples = model.G(model.noise(args.samples, noise)).numpy()
+    data = ckpt.extra.get("data")
+    if data not in TOY_2D:
+        raise ckpt.fail(f"extra['data'] must name the 2-D target it was trained on ({', '.join(TOY_2D)}), got {data!r}")
+    return {"model": gan.MODEL_NAME, "data": data, "samples": args.samples, **_quality(data, samples, toy_points(data, args.samples, seed=12345).points)}
 
 
 def add_bench(p: argparse.ArgumentParser) -> None:
@@ -143,4 +137,3 @@ def bench(args: argparse.Namespace) -> dict:
 
     configure_threads()
     return run_bench(args.steps, args.frames)
-

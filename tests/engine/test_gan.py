@@ -21,9 +21,11 @@ from engine.models.gan import (
     mean_distance,
     mode_quality,
 )
-from engine.models.gan_mnist import MnistGANConfig, MnistGANTrainer, checkpoint_tensors, model_from_checkpoint, nearest_images
+from engine import checkpoint
+from engine.eval.neighbours import nearest_neighbours
+from engine.models.gan_mnist import MnistGANConfig, MnistGANTrainer, model_from_checkpoint, write_checkpoint
 from engine.run import PAUSED, Run
-from engine.tasks.gan import DEFAULT_2D, PRESETS_2D, GAN2DTask
+from engine.tasks.gan import GAN2D_PARAMS, PRESETS_2D, GAN2DTask, config_from
 
 
 @pytest.fixture(autouse=True)
@@ -56,8 +58,7 @@ def _ring_trajectory(preset: str, seed: int, steps: int = 2000, every: int = 100
     """Mode statistics of 2500 generated samples every ``every`` steps from ``first`` to ``steps``:
     ``mode_quality`` plus ``top_share``, the share of samples nearest the most popular of the 8 ring modes."""
     ps = toy_points("ring", 4000, seed=seed)
-    p = {**DEFAULT_2D, **PRESETS_2D[preset], "seed": seed}
-    tr = GAN2DTrainer(GAN2DConfig(**{k: p[k] for k in GAN2DConfig.__dataclass_fields__}), ps.points)
+    tr = GAN2DTrainer(config_from(GAN2D_PARAMS.complete({**PRESETS_2D[preset], "seed": seed})), ps.points)
     out = []
     for step in range(1, steps + 1):
         tr.train_step()
@@ -139,7 +140,7 @@ def test_user_points_too_few_raise_and_far_ones_are_rescaled():
 
 
 def test_task_runs_changes_live_and_pauses_on_explosion():
-    run = Run(GAN2DTask(), {**DEFAULT_2D, "heat_res": 16})
+    run = Run(GAN2DTask(), {"heat_res": 16})
     snap = run.step(30)
     assert snap.arrays["heat"].shape == (16, 16) and snap.arrays["mesh"].shape == (13, 13, 2)
     assert 0 <= snap.latest("js") <= math.log(2) and snap.latest("modes_covered") >= 0
@@ -149,8 +150,8 @@ def test_task_runs_changes_live_and_pauses_on_explosion():
     snap = run.step(60)
     assert snap.status == PAUSED and "became" in snap.message and snap.step == 32
     with pytest.raises(ValueError, match="at least 3"):
-        run.update_params(data="custom", user_points=((0.0, 0.0),))
-    run.update_params(data="custom", user_points=((0.0, 0.0), (1.0, 0.0), (0.0, 50.0)), lr_g=1e-3, lr_d=1e-3, optimizer="adam")
+        run.update_params(data="custom", user_points=(0.0, 0.0))
+    run.update_params(data="custom", user_points=(0.0, 0.0, 1.0, 0.0, 0.0, 50.0), lr_g=1e-3, lr_d=1e-3, optimizer="adam")
     snap = run.step(3)
     assert np.abs(snap.arrays["real"]).max() < 3.0
     run.update_params(width_g=16, width_d=32)
@@ -159,22 +160,29 @@ def test_task_runs_changes_live_and_pauses_on_explosion():
     run.close()
 
 
-def test_nearest_images_finds_the_exact_copy():
+def test_the_memorization_check_finds_the_exact_copy():
+    """The MNIST GAN's nearest training images come from engine.eval.neighbours (section 20.14)."""
     rng = np.random.default_rng(0)
     train = rng.uniform(size=(50, 784)).astype(np.float32)
-    idx, dist = nearest_images(train[[7, 31]] + 0.001, train)
+    idx, dist = nearest_neighbours(train[[7, 31]] + 0.01, train)
     assert list(idx) == [7, 31]
-    assert dist == pytest.approx([0.001 * 28, 0.001 * 28], rel=1e-2)
+    assert dist == pytest.approx([0.01 * 28, 0.01 * 28], rel=1e-2)
 
 
-def test_mnist_gan_trains_a_step_and_round_trips_a_checkpoint():
-    cfg = MnistGANConfig(noise_dim=8, hidden_g=(16,), hidden_d=(16,), batch=16)
+def test_mnist_gan_trains_a_step_and_round_trips_a_checkpoint(tmp_path):
+    cfg = MnistGANConfig(noise_dim=8, hidden_g=(16,), hidden_d=(16,), batch_size=16)
     tr = MnistGANTrainer(cfg, np.random.default_rng(0).uniform(size=(40, 784)).astype(np.float32))
     m = tr.train_step()
     assert np.isfinite([m["loss_d"], m["loss_g"]]).all() and 0 < m["d_fake"] < 1
-    model, cfg2 = model_from_checkpoint(checkpoint_tensors(tr.model, torch.float32), cfg.to_dict())
-    assert cfg2 == cfg
+    write_checkpoint(tmp_path / "m", tr.model, cfg, {"steps": 1}, dtype=torch.float32)
+    ckpt = checkpoint.read(tmp_path / "m", "gan")
+    assert ckpt.config == {"model": "gan-mnist", "noise_dim": 8, "hidden_g": [16], "hidden_d": [16]} and ckpt.extra == {"steps": 1}
+    model, cfg2 = model_from_checkpoint(ckpt)
+    assert (cfg2.noise_dim, cfg2.hidden_g, cfg2.hidden_d) == (8, (16,), (16,))
     z = torch.randn(3, 8)
     np.testing.assert_allclose(model.images(z), tr.model.images(z), atol=1e-6)
-    with pytest.raises(ValueError, match="do not fit"):
-        model_from_checkpoint(checkpoint_tensors(tr.model), {**cfg.to_dict(), "noise_dim": 9})
+    wrong = checkpoint.Checkpoint("gan", ckpt.tensors, {**ckpt.config, "noise_dim": 9}, {}, ckpt.path)
+    with pytest.raises(checkpoint.CheckpointError, match=r"m\.safetensors: G\.0\.weight has shape \(16, 8\), expected \(16, 9\)"):
+        model_from_checkpoint(wrong)
+    with pytest.raises(checkpoint.CheckpointError, match=r"m\.json: not an MNIST GAN"):
+        model_from_checkpoint(checkpoint.Checkpoint("gan", ckpt.tensors, {**ckpt.config, "model": "gan-2d"}, {}, ckpt.path))

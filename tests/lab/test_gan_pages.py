@@ -43,7 +43,7 @@ def test_gan_2d_page_trains_and_applies_presets():
     at.selectbox(key="gan2d.preset").set_value("Mode collapse: D learns 33x slower").run()
     at.button[0].click().run()
     assert not at.exception
-    assert at.select_slider(key="gan2d.lrd").value == 3e-5
+    assert at.select_slider(key="gan2d.lr_d").value == 3e-5
     at.selectbox(key="gan2d.data").set_value("custom").run()
     assert not at.exception
     assert any("at least 3" in i.value for i in at.info)
