@@ -55,6 +55,7 @@ for col, name in zip(top[1:], ("clamp", "init", "binarize"), strict=True):
     with col:
         shown[name] = ui.param_widget(P, name, "dbm.mf", horizontal=False)
 shown |= ui.param_row(P, ("n_iter", "damping", "coupling", "schedule"), "dbm.mf", horizontal=("schedule",))
+shown |= ui.param_rest(P, shown, "dbm.mf")
 
 params = P.complete(shown)
 image, coupling, n_iter = params["image"], params["coupling"], params["n_iter"]

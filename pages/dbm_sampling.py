@@ -29,6 +29,7 @@ shown = {}
 for col, name in zip(st.columns([2, 2, 4])[:2], ("n_chains", "seed"), strict=True):
     with col:
         shown[name] = ui.param_widget(P, name, "dbm.s")
+shown |= ui.param_rest(P, shown, "dbm.s")
 params = P.complete(shown)
 run = ui.session_run("dbm.sample", lambda: SamplingTask(trained), params)
 ui.push_params(run, params)

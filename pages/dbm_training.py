@@ -28,8 +28,7 @@ for col, name in zip(c[1:], ("n1", "n2", "n3", "greedy_updates", "seed"), strict
     with col:
         shown[name] = ui.param_widget(P, name, "dbm.t", dataset=dataset)
 shown |= ui.param_row(P, ("rbm_lr", "lr", "momentum", "mf_iterations", "gibbs_steps", "centering"), "dbm.t", dataset=dataset)
-with st.expander("More settings: batch, chains, weight decay, binarization, inference network"):
-    shown |= ui.param_row(P, ("batch_size", "n_chains", "weight_decay", "binarization", "inference_net"), "dbm.t", dataset=dataset)
+shown |= ui.param_rest(P, shown, "dbm.t", dataset=dataset)
 if dataset == "mnist" and not mnist_available():
     st.error("MNIST is not on disk: run `genlab data fetch mnist` (or set GENLAB_DATA), or pick another dataset.")
     st.stop()
