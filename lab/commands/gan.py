@@ -21,7 +21,7 @@ from engine.tasks.gan import GAN2D_PARAMS, MNIST_PARAMS, GAN2DTask, MnistGANTask
 from lab.commands import add_common, add_params, drive, flag, params_from, positive
 
 IMAGE_DATA = ("mnist",)
-CLI_PARAMS = Params(*(p for p in GAN2D_PARAMS if p.name != "data"), *(p for p in MNIST_PARAMS if p.name not in GAN2D_PARAMS and p.name != "start"))
+CLI_PARAMS = Params(*(p for p in GAN2D_PARAMS if p.cli and p.name != "data"), *(p for p in MNIST_PARAMS if p.name not in GAN2D_PARAMS and p.name != "start"))
 """One option per parameter of either GAN (those both have share one declaration's range; ``--data`` picks the task)."""
 NOT_TRAINING = ("data", "start", "heat_res", "user_points")
 """Parameters a checkpoint's ``extra`` does not record as training settings."""
