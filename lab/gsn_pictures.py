@@ -1,6 +1,6 @@
 """Write the Home-page pictures of the GSN pages from the pretrained DAE: ``python -m lab.gsn_pictures``.
 
-Needs MNIST's test files (``--root`` or $GENLAB_DATA) and assets/gsn/dae_walkback.
+Needs MNIST's test files (``--data-root`` or $GENLAB_DATA) and assets/gsn/dae_walkback.
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ PICTURES = ASSETS.parent / "pictures"
 @torch.no_grad()
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--root", default=None)
+    parser.add_argument("--data-root", default=None, help="data folder (default: $GENLAB_DATA or the user cache)")
     args = parser.parse_args(argv)
     torch.manual_seed(0)
     model, _ = load_model(ASSETS / "dae_walkback")
-    split = load_split("mnist", args.root)
+    split = load_split("mnist", args.data_root)
     g = torch.Generator().manual_seed(0)
     mask = region_mask("right", 28, 28)
     chain = sample_clamped(model, split.heldout[:12], mask, 30, generator=g)

@@ -9,7 +9,6 @@ pixels in amber on dark blue, so a student sees at once which part the chain inv
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import numpy as np
 import streamlit as st
@@ -18,30 +17,24 @@ from PIL import Image
 from engine.data import DataError, data_root
 from engine.eval.inpainting import train_pixel_classifier
 from engine.models.gsn import ChainModel, load_model
-from engine.tasks.gsn import Split, load_split
+from engine.tasks.gsn import ASSETS, PRETRAINED, Split, load_split
 from lab.drawing import canvas
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets" / "gsn"
-PRETRAINED = {
-    "dae_walkback": "DAE, walkback training (k = 4)",
-    "dae_onestep": "DAE, one-step training",
-    "gsn": "GSN, 2 hidden layers, walkback",
-}
 FREE_BACKGROUND = np.array([22, 32, 80], dtype=np.float32)
 FREE_INK = np.array([255, 214, 90], dtype=np.float32)
 
 
 @st.cache_resource(show_spinner="Loading the pretrained chains ...")
-def pretrained_models() -> dict[str, ChainModel]:
-    """Every pretrained checkpoint present in assets/gsn, by its display name."""
-    models = {}
-    for name, label in PRETRAINED.items():
+def pretrained_models() -> tuple[dict[str, ChainModel], dict[str, str]]:
+    """Every pretrained checkpoint present in assets/gsn by name (dae_walkback, ...), and each one's title from its checkpoint."""
+    models, titles = {}, {}
+    for name in PRETRAINED:
         if (ASSETS / f"{name}.safetensors").exists():
-            model, _ = load_model(ASSETS / name)
+            model, extra = load_model(ASSETS / name)
             for p in model.parameters():
                 p.requires_grad_(False)
-            models[label] = model
-    return models
+            models[name], titles[name] = model, extra.get("title", name)
+    return models, titles
 
 
 @st.cache_resource(show_spinner="Loading MNIST ...")

@@ -6,14 +6,13 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from engine.params import RESET
 from engine.run import Snapshot
-from engine.tasks.gsn import FreeChainTask
+from engine.tasks.gsn import FreeChainTask, free_chain_params, noise_param
 from lab import controls as ui
 from lab import views
 from lab.gsn_views import clamped_tiles, filmstrip, mnist_split, pixel_classifier, pretrained_models
 from lab.live import live_panel
-
-RESET_KEYS = ("start", "n_chains", "seed")
 
 st.title("Free-running chain: does it mix between digits?")
 st.caption(
@@ -22,7 +21,7 @@ st.caption(
     "A classifier labels every chain at every frame: a chain that **mixes** hops between classes."
 )
 
-models = pretrained_models()
+models, titles = pretrained_models()
 split = mnist_split()
 if not models:
     st.error("No pretrained chain in assets/gsn/ (see assets/README.md).")
@@ -30,25 +29,24 @@ if not models:
 if split is None:
     st.stop()
 
+P = free_chain_params(models, titles)
 with st.sidebar:
     st.subheader("Free chain")
-    model_name = ui.select("gsn.chain.model", "Model", list(models), next(iter(models)))
-    start = ui.select("gsn.chain.start", "Start from", ["noise", "data"], "noise", format_func={"noise": "coin-flip noise", "data": "held-out digits"}.get, horizontal=True)
-    noise = ui.slider("gsn.chain.noise", "Corruption level (salt-and-pepper)", 0.05, 0.8, 0.3, 0.05, help="More noise: bigger jumps, faster mixing, blurrier samples")
-    chain_steps = ui.slider("gsn.chain.steps", "Chain steps per frame", 1, 20, 1, 1)
-    n_chains = ui.select("gsn.chain.n", "Chains", [16, 36, 64], 36, horizontal=True)
-    seed = ui.number("gsn.chain.seed", "Seed", 0, 10_000, 0)
+    shown = {"model_name": ui.param_widget(P, "model_name", "gsn.chain", horizontal=False), "start": ui.param_widget(P, "start", "gsn.chain")}
+    corruption = models[shown["model_name"]].config.corruption
+    shown["noise"] = ui.param_widget(P.replace(noise=noise_param(corruption)), "noise", "gsn.chain")
+    shown |= {name: ui.param_widget(P, name, "gsn.chain") for name in ("chain_steps", "n_chains", "seed")}
 
-params = {"model_name": model_name, "start": start, "noise": noise, "chain_steps": chain_steps, "n_chains": n_chains, "seed": seed}
-run = ui.session_run("gsn.chain", lambda: FreeChainTask(models, split, pixel_classifier()), params, steps_per_second=8.0)
-if any(run.params.get(k) != params[k] for k in RESET_KEYS):
+params = P.complete(shown)
+run = ui.session_run("gsn.chain", lambda: FreeChainTask(models, split, pixel_classifier(), titles), params, steps_per_second=8.0)
+if any(run.params[k] != params[k] for k in P.acting(RESET)):
     ui.push_params(run, params)
     run.reset()
 else:
     ui.push_params(run, params)
 ui.run_controls(run, "gsn.chain", step_label="Frame", default_speed="15 steps / s")
 
-ncols = {16: 4, 36: 6, 64: 8}[n_chains]
+ncols = max(1, round(params["n_chains"] ** 0.5))
 
 
 def draw_fast(snap: Snapshot) -> None:
@@ -79,7 +77,7 @@ def draw_slow(snap: Snapshot) -> None:
     if "label_history" not in a or len(a["label_history"]) < 2:
         st.caption("Press **Play** to watch the labels change over time.")
         return
-    views.plot(label_figure(a["label_history"], int(snap.params.get("chain_steps", 1))), key=f"gsn-chain-labels-{snap.version}")
+    views.plot(label_figure(a["label_history"], snap.params["chain_steps"]), key=f"gsn-chain-labels-{snap.version}")
     st.markdown(
         f"Distinct classes visited per chain: **{snap.latest('classes_visited'):.2f}**; "
         f"fraction of frames where a chain's label switched: **{snap.latest('label_switch_rate'):.3f}**"

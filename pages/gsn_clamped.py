@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
-from engine.models.clamp import REGIONS
+from engine.params import RESET
 from engine.run import Snapshot
-from engine.tasks.gsn import ClampedChainTask
+from engine.tasks.gsn import ClampedChainTask, clamped_chain_params, noise_param
 from lab import controls as ui
 from lab import views
 from lab.drawing import draw_digit
 from lab.gsn_views import clamped_tiles, filmstrip, mnist_split, paint_mask, pixel_classifier, pretrained_models
 from lab.live import live_panel
 
-REGION_NAMES = {"right": "keep the right half", "left": "keep the left half", "top": "keep the top half",
-                "bottom": "keep the bottom half", "square": "fill a centred square", "custom": "keep the pixels I paint"}  # fmt: skip
 SOURCES = {"heldout": "held-out digits", "draw": "my drawing"}
-RESET_KEYS = ("region", "mask", "image", "n_examples", "first", "seed", "init", "rbm")
+"""Where the clamped digits come from: a page-only setting (a drawing becomes the task's ``image``)."""
 
 st.title("Clamped sampling: the chain fills in the missing half")
 st.caption(
@@ -29,7 +26,7 @@ st.caption(
     "chain, so the completions are not guaranteed to be exact draws from the model's conditional."
 )
 
-models = pretrained_models()
+models, titles = pretrained_models()
 split = mnist_split()
 if not models:
     st.error("No pretrained chain in assets/gsn/: train one with `genlab train gsn --out assets/gsn/dae_walkback` (see assets/README.md).")
@@ -37,26 +34,23 @@ if not models:
 if split is None:
     st.stop()
 
+P = clamped_chain_params(models, titles)
 with st.sidebar:
     st.subheader("Clamped chain")
-    model_name = ui.select("gsn.clamped.model", "Model", list(models), next(iter(models)), help="Switching model keeps the chain running")
+    shown = {"model_name": ui.param_widget(P, "model_name", "gsn.clamped", horizontal=False)}
     source = ui.select("gsn.clamped.source", "Digits", list(SOURCES), "heldout", format_func=SOURCES.get, horizontal=True)
-    first = ui.number("gsn.clamped.first", "First held-out digit (index)", 0, len(split.heldout) - 1, 0)
+    shown["first"] = ui.param_widget(P, "first", "gsn.clamped")
     drawn = draw_digit("gsn.clamped.canvas", (split.height, split.width)) if source == "draw" else None
-    region = ui.select("gsn.clamped.region", "Clamp", list(REGIONS) + ["custom"], "right", format_func=REGION_NAMES.get)
+    shown["region"] = ui.param_widget(P, "region", "gsn.clamped", horizontal=False)
     painted = None
-    if region == "custom":
+    if shown["region"] == "custom":
         st.caption("Paint the pixels to **keep** (clamped, shown gray); every pixel you leave unpainted is resampled by the chain.")
-        under = drawn if drawn is not None else split.heldout[first].reshape(split.height, split.width)
+        under = drawn if drawn is not None else split.heldout[shown["first"] % len(split.heldout)].reshape(split.height, split.width)
         painted = paint_mask("gsn.clamped.mask", (split.height, split.width), under)
-    noise = ui.slider("gsn.clamped.noise", "Corruption level (salt-and-pepper)", 0.05, 0.8, 0.3, 0.05, help="Probability that a pixel is replaced by a coin flip before each step")
-    chain_steps = ui.slider("gsn.clamped.steps", "Chain steps per frame", 1, 20, 1, 1)
-    n_examples = ui.select("gsn.clamped.n", "Examples", [8, 16, 32, 64], 16, horizontal=True)
-    init = ui.select("gsn.clamped.init", "Free pixels start as", ["noise", "blank", "data"], "noise",
-                     format_func={"noise": "coin flips", "blank": "black", "data": "the true pixels"}.get)  # fmt: skip
-    seed = ui.number("gsn.clamped.seed", "Seed", 0, 10_000, 0)
-    rbm = ui.toggle("gsn.clamped.rbm", "Compare with the RBM's clamped Gibbs chain", False,
-                    help="The pretrained MNIST RBM (500 hidden units) resamples the same free pixels from the same start, one Gibbs sweep per chain step")  # fmt: skip
+    corruption = models[shown["model_name"]].config.corruption
+    shown["noise"] = ui.param_widget(P.replace(noise=noise_param(corruption)), "noise", "gsn.clamped")
+    shown |= {name: ui.param_widget(P, name, "gsn.clamped") for name in ("chain_steps", "n_examples", "init", "seed", "rbm")}
+region, n_examples = shown["region"], shown["n_examples"]
 
 if source == "draw" and drawn is None:
     st.info("Draw a digit in the sidebar: every chain will complete your drawing.")
@@ -68,11 +62,9 @@ if region == "custom" and painted.all():
     st.warning("You painted every pixel, so nothing is left to resample: erase part of the paint (or pick a named region).")
     st.stop()
 
-params = {"model_name": model_name, "region": region, "noise": noise, "chain_steps": chain_steps, "n_examples": n_examples,
-          "first": first, "init": init, "seed": seed, "rbm": rbm,
-          "image": ui.array_param(drawn), "mask": ui.array_param(painted)}  # fmt: skip
-run = ui.session_run("gsn.clamped", lambda: ClampedChainTask(models, split, pixel_classifier()), params, steps_per_second=8.0)
-if any(run.params.get(k) != params[k] for k in RESET_KEYS):
+params = P.complete({**shown, "image": ui.array_param(drawn), "mask": ui.array_param(painted)})
+run = ui.session_run("gsn.clamped", lambda: ClampedChainTask(models, split, pixel_classifier(), titles=titles), params, steps_per_second=8.0)
+if any(run.params[k] != params[k] for k in P.acting(RESET)):
     ui.push_params(run, params)
     run.reset()
 else:
@@ -87,7 +79,7 @@ def draw_fast(snap: Snapshot) -> None:
     mask = a["mask"]
     left, right = st.columns([1, 1])
     with left:
-        st.markdown(f"**Now: chain step {int(a['film_steps'][-1])}** ({snap.params.get('model_name')})")
+        st.markdown(f"**Now: chain step {int(a['film_steps'][-1])}** ({titles.get(snap.params['model_name'], snap.params['model_name'])})")
         st.image(clamped_tiles(a["current"], mask, ncols, scale=4), output_format="PNG")
     with right:
         frames = a["film_steps"]
@@ -110,7 +102,7 @@ def draw_fast(snap: Snapshot) -> None:
 
 
 def draw_slow(snap: Snapshot) -> None:
-    if snap.params.get("image") is not None:
+    if snap.params["image"] is not None:
         st.caption("Your drawing has no true label, so no accuracy is plotted: judge the completions by eye.")
         return
     acc = snap.metrics.get("accuracy")
@@ -119,7 +111,7 @@ def draw_slow(snap: Snapshot) -> None:
         return
     series = {"accuracy": acc, **({"rbm_accuracy": snap.metrics["rbm_accuracy"]} if "rbm_accuracy" in snap.metrics else {})}
     fig = views.curves(series, "Can a classifier read the completed digits?", "accuracy", xlabel="frame",
-                       names={"accuracy": f"{snap.params.get('model_name')} chain", "rbm_accuracy": "RBM clamped Gibbs chain"})  # fmt: skip
+                       names={"accuracy": f"{titles.get(snap.params['model_name'], snap.params['model_name'])} chain", "rbm_accuracy": "RBM clamped Gibbs chain"})  # fmt: skip
     fig.update_yaxes(range=[0, 1])
     if "fill_baselines" in snap.arrays:
         intact, mean_fill, _ = snap.arrays["fill_baselines"]

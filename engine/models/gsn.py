@@ -182,24 +182,27 @@ def build_model(kind: str, height: int, width: int, generator: torch.Generator |
 
 
 def save_model(path: str | os.PathLike, model: ChainModel, extra: dict | None = None) -> None:
-    """Write a checkpoint (float16 tensors keep the pretrained assets small); ``extra`` goes into the JSON."""
+    """Write a checkpoint of family ``gsn`` (float16 tensors keep the pretrained assets small): the config rebuilds the
+    model (``model`` kind, image size, layer sizes, corruption, walkback, hidden noise); ``extra`` records what it was
+    trained on and how (dataset, title, training settings)."""
     tensors = {k: v.detach().to(torch.float16) for k, v in model.tensors().items()}
-    checkpoint.save(path, tensors, {**model.config_dict(), **(extra or {})})
+    checkpoint.write(path, "gsn", tensors, model.config_dict(), extra)
 
 
 def load_model(path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[ChainModel, dict]:
-    """Read a DAE or GSN checkpoint written by :func:`save_model`; returns (model, full JSON config)."""
-    tensors, config = checkpoint.load(path, device)
+    """Read a DAE or GSN checkpoint written by :func:`save_model`; returns (model, the checkpoint's extra record)."""
+    ckpt = checkpoint.read(path, "gsn", device)
+    config = ckpt.config
     kind = config.get("model")
     fields = DAEConfig.__dataclass_fields__ if kind == "dae" else GSNConfig.__dataclass_fields__ if kind == "gsn" else None
     if fields is None:
-        raise checkpoint.CheckpointError(f"{checkpoint.paths(path)[1]}: 'model' must be one of {', '.join(MODEL_KINDS)}, got {kind!r}")
+        raise ckpt.fail(f"'model' must be one of {', '.join(MODEL_KINDS)}, got {kind!r}")
     try:
         model = build_model(kind, **{k: v for k, v in config.items() if k in fields})
     except (TypeError, ValueError) as err:
-        raise checkpoint.CheckpointError(f"{checkpoint.paths(path)[1]}: bad config ({err})") from err
-    checkpoint.expect_shapes(path, tensors, model.expected_shapes())
+        raise ckpt.fail(f"bad config ({err})") from err
+    checkpoint.expect_shapes(path, ckpt.tensors, model.expected_shapes())
     with torch.no_grad():
-        for name, value in tensors.items():
+        for name, value in ckpt.tensors.items():
             getattr(model, name).copy_(value)
-    return model.to(device), config
+    return model.to(device), dict(ckpt.extra)

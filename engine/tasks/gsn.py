@@ -4,6 +4,11 @@ Each class implements the ``engine.run.Task`` protocol. Data: MNIST has only its
 split offline, so the lab trains on its first 8000 images and keeps the last 2000 as
 held-out images (for reconstructions, clamping, the classifier's test); the 8x8
 ``digits`` set (always offline) uses its own train/test split.
+
+Parameters are declared once (engine.params): :data:`TRAIN_PARAMS` for training,
+:func:`clamped_chain_params` and :func:`free_chain_params` for the chains (their ``model_name``
+chooses among the models a task is given). The Run completes and range-checks them; a task's
+``check_params`` keeps only what depends on its data and models.
 """
 
 from __future__ import annotations
@@ -11,20 +16,28 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from engine import checkpoint
 from engine.data import Binarized, load
 from engine.eval.inpainting import fill_baselines
 from engine.models.clamp import REGIONS, check_images, check_mask, clamp_state, region_mask, start_clamped
-from engine.models.corruption import check_corruption, corrupt
-from engine.models.dae import check_walkback, reconstruction_nll
-from engine.models.gsn import DEFAULT_HIDDEN_NOISE, MODEL_KINDS, ChainModel, build_model, check_hidden_noise, load_model
+from engine.models.corruption import CORRUPTIONS, MAX_GAUSSIAN_STD, check_corruption, corrupt
+from engine.models.dae import MAX_WALKBACK, reconstruction_nll
+from engine.models.gsn import DEFAULT_HIDDEN_NOISE, MAX_HIDDEN_NOISE, MODEL_KINDS, ChainModel, build_model, load_model, save_model
 from engine.models.rbm import RBM, gibbs_step
+from engine.params import ARRAY, RESET, Param, Params
 from engine.tasks.rbm import load_pretrained
 
+ASSETS = Path(__file__).resolve().parents[2] / "assets" / "gsn"
+PRETRAINED = ("dae_walkback", "dae_onestep", "gsn")
+"""The pretrained chains in assets/gsn (MNIST), in the order the chain pages offer them."""
+START_CHECKPOINTS = {"dae": ASSETS / "dae_walkback", "gsn": ASSETS / "gsn"}
+"""What the training task starts from with ``start="pretrained"``, by model kind."""
 DATASETS = ("mnist", "digits")
 MNIST_TRAIN = 8000
 FILM_FRAMES = 10
@@ -61,90 +74,140 @@ def load_split(dataset: str, root: str | None = None, download: bool = True) -> 
     raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {dataset!r}")
 
 
-def _check_range(params: Mapping[str, Any], name: str, lo: float, hi: float) -> None:
-    if name in params and not lo <= float(params[name]) <= hi:
-        raise ValueError(f"{name} must be between {lo:g} and {hi:g}, got {params[name]}")
+# --------------------------------------------------------------------------- parameters
 
 
-def _check_chain_params(params: Mapping[str, Any], corruption: str) -> None:
-    """Chain parameters in range; ``noise`` (None = the model's own level) against ``corruption``, the kind the
-    chosen model corrupts with (a probability for salt_pepper and masking, a standard deviation for gaussian)."""
-    if "noise" in params and params["noise"] is not None:
-        check_corruption(corruption, params["noise"])
-    _check_range(params, "chain_steps", 1, 1000)
-    _check_range(params, "n_chains", 1, 1024)
-    _check_range(params, "n_examples", 1, 256)
+def noise_param(corruption: str = "gaussian") -> Param:
+    """The corruption level's declaration for a model that corrupts with ``corruption``: a probability in [0, 1]
+    (salt_pepper, masking) or a standard deviation in [0, 3] (gaussian). The tasks declare the widest level their
+    models allow and check it against the model's own kind (:func:`check_corruption`); a page narrows its slider
+    to the kind of the model it shows."""
+    top = MAX_GAUSSIAN_STD if corruption == "gaussian" else 1.0
+    return Param("noise", 0.3, float, 0.0, top, step=0.05, label="Corruption level",
+                 help="Probability that C(x̃ | x) replaces a pixel (salt-and-pepper: by a coin flip, masking: by 0); "
+                      "for Gaussian corruption the standard deviation of the added noise.")  # fmt: skip
+
+
+SEED = Param("seed", 0, int, 0, 9999, when=RESET, label="Seed", help="Initial weights or chain starts, corruption and samples.")
+HIDDEN_TICKS = (16, 32, 64, 100, 250, 500, 1000)
+TRAIN_PARAMS = Params(
+    Param("architecture", "dae", str, choices=MODEL_KINDS, when=RESET, label="Architecture",
+          labels={"dae": "DAE (1 hidden layer)", "gsn": "GSN (2 hidden layers, h carried)"},
+          help="A denoising autoencoder's chain x → x̃ → h → x' (section 20.11), or a GSN whose top layer h2 is carried along the chain (section 20.12)."),
+    Param("dataset", "mnist", str, choices=DATASETS, when=RESET, label="Data", labels={"mnist": "MNIST 28x28", "digits": "8x8 digits (offline)"},
+          help="mnist trains on test images 0..7999 (the split available offline) and holds out 8000..9999; digits uses its own split."),
+    Param("start", "pretrained", str, choices=("pretrained", "scratch"), when=RESET, label="Start from",
+          labels={"pretrained": "the pretrained checkpoint", "scratch": "random weights"},
+          help="The pretrained checkpoints of assets/gsn are MNIST models; on digits, training starts from scratch."),
+    Param("hidden", 500, int, 1, 10000, ticks=HIDDEN_TICKS, when=RESET, label="Hidden units", symbol="n_h",
+          help="Units of the DAE's hidden layer, or of a GSN's first hidden layer h1 (from scratch)."),
+    Param("hidden2", 500, int, 1, 10000, ticks=HIDDEN_TICKS, when=RESET, label="Second hidden layer", symbol="n_h2",
+          help="GSN only: units of h2, the layer carried from step to step (from scratch)."),
+    Param("corruption", "salt_pepper", str, choices=CORRUPTIONS, when=RESET, label="Corruption C(x̃ | x)",
+          labels={"salt_pepper": "salt-and-pepper", "gaussian": "Gaussian (level = std)", "masking": "masking (set to 0)"}),
+    noise_param("gaussian"),
+    Param("hidden_noise", DEFAULT_HIDDEN_NOISE, float, 0.0, MAX_HIDDEN_NOISE, step=0.05, label="Hidden noise", symbol="σ",
+          help="GSN only: std of the Gaussian noise added to each hidden unit before and after its sigmoid (0: none)."),
+    Param("walkback", 4, int, 1, MAX_WALKBACK, step=1, label="Walkback steps", symbol="k",
+          help="Chain steps unrolled from each training example, every reconstruction penalised against it (1 = one-step training)."),
+    Param("lr", 1e-3, float, 1e-5, 0.1, ticks=(1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 1e-2, 3e-2, 0.1), label="Learning rate", symbol="ε", help="Adam's step size."),
+    Param("batch_size", 100, int, 1, 4096, ticks=(10, 20, 50, 100, 200, 500), label="Batch size", unit="examples"),
+    SEED,
+)
+"""The DAE / GSN training task's parameters: the training page's widgets and ``genlab train gsn``'s options."""
+
+
+def _model_param(names: tuple[str, ...], titles: Mapping[str, str]) -> Param:
+    return Param("model_name", names[0], str, choices=names, label="Model", labels={n: titles.get(n, n) for n in names},
+                 help="The chain's transition operator; switching model keeps the chain running.")  # fmt: skip
+
+
+CHAIN_STEPS = Param("chain_steps", 1, int, 1, 20, step=1, label="Chain steps per frame")
+INITS = ("noise", "blank", "data")
+"""How the free pixels of a clamped chain start (engine.models.clamp.start_clamped)."""
+REGION_NAMES = {"right": "keep the right half", "left": "keep the left half", "top": "keep the top half",
+                "bottom": "keep the bottom half", "square": "fill a centred square", "custom": "keep the pixels I paint"}  # fmt: skip
+
+
+def clamped_chain_params(models: Mapping[str, ChainModel], titles: Mapping[str, str] | None = None) -> Params:
+    """The clamped chain task's parameters for these models (``model_name`` chooses among them; the corruption level
+    is declared as widely as their corruption kinds allow)."""
+    return Params(
+        _model_param(tuple(models), titles or {}),
+        Param("region", "right", str, choices=(*REGIONS, "custom"), when=RESET, label="Clamp", labels=REGION_NAMES,
+              help="The clamped (kept) pixels; the chain resamples the others."),
+        Param("mask", None, ARRAY, when=RESET, label="Painted mask", help="Region custom: the pixels to keep, True = clamped.", cli=False),
+        Param("image", None, ARRAY, when=RESET, label="Drawn image", help="One image in [0, 1] every chain completes (None: the held-out digits).", cli=False),
+        _widest_noise(models),
+        CHAIN_STEPS,
+        Param("n_examples", 16, int, 1, 256, ticks=(8, 16, 32, 64), when=RESET, label="Examples"),
+        Param("first", 0, int, 0, 99999, when=RESET, label="First held-out digit", help="Index of the first held-out image the chains complete."),
+        Param("init", "noise", str, choices=INITS, when=RESET, label="Free pixels start as",
+              labels={"noise": "coin flips", "blank": "black", "data": "the true pixels"}),
+        SEED,
+        Param("rbm", False, bool, when=RESET, label="Compare with the RBM's clamped Gibbs chain",
+              help="The pretrained MNIST RBM (500 hidden units) resamples the same free pixels from the same start, one Gibbs sweep per chain step."),
+        keyed_by="model_name",
+    )  # fmt: skip
+
+
+def free_chain_params(models: Mapping[str, ChainModel], titles: Mapping[str, str] | None = None) -> Params:
+    """The free chain task's parameters for these models."""
+    return Params(
+        _model_param(tuple(models), titles or {}),
+        Param("start", "noise", str, choices=("noise", "data"), when=RESET, label="Start from",
+              labels={"noise": "coin-flip noise", "data": "held-out digits"}),
+        _widest_noise(models),
+        CHAIN_STEPS,
+        Param("n_chains", 36, int, 1, 1024, ticks=(16, 36, 64), when=RESET, label="Chains"),
+        SEED,
+        keyed_by="model_name",
+    )  # fmt: skip
+
+
+def _widest_noise(models: Mapping[str, ChainModel]) -> Param:
+    gaussian = any(m.config.corruption == "gaussian" for m in models.values())
+    return noise_param("gaussian" if gaussian else "salt_pepper")
 
 
 # --------------------------------------------------------------------------- training
 
 
-@dataclass
-class TrainConfig:
-    model: str = "dae"
-    dataset: str = "mnist"
-    n_hidden: int = 500
-    n_hidden2: int = 500
-    corruption: str = "salt_pepper"
-    noise: float = 0.3
-    hidden_noise: float = DEFAULT_HIDDEN_NOISE
-    walkback: int = 1
-    lr: float = 1e-3
-    batch_size: int = 100
-    seed: int = 0
-
-
-def check_train_params(params: Mapping[str, Any]) -> None:
-    """ValueError naming a training parameter out of its range."""
-    if params.get("model", "dae") not in MODEL_KINDS:
-        raise ValueError(f"model must be one of {', '.join(MODEL_KINDS)}, got {params['model']!r}")
-    if params.get("dataset", "mnist") not in DATASETS:
-        raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {params['dataset']!r}")
-    check_corruption(params.get("corruption", "salt_pepper"), params.get("noise", 0.3))
-    check_walkback(params.get("walkback", 1))
-    check_hidden_noise(params.get("hidden_noise", DEFAULT_HIDDEN_NOISE))
-    _check_range(params, "lr", 1e-5, 0.1)
-    _check_range(params, "batch_size", 1, 4096)
-    _check_range(params, "n_hidden", 1, 10000)
-    _check_range(params, "n_hidden2", 1, 10000)
-
-
 class Trainer:
-    """A model, its Adam optimiser and its data: one ``train_step`` per minibatch (used by the task and the CLI)."""
+    """A model, its Adam optimiser and its data: one ``train_step`` per minibatch. ``params``: TRAIN_PARAMS's values."""
 
-    def __init__(self, config: TrainConfig, split: Split, device: torch.device | str = "cpu", init_path: str | None = None):
-        check_train_params(vars(config))
-        self.config, self.split, self.device = config, split, torch.device(device)
-        self.generator = torch.Generator(device=self.device).manual_seed(config.seed)
-        cpu_gen = torch.Generator().manual_seed(config.seed)
-        if init_path:
-            self.model, _ = load_model(init_path, self.device)
-            self.model.config.corruption, self.model.config.noise = config.corruption, config.noise
-            self.model.config.walkback = config.walkback
+    def __init__(self, params: Mapping[str, Any], split: Split, device: torch.device | str = "cpu", init: ChainModel | None = None):
+        self.split, self.device = split, torch.device(device)
+        seed = int(params["seed"])
+        self.generator = torch.Generator(device=self.device).manual_seed(seed)
+        cpu_gen = torch.Generator().manual_seed(seed)
+        if init is not None:
+            self.model = init.to(self.device)
+            self.model.config.corruption, self.model.config.noise = params["corruption"], params["noise"]
+            self.model.config.walkback = params["walkback"]
         else:
-            options = {"n_hidden": config.n_hidden} if config.model == "dae" else {
-                "n_hidden1": config.n_hidden, "n_hidden2": config.n_hidden2, "hidden_noise": config.hidden_noise}  # fmt: skip
-            self.model = build_model(config.model, split.height, split.width, cpu_gen, corruption=config.corruption,
-                                     noise=config.noise, walkback=config.walkback, **options).to(self.device)  # fmt: skip
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
-        self.data = Binarized(torch.as_tensor(split.train, device=self.device), "dynamic", config.seed)
+            options = {"n_hidden": params["hidden"]} if params["architecture"] == "dae" else {
+                "n_hidden1": params["hidden"], "n_hidden2": params["hidden2"], "hidden_noise": params["hidden_noise"]}  # fmt: skip
+            self.model = build_model(params["architecture"], split.height, split.width, cpu_gen, corruption=params["corruption"],
+                                     noise=params["noise"], walkback=params["walkback"], **options).to(self.device)  # fmt: skip
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=params["lr"])
+        self.data = Binarized(torch.as_tensor(split.train, device=self.device), "dynamic", seed)
         self.heldout = torch.bernoulli(torch.as_tensor(split.heldout[:500], device=self.device), generator=torch.Generator(device=self.device).manual_seed(1))
         self.steps = 0
 
     def apply(self, params: Mapping[str, Any]) -> None:
-        """Live changes: learning rate, corruption level and walkback take effect on the next step."""
+        """Live changes: learning rate, corruption level, walkback and hidden noise take effect on the next step."""
         for group in self.optimizer.param_groups:
-            group["lr"] = float(params.get("lr", group["lr"]))
+            group["lr"] = params["lr"]
         c = self.model.config
-        c.noise = float(params.get("noise", c.noise))
-        c.walkback = int(params.get("walkback", c.walkback))
+        c.noise, c.walkback = params["noise"], params["walkback"]
         if hasattr(c, "hidden_noise"):
-            c.hidden_noise = float(params.get("hidden_noise", c.hidden_noise))
+            c.hidden_noise = params["hidden_noise"]
 
-    def train_step(self) -> dict[str, float]:
+    def train_step(self, batch_size: int) -> dict[str, float]:
         """One Adam step on the walkback criterion; returns the mean loss and the one-step reconstruction NLL."""
         self.model.train()
-        index = torch.randint(len(self.data), (self.config.batch_size,), generator=self.generator, device=self.device)
+        index = torch.randint(len(self.data), (batch_size,), generator=self.generator, device=self.device)
         losses = self.model.walkback_losses(self.data.batch(index, self.generator), self.generator)
         loss = losses.mean()
         self.optimizer.zero_grad(set_to_none=True)
@@ -163,32 +226,55 @@ class Trainer:
 
 
 class GSNTrainTask:
-    """Train a DAE or GSN live. Params: TrainConfig fields, plus ``init`` (a checkpoint path to start from, or None)
-    and ``root`` (data folder). Arrays: held-out inputs, their corruptions, reconstructions, and 16 chain samples
-    advanced one step per training step."""
+    """Train a DAE or GSN live (parameters: :data:`TRAIN_PARAMS`). Arrays: held-out inputs, their corruptions,
+    reconstructions, and 16 chain samples advanced one step per training step.
+
+    ``start="pretrained"`` begins from the checkpoint of ``checkpoints`` for the model kind (default: the walkback
+    DAE and the GSN of assets/gsn) when it exists and was trained on the chosen dataset; otherwise training starts
+    from random weights (:attr:`source` says which)."""
 
     divergence_hint = "lower the learning rate"
     EVAL_EVERY = 25
+    PARAMS = TRAIN_PARAMS
 
-    def __init__(self, device: torch.device | str = "cpu"):
-        self.device = device
-        self._split_cache: dict[tuple, Split] = {}
+    def __init__(self, device: torch.device | str = "cpu", root: str | None = None, checkpoints: Mapping[str, str | Path] | None = None):
+        self.device, self.root = device, root
+        self.checkpoints = dict(START_CHECKPOINTS if checkpoints is None else checkpoints)
+        self._split_cache: dict[str, Split] = {}
 
     def check_params(self, params: Mapping[str, Any]) -> None:
-        check_train_params(params)
+        check_corruption(params["corruption"], params["noise"])
+
+    def _start_model(self, params: Mapping[str, Any]) -> tuple[ChainModel | None, str]:
+        """The checkpoint to start from (or None) and the run's source in words."""
+        path = self.checkpoints.get(params["architecture"])
+        if params["start"] == "pretrained" and path is not None and checkpoint.paths(path)[0].exists():
+            model, extra = load_model(path)
+            if extra.get("dataset") == params["dataset"]:
+                return model, f"pretrained {extra.get('title', checkpoint.paths(path)[0].stem)}"
+        size = params["hidden"] if params["architecture"] == "dae" else f"{params['hidden']}-{params['hidden2']}"
+        return None, f"random start, {size} hidden units"
 
     def reset(self, params: Mapping[str, Any]) -> None:
-        key = (params.get("dataset", "mnist"), params.get("root"))
-        if key not in self._split_cache:
-            self._split_cache[key] = load_split(*key)
-        config = TrainConfig(**{k: params[k] for k in TrainConfig.__dataclass_fields__ if k in params})
-        self.trainer = Trainer(config, self._split_cache[key], self.device, params.get("init"))
+        dataset = params["dataset"]
+        if dataset not in self._split_cache:
+            self._split_cache[dataset] = load_split(dataset, self.root)
+        init, self.source = self._start_model(params)
+        self.trainer = Trainer(params, self._split_cache[dataset], self.device, init)
         split = self.trainer.split
         self.inputs = self.trainer.heldout[:10]
-        g = torch.Generator(device=self.trainer.device).manual_seed(config.seed + 7)
+        g = torch.Generator(device=self.trainer.device).manual_seed(int(params["seed"]) + 7)
         self.chain = self.trainer.model.init_chain(torch.bernoulli(torch.full((16, split.height * split.width), 0.5, device=self.trainer.device), generator=g))
         self.chain_generator = g
         self._refresh_pictures()
+
+    def save(self, path: str | Path, params: Mapping[str, Any]) -> None:
+        """Write the trained model with what it was trained on and how (the task's parameters and the steps taken)."""
+        m = self.trainer.model
+        title = f"{m.kind.upper()} {params['dataset']}, walkback k = {m.config.walkback}"
+        save_model(path, m, {"dataset": params["dataset"], "binarization": "dynamic", "title": title,
+                             "heldout_reconstruction_nll": self.trainer.heldout_nll(),
+                             "training": {**params, "trained_steps": self.trainer.steps}})  # fmt: skip
 
     @torch.no_grad()
     def _refresh_pictures(self) -> None:
@@ -200,7 +286,7 @@ class GSNTrainTask:
 
     def step(self, params: Mapping[str, Any]) -> dict[str, float]:
         self.trainer.apply(params)
-        metrics = self.trainer.train_step()
+        metrics = self.trainer.train_step(int(params["batch_size"]))
         if self.trainer.steps % self.EVAL_EVERY == 0:
             metrics["heldout_nll"] = self.trainer.heldout_nll()
         self._refresh_pictures()
@@ -233,19 +319,21 @@ class GSNTrainTask:
 class _ChainTaskBase:
     """Shared by the clamped and free chains: a pretrained model (from ``models``), a generator, a filmstrip."""
 
-    def __init__(self, models: Mapping[str, ChainModel], split: Split, classifier=None):
+    declare: Any
+    """The subclass's parameter declarations for its models: :func:`clamped_chain_params` or :func:`free_chain_params`."""
+
+    def __init__(self, models: Mapping[str, ChainModel], split: Split, classifier=None, titles: Mapping[str, str] | None = None):
         if not models:
             raise ValueError("no model to sample from: give at least one checkpoint")
         self.models, self.split, self.classifier = dict(models), split, classifier
+        self.PARAMS = self.declare(self.models, titles)
 
     def _model(self, params: Mapping[str, Any]) -> ChainModel:
-        name = params.get("model_name", next(iter(self.models)))
-        if name not in self.models:
-            raise ValueError(f"model_name must be one of {', '.join(self.models)}, got {name!r}")
-        return self.models[name]
+        return self.models[params["model_name"]]
 
     def check_params(self, params: Mapping[str, Any]) -> None:
-        _check_chain_params(params, self._model(params).config.corruption)
+        """The corruption level against the chosen model's own kind (a probability, or a std for gaussian)."""
+        check_corruption(self._model(params).config.corruption, params["noise"])
 
     def _labels(self, means: torch.Tensor) -> np.ndarray | None:
         if self.classifier is None:
@@ -266,27 +354,28 @@ FILL_BASELINES = ("intact", "mean_fill", "blank")
 class ClampedChainTask(_ChainTaskBase):
     """Figure 20.12 live: digits with a region clamped; each step runs ``chain_steps`` clamped chain steps.
 
-    Params: model_name; region (one of REGIONS, or ``custom``: the boolean ``mask`` param, else the mask given
-    to the constructor); mask; image (None: the held-out digits from index ``first``; else one image (H, W) or
-    (D,) in [0, 1], e.g. a drawing, that every one of the ``n_examples`` chains completes); noise (None = the
-    model's own), chain_steps, n_examples, first, init, seed; rbm (True: also run the pretrained MNIST RBM's
-    clamped Gibbs chain, or the RBM given to the constructor, from the same start, as a comparison).
-    Array params may be flat tuples, so that the pages can compare them with ``==``; ``image``, ``mask``
-    and ``rbm`` take effect on reset. With labelled digits and a classifier, ``fill_baselines`` holds the classifier's
+    Params (:func:`clamped_chain_params`): model_name; region (one of engine.models.clamp.REGIONS, or ``custom``:
+    the boolean ``mask`` param, else the mask given to the constructor); mask; image (None: the held-out digits from
+    index ``first``; else one image (H, W) or (D,) in [0, 1], e.g. a drawing, that every one of the ``n_examples``
+    chains completes); noise, chain_steps, n_examples, first, init, seed; rbm (True: also run the pretrained MNIST
+    RBM's clamped Gibbs chain, or the RBM given to the constructor, from the same start, as a comparison).
+    Array params are flat tuples, so that the pages can compare them with ``==``. With labelled digits and a classifier, ``fill_baselines`` holds the classifier's
     accuracy on these digits intact, with the free pixels set to the mean training image (the floor), and blank.
     """
 
-    def __init__(self, models, split: Split, classifier=None, mask: np.ndarray | None = None, rbm: RBM | None = None):
-        super().__init__(models, split, classifier)
+    declare = staticmethod(clamped_chain_params)
+
+    def __init__(self, models, split: Split, classifier=None, mask: np.ndarray | None = None, rbm: RBM | None = None, titles: Mapping[str, str] | None = None):
+        super().__init__(models, split, classifier, titles)
         self.custom_mask = None if mask is None else check_mask(mask, split.height, split.width)
         self.given_rbm = rbm
 
     def _mask(self, params: Mapping[str, Any]) -> torch.Tensor:
         h, w = self.split.height, self.split.width
-        region = params.get("region", "right")
+        region = params["region"]
         if region != "custom":
             return check_mask(region_mask(region, h, w), h, w)
-        if params.get("mask") is not None:
+        if params["mask"] is not None:
             return check_mask(np.asarray(params["mask"], dtype=bool), h, w)
         if self.custom_mask is None:
             raise ValueError("region 'custom' needs a mask: paint one, or give it to the task")
@@ -302,23 +391,25 @@ class ClampedChainTask(_ChainTaskBase):
         return self.given_rbm
 
     def check_params(self, params: Mapping[str, Any]) -> None:
+        """What depends on the data and the models: the noise level against the model's corruption, the mask, the
+        drawn image's size, the comparison RBM's size, and ``first`` below the number of held-out images."""
         super().check_params(params)
-        if params.get("region", "right") not in REGIONS + ("custom",):
-            raise ValueError(f"region must be one of {', '.join(REGIONS)} or custom, got {params['region']!r}")
         self._mask(params)
-        if params.get("image") is not None and len(check_images(params["image"], self.split.height, self.split.width)) != 1:
+        if params["image"] is not None and len(check_images(params["image"], self.split.height, self.split.width)) != 1:
             raise ValueError("image must be a single image (every chain completes the same one)")
-        if params.get("rbm"):
+        if params["rbm"]:
             self._rbm()
-        _check_range(params, "first", 0, len(self.split.heldout) - 1)
+        n = len(self.split.heldout)
+        if params["first"] >= n:
+            raise ValueError(f"first must be below the number of held-out images ({n}): between 0 and {n - 1}, got {params['first']}")
 
     def reset(self, params: Mapping[str, Any]) -> None:
         self.model = self._model(params)
         self.mask = self._mask(params)
         device = self.model.b.device
-        n = int(params.get("n_examples", 16))
-        if params.get("image") is None:
-            index = np.arange(int(params.get("first", 0)), int(params.get("first", 0)) + n) % len(self.split.heldout)
+        n = params["n_examples"]
+        if params["image"] is None:
+            index = np.arange(params["first"], params["first"] + n) % len(self.split.heldout)
             self.x = torch.as_tensor(self.split.heldout[index], device=device)
             self.labels = self.split.heldout_labels[index]
         else:
@@ -327,13 +418,13 @@ class ClampedChainTask(_ChainTaskBase):
         self.baselines = None
         if self.labels is not None and self.classifier is not None:
             self.baselines = fill_baselines(self.classifier, self.split.heldout[index], self.labels, self.mask.cpu().numpy(), self.split.train.mean(0))
-        seed = int(params.get("seed", 0))
+        seed = params["seed"]
         self.generator = torch.Generator(device=device).manual_seed(seed)
-        self.chain_state = clamp_state(start_clamped(self.model, self.x, self.mask, self.generator, params.get("init", "noise")), self.x, self.mask)
+        self.chain_state = clamp_state(start_clamped(self.model, self.x, self.mask, self.generator, params["init"]), self.x, self.mask)
         self.chain_step_count, self.film, self.film_steps = 0, [], []
         self._push_frame(self.chain_state.mean)
         self.rbm = None
-        if params.get("rbm"):
+        if params["rbm"]:
             self.rbm = self._rbm().to(device)
             self.rbm_generator = torch.Generator(device=device).manual_seed(seed)
             self.rbm_v = self.chain_state.x.clone()
@@ -357,8 +448,8 @@ class ClampedChainTask(_ChainTaskBase):
     def step(self, params: Mapping[str, Any]) -> dict[str, float]:
         self.model = self._model(params)
         before = self.chain_state.x
-        for _ in range(int(params.get("chain_steps", 1))):
-            self.chain_state = clamp_state(self.model.chain_step(self.chain_state, self.generator, params.get("noise")), self.x, self.mask)
+        for _ in range(params["chain_steps"]):
+            self.chain_state = clamp_state(self.model.chain_step(self.chain_state, self.generator, params["noise"]), self.x, self.mask)
             if self.rbm is not None:
                 self._rbm_step()
             self.chain_step_count += 1
@@ -399,20 +490,17 @@ class ClampedChainTask(_ChainTaskBase):
 class FreeChainTask(_ChainTaskBase):
     """A free-running chain from noise or from held-out data, with the classifier's label of every chain over time.
 
-    Params: model_name, start ("noise" or "data"), noise, chain_steps, n_chains, seed.
+    Params (:func:`free_chain_params`): model_name, start ("noise" or "data"), noise, chain_steps, n_chains, seed.
     """
 
-    def check_params(self, params: Mapping[str, Any]) -> None:
-        super().check_params(params)
-        if params.get("start", "noise") not in ("noise", "data"):
-            raise ValueError(f"start must be noise or data, got {params['start']!r}")
+    declare = staticmethod(free_chain_params)
 
     def reset(self, params: Mapping[str, Any]) -> None:
         self.model = self._model(params)
-        n, d = int(params.get("n_chains", 16)), self.split.height * self.split.width
+        n, d = params["n_chains"], self.split.height * self.split.width
         device = self.model.b.device
-        self.generator = torch.Generator(device=device).manual_seed(int(params.get("seed", 0)))
-        if params.get("start", "noise") == "data":
+        self.generator = torch.Generator(device=device).manual_seed(params["seed"])
+        if params["start"] == "data":
             index = np.arange(n) % len(self.split.heldout)
             start = torch.bernoulli(torch.as_tensor(self.split.heldout[index], device=device), generator=self.generator)
         else:
@@ -431,8 +519,8 @@ class FreeChainTask(_ChainTaskBase):
 
     def step(self, params: Mapping[str, Any]) -> dict[str, float]:
         self.model = self._model(params)
-        for _ in range(int(params.get("chain_steps", 1))):
-            self.chain_state = self.model.chain_step(self.chain_state, self.generator, params.get("noise"))
+        for _ in range(params["chain_steps"]):
+            self.chain_state = self.model.chain_step(self.chain_state, self.generator, params["noise"])
             self.chain_step_count += 1
         self._push_frame(self.chain_state.mean)
         self._record_labels()

@@ -14,78 +14,56 @@ from engine.eval.inpainting import inpainting_score, train_pixel_classifier
 from engine.eval.neighbours import nearest_neighbours
 from engine.eval.parzen import PARZEN_WARNING, parzen_estimate
 from engine.models.clamp import REGIONS
-from engine.models.corruption import CORRUPTIONS
-from engine.models.gsn import MODEL_KINDS, load_model, save_model
-from engine.tasks.gsn import DATASETS, MNIST_TRAIN, TrainConfig, Trainer, load_split
-from lab.commands import positive
+from engine.models.gsn import load_model
+from engine.tasks.gsn import MNIST_TRAIN, TRAIN_PARAMS, GSNTrainTask, load_split
+from lab.commands import add_common, add_params, drive, params_from, positive
 
 STANDARD_REGIONS = ("right", "left", "bottom")
 
 
 def add_train(parser: argparse.ArgumentParser) -> None:
-    d = TrainConfig()
-    parser.add_argument("--model", dest="architecture", choices=MODEL_KINDS, default=d.model, help="dae (one hidden layer) or gsn (two, latent state carried)")
-    parser.add_argument("--dataset", choices=DATASETS, default=d.dataset, help="mnist trains on test images 0..7999 (the split available offline)")
-    parser.add_argument("--root", default=None, help="data folder (default $GENLAB_DATA or the user cache)")
-    parser.add_argument("--hidden", type=positive(int), default=d.n_hidden, help="hidden units (first hidden layer of a GSN)")
-    parser.add_argument("--hidden2", type=positive(int), default=d.n_hidden2, help="GSN second hidden layer")
-    parser.add_argument("--corruption", choices=CORRUPTIONS, default=d.corruption)
-    parser.add_argument("--noise", type=float, default=d.noise, help="corruption level (probability, or std for gaussian)")
-    parser.add_argument("--hidden-noise", type=float, default=d.hidden_noise,
-                        help="GSN: std of the Gaussian noise added to each hidden unit before and after its sigmoid (0: none)")  # fmt: skip
-    parser.add_argument("--walkback", type=int, default=d.walkback, help="walkback steps per example (1 = one-step training)")
-    parser.add_argument("--lr", type=positive(float), default=d.lr, help="Adam learning rate (above zero, at most 0.1)")
-    parser.add_argument("--batch-size", type=positive(int), default=d.batch_size)
-    parser.add_argument("--epochs", type=positive(float), default=20.0, help="passes over the training images (above zero)")
-    parser.add_argument("--seed", type=int, default=d.seed)
+    add_params(parser, TRAIN_PARAMS, skip=("start",))
+    parser.add_argument("--epochs", type=positive(float), default=20.0, help="passes over the training images (above zero; default 20)")
     parser.add_argument("--device", default=None, help="cpu, cuda, mps (default: the best available)")
-    parser.add_argument("--out", required=True, help="checkpoint path (writes .safetensors and .json)")
+    add_common(parser)
 
 
 def train(args: argparse.Namespace) -> dict:
+    """Train the training page's GSNTrainTask from scratch, with the page's parameters, for ``--epochs`` passes."""
     configure_threads()
     device = pick_device(args.device)
-    config = TrainConfig(args.architecture, args.dataset, args.hidden, args.hidden2, args.corruption, args.noise, args.hidden_noise,
-                         args.walkback, args.lr, args.batch_size, args.seed)  # fmt: skip
-    split = load_split(args.dataset, args.root)
-    trainer = Trainer(config, split, device)
-    n_steps = max(1, int(round(args.epochs * len(split.train) / args.batch_size)))
+    params = params_from(args, TRAIN_PARAMS, start="scratch")
+    task = GSNTrainTask(device, args.data_root)
+    task.check_params(params)
+    task.reset(params)
+    initial = task.trainer.heldout_nll()
+    n_steps = max(1, round(args.epochs * len(task.trainer.split.train) / params["batch_size"]))
     start = time.perf_counter()
-    initial = trainer.heldout_nll()
-    bar = tqdm(range(n_steps), desc=f"train {args.architecture} walkback={args.walkback}", unit="step")
-    metrics: dict[str, float] = {}
-    for i in bar:
-        metrics = trainer.train_step()
-        if not np.isfinite(metrics["loss"]):
-            raise ValueError(f"training diverged at step {i + 1} (loss {metrics['loss']}); lower --lr")
-        if i % 50 == 0:
-            bar.set_postfix(loss=f"{metrics['loss']:.2f}")
-    final = trainer.heldout_nll()
+    metrics = drive(task, params, n_steps, f"train {params['architecture']} walkback={params['walkback']}", postfix=lambda m: {"loss": f"{m['loss']:.2f}"})
     seconds = time.perf_counter() - start
-    extra = {"dataset": args.dataset, "trained_steps": n_steps, "lr": args.lr, "batch_size": args.batch_size, "seed": args.seed,
-             "heldout_reconstruction_nll": final, "binarization": "dynamic"}  # fmt: skip
-    save_model(args.out, trainer.model, extra)
-    return {"checkpoint": str(args.out), "model": args.architecture, "walkback": args.walkback, "steps": n_steps, "seconds": round(seconds, 1),
+    task.save(args.out, params)
+    return {"checkpoint": str(args.out), "model": params["architecture"], "walkback": params["walkback"], "steps": n_steps, "seconds": round(seconds, 1),
             "device": str(device), "loss": metrics.get("loss"), "heldout_reconstruction_nll_before": initial,
-            "heldout_reconstruction_nll": final}  # fmt: skip
+            "heldout_reconstruction_nll": task.trainer.heldout_nll()}  # fmt: skip
 
 
 def add_eval(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", help="a DAE or GSN checkpoint")
     parser.add_argument("--inpaint", nargs="+", choices=REGIONS, default=list(STANDARD_REGIONS),
                         help="clamped regions to score (right, left and bottom are always reported)")  # fmt: skip
-    parser.add_argument("--root", default=None, help="data folder")
     parser.add_argument("--n-images", type=positive(int), default=500, help="held-out images to inpaint")
     parser.add_argument("--chain-steps", type=positive(int), default=50, help="clamped chain steps before classifying")
     parser.add_argument("--parzen-samples", type=positive(int), default=1000, help="chains run from noise for the Parzen estimate")
     parser.add_argument("--burn-in", type=positive(int), default=100, help="chain steps before a Parzen sample is taken")
     parser.add_argument("--seed", type=int, default=0)
+    add_common(parser, out=False)
 
 
 def evaluate(args: argparse.Namespace) -> dict:
     configure_threads()
-    model, config = load_model(args.path)
-    split = load_split(config.get("dataset", "mnist"), args.root)
+    model, extra = load_model(args.path)
+    dataset = extra.get("dataset", "mnist")
+    split = load_split(dataset, args.data_root)
     if (split.height, split.width) != (model.config.height, model.config.width):
         raise ValueError(f"{args.path}: the model's images are {model.config.height}x{model.config.width}, the data's {split.height}x{split.width}")
     n = min(args.n_images, len(split.heldout))
@@ -108,7 +86,7 @@ def evaluate(args: argparse.Namespace) -> dict:
         "checkpoint": str(args.path), "model": model.kind, "walkback": model.config.walkback, "noise": model.config.noise,
         "inpainting": inpainting, "classifier_accuracy_intact": intact, "n_images": n, "chain_steps": args.chain_steps,
         "images": f"MNIST test images {MNIST_TRAIN}-{MNIST_TRAIN + n - 1} (classifier and mean image: 0-{MNIST_TRAIN - 1})"
-        if config.get("dataset", "mnist") == "mnist" else f"the first {n} held-out images of {config.get('dataset')}",
+        if dataset == "mnist" else f"the first {n} held-out images of {dataset}",
         "parzen_log_likelihood": parzen.log_likelihood, "parzen_std_error": parzen.std_error, "parzen_sigma": parzen.sigma,
         "parzen_samples": args.parzen_samples, "parzen_note": "samples are the Bernoulli means of the last chain step; "
         "sigma chosen on the first half of the held-out images, scored on the second half. " + PARZEN_WARNING,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -159,8 +161,8 @@ def test_clamped_sampling_refuses_bad_masks_and_images():
 def test_checkpoint_round_trip_keeps_the_chain(kind, tmp_path):
     model = small_model(kind)
     save_model(tmp_path / "m", model, {"dataset": "digits"})
-    loaded, config = load_model(tmp_path / "m.safetensors")
-    assert config["dataset"] == "digits" and config["model"] == kind
+    loaded, extra = load_model(tmp_path / "m.safetensors")
+    assert extra == {"dataset": "digits"} and loaded.kind == kind and loaded.config == model.config
     for name, value in model.tensors().items():
         assert torch.allclose(value.half().float(), getattr(loaded, name).data)
 
@@ -168,6 +170,19 @@ def test_checkpoint_round_trip_keeps_the_chain(kind, tmp_path):
 def test_checkpoint_with_wrong_model_name_is_refused(tmp_path):
     from engine import checkpoint
 
-    checkpoint.save(tmp_path / "bad", {"W": torch.zeros(2, 2)}, {"model": "rbm"})
-    with pytest.raises(CheckpointError, match="'model' must be one of dae, gsn"):
+    checkpoint.write(tmp_path / "bad", "gsn", {"W": torch.zeros(2, 2)}, {"model": "rbm"})
+    with pytest.raises(CheckpointError, match=r"bad\.json: 'model' must be one of dae, gsn"):
         load_model(tmp_path / "bad")
+
+
+def test_a_checkpoint_of_another_family_or_schema_is_refused_naming_its_file(tmp_path):
+    from engine import checkpoint
+
+    checkpoint.write(tmp_path / "rbm", "rbm", {"W": torch.zeros(2, 2)}, {"n_visible": 2})
+    with pytest.raises(CheckpointError, match=r"rbm\.json: a 'rbm' checkpoint, expected a 'gsn' one"):
+        load_model(tmp_path / "rbm")
+    model = small_model("dae")
+    checkpoint.write(tmp_path / "flat", "gsn", model.tensors(), model.config_dict())
+    (tmp_path / "flat.json").write_text(json.dumps(model.config_dict()))  # the flat JSON of the old assets
+    with pytest.raises(CheckpointError, match=r"flat\.json: not in the checkpoint schema"):
+        load_model(tmp_path / "flat")

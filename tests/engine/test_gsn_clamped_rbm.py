@@ -16,12 +16,19 @@ H, W = 6, 5
 D = H * W
 
 
-@pytest.fixture
-def split():
+def toy_split() -> Split:
     rng = np.random.default_rng(0)
     images = rng.random((12, D)).astype(np.float32)
     labels = np.arange(12) % 10
     return Split(images[:8], labels[:8], images[8:], labels[8:], H, W)
+
+
+SPLIT = toy_split()
+
+
+@pytest.fixture
+def split():
+    return toy_split()
 
 
 def models():
@@ -38,7 +45,11 @@ def small_rbm(seed: int = 1) -> RBM:
 
 
 def params(**changes):
-    return {"model_name": "toy", "region": "right", "n_examples": 5, "chain_steps": 3, "seed": 7, "rbm": True, **changes}
+    """The clamped task's complete parameters (its declarations' defaults for the rest); an array value (a test of a
+    wrong shape) is added after completion, as it reaches check_params from a caller that bypasses the Run."""
+    arrays = {k: changes.pop(k) for k in ("image", "mask") if isinstance(changes.get(k), np.ndarray)}
+    declared = ClampedChainTask(models(), SPLIT).PARAMS
+    return {**declared.complete({"model_name": "toy", "region": "right", "n_examples": 5, "chain_steps": 3, "seed": 7, "rbm": True, **changes}), **arrays}
 
 
 def test_rbm_rows_keep_the_clamped_pixels_and_equal_an_independent_gibbs_run(split):

@@ -1,4 +1,5 @@
-"""The chain tasks range-check the noise level against the chosen model's own corruption, not salt-and-pepper's."""
+"""The chain tasks' noise level: declared as widely as their models' corruption kinds allow (a std up to 3 when one
+model is Gaussian, a probability otherwise), and checked against the chosen model's own kind, not salt-and-pepper's."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import pytest
 import torch
 
 from engine.models.gsn import build_model
+from engine.run import Run
 from engine.tasks.gsn import ClampedChainTask, FreeChainTask, Split
 
 torch.set_num_threads(1)
@@ -29,23 +31,55 @@ def models():
     }
 
 
+def full(task, **values):
+    """The task's complete parameters, with 4 chains."""
+    size = "n_examples" if "n_examples" in task.PARAMS else "n_chains"
+    return task.PARAMS.complete({size: 4, **values})
+
+
 @pytest.mark.parametrize("task", [ClampedChainTask, FreeChainTask])
 def test_a_gaussian_model_takes_a_standard_deviation_above_one(task, split):
     t = task(models(), split)
-    t.check_params({"model_name": "gaussian dae", "noise": 2.0})  # a std: allowed up to 3
-    t.reset({"model_name": "gaussian dae", "n_examples": 4, "n_chains": 4})
-    assert np.isfinite(t.step({"model_name": "gaussian dae", "noise": 2.0}).get("changed_free_pixels", 0.0))
-    with pytest.raises(ValueError, match="noise level for gaussian corruption must be between 0 and 3, got 3.5"):
-        t.check_params({"model_name": "gaussian dae", "noise": 3.5})
+    assert (t.PARAMS["noise"].low, t.PARAMS["noise"].high) == (0.0, 3.0)  # one model is Gaussian: a std up to 3
+    t.check_params(full(t, model_name="gaussian dae", noise=2.0))
+    t.reset(full(t, model_name="gaussian dae"))
+    assert np.isfinite(t.step(full(t, model_name="gaussian dae", noise=2.0)).get("changed_free_pixels", 0.0))
+    with pytest.raises(ValueError, match="noise must be between 0 and 3, got 3.5"):
+        full(t, model_name="gaussian dae", noise=3.5)
 
 
 @pytest.mark.parametrize("task", [ClampedChainTask, FreeChainTask])
 @pytest.mark.parametrize(("name", "kind"), [("masking gsn", "masking"), ("salt-and-pepper dae", "salt_pepper")])
 def test_a_probability_level_is_refused_above_one_and_named_by_the_models_corruption(task, name, kind, split):
     t = task(models(), split)
-    t.check_params({"model_name": name, "noise": 1.0})
-    t.check_params({"model_name": name, "noise": None})  # None: the model's own level
+    t.check_params(full(t, model_name=name, noise=1.0))
     with pytest.raises(ValueError, match=f"noise level for {kind} corruption must be between 0 and 1, got 2.0"):
-        t.check_params({"model_name": name, "noise": 2.0})
-    with pytest.raises(ValueError, match=f"noise level for {kind} corruption"):
-        t.check_params({"model_name": name, "noise": -0.1})
+        t.check_params(full(t, model_name=name, noise=2.0))
+    with pytest.raises(ValueError, match="noise must be between 0 and 3, got -0.1"):
+        t.PARAMS.check({"noise": -0.1})
+
+
+@pytest.mark.parametrize("task", [ClampedChainTask, FreeChainTask])
+def test_without_a_gaussian_model_the_level_is_declared_a_probability(task, split):
+    t = task({k: m for k, m in models().items() if m.config.corruption != "gaussian"}, split)
+    assert (t.PARAMS["noise"].low, t.PARAMS["noise"].high, t.PARAMS["model_name"].choices) == (0.0, 1.0, ("masking gsn", "salt-and-pepper dae"))
+    with pytest.raises(ValueError, match="model_name must be one of 'masking gsn', 'salt-and-pepper dae', got 'gaussian dae'"):
+        Run(t, {"model_name": "gaussian dae"})
+
+
+def test_a_running_chain_refuses_a_level_for_its_model_and_keeps_the_old_one(split):
+    run = Run(ClampedChainTask(models(), split), {"model_name": "masking gsn", "n_examples": 4, "noise": 0.5})
+    run.step(1)
+    with pytest.raises(ValueError, match="noise level for masking corruption must be between 0 and 1, got 1.5"):
+        run.update_params(noise=1.5)
+    assert run.params["noise"] == 0.5 and run.step(1).step == 2
+    run.update_params(model_name="gaussian dae", noise=1.5)  # a std for the Gaussian model
+    assert run.params["noise"] == 1.5
+    run.close()
+
+
+def test_the_first_held_out_image_must_exist(split):
+    task = ClampedChainTask(models(), split)
+    task.check_params(full(task, first=3))
+    with pytest.raises(ValueError, match=r"first must be below the number of held-out images \(4\): between 0 and 3, got 4"):
+        task.check_params(full(task, first=4))

@@ -77,14 +77,14 @@ def test_stationary_mass_far_from_the_data_is_measured_for_both_trainings():
 
 
 def test_train_task_learns_on_digits_and_publishes_pictures():
-    run = Run(GSNTrainTask(), {"model": "dae", "dataset": "digits", "n_hidden": 64, "walkback": 2, "noise": 0.2, "lr": 3e-3, "batch_size": 64})
+    run = Run(GSNTrainTask(), {"architecture": "dae", "dataset": "digits", "hidden": 64, "walkback": 2, "noise": 0.2, "lr": 3e-3, "batch_size": 64})
     first = run.snapshot()
     assert first.arrays["samples"].shape == (16, 8, 8) and first.arrays["reconstructions"].shape == (10, 8, 8)
     snap = run.step(100)
     loss = snap.metrics["loss"].values
     assert loss[-10:].mean() < 0.7 * loss[:10].mean()
     assert "heldout_nll" in snap.metrics and np.isfinite(snap.latest("heldout_nll"))
-    with pytest.raises(ValueError, match="walkback steps must be between 1"):
+    with pytest.raises(ValueError, match="walkback must be between 1 and 20, got 0"):
         run.update_params(walkback=0)
     with pytest.raises(ValueError, match="noise level for salt_pepper corruption must be between 0 and 1"):
         run.update_params(noise=1.5)
@@ -93,16 +93,24 @@ def test_train_task_learns_on_digits_and_publishes_pictures():
 
 def test_train_task_starts_from_a_checkpoint(tmp_path):
     model = build_model("gsn", 8, 8, torch.Generator().manual_seed(0), n_hidden1=32, n_hidden2=16)
-    save_model(tmp_path / "g", model, {"dataset": "digits"})
-    run = Run(GSNTrainTask(), {"model": "gsn", "dataset": "digits", "init": str(tmp_path / "g"), "walkback": 2})
+    save_model(tmp_path / "g", model, {"dataset": "digits", "title": "a small GSN"})
+    run = Run(GSNTrainTask(checkpoints={"gsn": tmp_path / "g"}), {"architecture": "gsn", "dataset": "digits", "start": "pretrained", "walkback": 2})
     assert torch.allclose(run.task.trainer.model.W1.data, model.W1.data.half().float())
+    assert run.task.source == "pretrained a small GSN" and run.task.trainer.model.config.walkback == 2
     snap = run.step(3)
     assert snap.step == 3 and np.isfinite(snap.latest("loss"))
+    run.update_params(hidden=16, hidden2=8)
+    run.reset()
+    assert run.task.source == "pretrained a small GSN"  # sizes come from the checkpoint
+    run.close()
+    save_model(tmp_path / "m", model, {"dataset": "mnist"})
+    run = Run(GSNTrainTask(checkpoints={"gsn": tmp_path / "m"}), {"architecture": "gsn", "dataset": "digits", "start": "pretrained", "hidden": 16, "hidden2": 8})
+    assert run.task.source == "random start, 16-8 hidden units" and run.task.trainer.model.config.n_hidden1 == 16  # trained on other data
     run.close()
 
 
 def test_a_diverging_training_run_pauses_and_rolls_back():
-    run = Run(GSNTrainTask(), {"model": "dae", "dataset": "digits", "n_hidden": 16})
+    run = Run(GSNTrainTask(), {"architecture": "dae", "dataset": "digits", "hidden": 16})
     run.step(2)
     with torch.no_grad():
         run.task.trainer.model.W.fill_(float("nan"))
@@ -128,7 +136,7 @@ def test_clamped_task_keeps_the_clamped_half_and_films_every_frame(digits_chain)
     mask = a["mask"]
     assert np.array_equal(a["film"][:, :, mask], np.broadcast_to(a["original"][:, mask], (10, 6, int(mask.sum()))))
     assert snap.latest("changed_free_pixels") > 0.05
-    with pytest.raises(ValueError, match="region must be one of"):
+    with pytest.raises(ValueError, match="region must be one of 'right', 'left', 'top', 'bottom', 'square', 'custom', got 'diagonal'"):
         run.update_params(region="diagonal")
     run.close()
 
@@ -151,6 +159,6 @@ def test_free_chain_task_records_the_classifier_label_over_time(digits_chain):
     history = snap.arrays["label_history"]
     assert history.shape == (8, 5) and history.min() >= 0 and history.max() <= 9
     assert 1.0 <= snap.latest("classes_visited") <= 8.0
-    with pytest.raises(ValueError, match="start must be noise or data"):
+    with pytest.raises(ValueError, match="start must be one of 'noise', 'data', got 'zeros'"):
         run.update_params(start="zeros")
     run.close()

@@ -31,8 +31,8 @@ def run_json(argv: list[str]) -> dict:
 
 
 def train_argv(kind: str, out) -> list[str]:
-    size = ["--hidden", "48"] if kind == "dae" else ["--hidden", "32", "--hidden2", "16", "--walkback", "2"]
-    return ["train", "gsn", "--model", kind, "--dataset", "digits", *size, "--epochs", "2", "--batch-size", "50", "--lr", "0.01",
+    size = ["--hidden", "48", "--walkback", "1"] if kind == "dae" else ["--hidden", "32", "--hidden2", "16", "--walkback", "2"]
+    return ["train", "gsn", "--architecture", kind, "--dataset", "digits", *size, "--epochs", "2", "--batch-size", "50", "--lr", "0.01",
             "--out", str(out)]  # fmt: skip
 
 
@@ -52,10 +52,11 @@ def test_train_writes_a_checkpoint_of_the_asked_shape_and_lowers_the_reconstruct
     assert math.isfinite(result["loss"]) and result["loss"] > 0
     assert 0 < result["heldout_reconstruction_nll"] < result["heldout_reconstruction_nll_before"]
     assert result["heldout_reconstruction_nll_before"] < 64 * math.log(2) * 1.5  # near uniform pixels before training
-    model, config = load_model(path)
+    model, extra = load_model(path)
     assert model.kind == kind and (model.config.height, model.config.width) == (8, 8)
-    assert config["dataset"] == "digits" and config["trained_steps"] == result["steps"]
-    assert config["heldout_reconstruction_nll"] == pytest.approx(result["heldout_reconstruction_nll"])
+    assert extra["dataset"] == "digits" and extra["training"]["trained_steps"] == result["steps"]
+    assert extra["training"]["lr"] == 0.01 and extra["training"]["batch_size"] == 50 and extra["training"]["start"] == "scratch"
+    assert extra["heldout_reconstruction_nll"] == pytest.approx(result["heldout_reconstruction_nll"])
     if kind == "gsn":
         assert (model.config.n_hidden1, model.config.n_hidden2, model.config.walkback) == (32, 16, 2)
     else:
@@ -103,19 +104,22 @@ def test_a_missing_checkpoint_is_refused_with_its_name(verb, tmp_path, capsys):
     assert "checkpoint file not found" in err and "nothing.safetensors" in err
 
 
-@pytest.mark.parametrize(("flag", "value"), [("--epochs", "0"), ("--epochs", "-1"), ("--lr", "0"), ("--lr", "-0.001"), ("--batch-size", "0")])
-def test_train_refuses_epochs_and_rates_that_are_not_positive(flag, value, tmp_path, capsys):
+@pytest.mark.parametrize(("flag", "value", "message"), [
+    ("--epochs", "0", "must be above zero, got 0"), ("--epochs", "-1", "must be above zero, got -1"),
+    ("--lr", "0", "lr must be between 1e-05 and 0.1, got 0.0"), ("--lr", "-0.001", "lr must be between 1e-05 and 0.1, got -0.001"),
+    ("--lr", "0.5", "lr must be between 1e-05 and 0.1, got 0.5"), ("--batch-size", "0", "batch_size must be between 1 and 4096 examples, got 0"),
+    ("--walkback", "21", "walkback must be between 1 and 20, got 21"), ("--architecture", "rbm", "architecture must be one of 'dae', 'gsn', got 'rbm'"),
+])  # fmt: skip
+def test_train_refuses_values_out_of_their_declared_range(flag, value, message, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_:
         cli.main(["train", "gsn", "--dataset", "digits", flag, value, "--out", str(tmp_path / "x")])
     assert exit_.value.code == 2
-    assert f"argument {flag}: must be above zero, got {value}" in capsys.readouterr().err
+    assert f"argument {flag}: {message}" in capsys.readouterr().err
     assert not (tmp_path / "x.safetensors").exists()
 
 
-def test_train_refuses_a_learning_rate_out_of_range_and_a_bad_noise_level(tmp_path, capsys):
+def test_train_refuses_a_noise_level_beyond_its_corruptions_range(tmp_path, capsys):
     out = str(tmp_path / "x")
-    assert cli.main(["train", "gsn", "--dataset", "digits", "--lr", "0.5", "--out", out]) == 1
-    assert "lr must be between" in capsys.readouterr().err
     assert cli.main(["train", "gsn", "--dataset", "digits", "--corruption", "masking", "--noise", "1.5", "--out", out]) == 1
     assert "noise level for masking corruption must be between 0 and 1" in capsys.readouterr().err
 

@@ -33,14 +33,14 @@ def test_clamped_page_runs_frames_and_resets_on_a_new_region():
     at = AppTest.from_file(str(PAGES / "gsn_clamped.py"), default_timeout=120).run()
     assert not at.exception
     assert "chain step 0" in markdown(at) and len(at.get("image")) >= 3
-    at.slider(key="gsn.clamped.steps").set_value(3).run()
+    at.slider(key="gsn.clamped.chain_steps").set_value(3).run()
     at.button(key="gsn.clamped.step").click().run()
     assert not at.exception
     assert "chain step 3" in markdown(at)
     at.selectbox(key="gsn.clamped.region").set_value("square").run()
     assert not at.exception
     assert "chain step 0" in markdown(at)
-    at.selectbox(key="gsn.clamped.model").set_value(at.selectbox(key="gsn.clamped.model").options[-1]).run()
+    at.selectbox(key="gsn.clamped.model_name").set_value("gsn").run()
     at.button(key="gsn.clamped.step").click().run()
     assert not at.exception and "chain step 3" in markdown(at)
 
@@ -61,7 +61,7 @@ def test_chain_page_steps_and_labels_the_chains():
 def test_training_page_opens_on_the_pretrained_dae_and_steps():
     at = AppTest.from_file(str(PAGES / "gsn_training.py"), default_timeout=120).run()
     assert not at.exception
-    assert any("Started from **DAE, walkback training" in c.value for c in at.caption)
+    assert any("Model: **pretrained DAE, walkback training" in c.value for c in at.caption)
     at.button(key="gsn.train.step").click().run()
     assert not at.exception
     assert "**Step 1**" in markdown(at)
@@ -70,8 +70,8 @@ def test_training_page_opens_on_the_pretrained_dae_and_steps():
 def test_training_page_trains_digits_from_scratch():
     at = AppTest.from_file(str(PAGES / "gsn_training.py"), default_timeout=120).run()
     at.radio(key="gsn.train.start").set_value("scratch")
-    at.selectbox(key="gsn.train.data").set_value("digits")
-    at.radio(key="gsn.train.hidden").set_value(100)
+    at.radio(key="gsn.train.dataset").set_value("digits")
+    at.select_slider(key="gsn.train.hidden").set_value(100)
     at.run()
     assert not at.exception
     for _ in range(2):
@@ -103,7 +103,7 @@ def test_clamped_page_completes_a_drawing_beside_the_rbm_chain(monkeypatch):
     at = AppTest.from_file(str(PAGES / "gsn_clamped.py"), default_timeout=120).run()
     at.radio(key="gsn.clamped.source").set_value("draw")
     at.toggle(key="gsn.clamped.rbm").set_value(True)
-    at.slider(key="gsn.clamped.steps").set_value(3).run()
+    at.slider(key="gsn.clamped.chain_steps").set_value(3).run()
     assert not at.exception
     text = markdown(at)
     assert "Your drawing" in text and "RBM, clamped Gibbs sampling: step 0" in text
