@@ -26,8 +26,8 @@ from threadpoolctl import threadpool_limits
 
 from engine.models.clamp import clamp_state, region_mask, start_clamped
 from engine.models.gsn import build_model, load_model
-from lab.gsn_views import clamped_tiles, filmstrip
-from lab.views import tile_grid
+from lab.gsn_tiles import clamped_tiles, filmstrip
+from lab.pictures import tile_grid
 
 FILM = 10
 FILM_CHAINS = 64

@@ -13,8 +13,8 @@ import torch
 from engine.models.clamp import region_mask, sample_clamped
 from engine.models.corruption import corrupt
 from engine.models.gsn import load_model
-from engine.tasks.gsn import load_split
-from lab.gsn_views import ASSETS, clamped_tiles
+from engine.tasks.gsn import ASSETS, load_split
+from lab.gsn_tiles import clamped_tiles
 
 PICTURES = ASSETS.parent / "pictures"
 
