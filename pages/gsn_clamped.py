@@ -14,8 +14,7 @@ from lab.gsn_tiles import clamped_tiles, filmstrip
 from lab.gsn_views import mnist_split, paint_mask, pixel_classifier, pretrained_models
 from lab.live import live_panel
 
-SOURCES = {"heldout": "held-out digits", "draw": "my drawing"}
-"""Where the clamped digits come from: a page-only setting (a drawing becomes the task's ``image``)."""
+SOURCES = {"heldout": "held-out digits", "draw": "my drawing"}  # a page-only setting: a drawing becomes the task's image
 
 st.title("Clamped sampling: the chain fills in the missing half")
 st.caption(
