@@ -313,30 +313,28 @@ class VAE(nn.Module):
     # ------------------------------------------------------------------ checkpoints
 
     def save(self, path: Any, extra: dict[str, Any] | None = None, half: bool = False) -> None:
-        """Write the weights (float16 when ``half``) and the config (plus ``extra``, e.g. data and training) to ``path``."""
+        """Write the weights (float16 when ``half``), the config (:class:`VAEConfig`) and ``extra`` (data, training, held-out figures)."""
         tensors = {k: (v.half() if half else v) for k, v in self.state_dict().items()}
-        checkpoint.save(path, tensors, {"family": "vae", "model": asdict(self.config), **(extra or {})})
+        checkpoint.write(path, "vae", tensors, asdict(self.config), extra)
 
     @classmethod
     def load(cls, path: Any) -> tuple["VAE", dict[str, Any]]:
-        """Read a checkpoint written by :meth:`save`; return the model (eval mode) and the whole config.
+        """Read a checkpoint written by :meth:`save`; return the model (eval mode) and its extra record.
 
         A Gaussian-decoder config written before ``decoder_variance`` existed reads as "shared" (the only decoder then).
         """
-        tensors, meta = checkpoint.load(path)
-        if meta.get("family") != "vae" or "model" not in meta:
-            raise checkpoint.CheckpointError(f"{checkpoint.paths(path)[1]}: not a VAE checkpoint")
-        fields = dict(meta["model"])
+        ckpt = checkpoint.read(path, "vae")
+        fields = dict(ckpt.config)
         if fields.get("likelihood") == "gaussian":
             fields.setdefault("decoder_variance", "shared")
         try:
             config = VAEConfig(**fields)
         except (TypeError, ValueError) as err:
-            raise checkpoint.CheckpointError(f"{checkpoint.paths(path)[1]}: bad model config ({err})") from err
+            raise ckpt.fail(f"bad model config ({err})") from err
         model = cls(config)
-        checkpoint.expect_shapes(path, tensors, {k: tuple(v.shape) for k, v in model.state_dict().items()})
-        model.load_state_dict(tensors)
-        return model.eval(), meta
+        checkpoint.expect_shapes(path, ckpt.tensors, {k: tuple(v.shape) for k, v in model.state_dict().items()})
+        model.load_state_dict(ckpt.tensors)
+        return model.eval(), dict(ckpt.extra)
 
 
 def latent_grid(n: int, lo: float = 0.05, hi: float = 0.95) -> torch.Tensor:

@@ -179,7 +179,7 @@ def test_a_checkpoint_without_the_field_reads_as_shared(tmp_path):
     model.save(tmp_path / "old")
     meta_path = tmp_path / "old.json"
     meta = json.loads(meta_path.read_text())
-    del meta["model"]["decoder_variance"]  # as written before the field existed
+    del meta["config"]["decoder_variance"]  # as written before the field existed
     meta_path.write_text(json.dumps(meta))
     loaded, _ = VAE.load(tmp_path / "old")
     assert loaded.config.decoder_variance == "shared"
