@@ -56,7 +56,7 @@ def paths(path: str | os.PathLike) -> tuple[Path, Path]:
     return stem.with_name(stem.name + ".safetensors"), stem.with_name(stem.name + ".json")
 
 
-def save(path: str | os.PathLike, tensors: dict[str, torch.Tensor], config: dict[str, Any]) -> Path:
+def _save(path: str | os.PathLike, tensors: dict[str, torch.Tensor], config: dict[str, Any]) -> Path:
     """Write the tensors (contiguous, on the CPU) and the JSON config; return the .safetensors path.
 
     Both files are written to temporary names first and renamed, so a crash never
@@ -76,12 +76,12 @@ def write(path: str | os.PathLike, family: str, tensors: dict[str, torch.Tensor]
     """Write a checkpoint in the one schema (tensors as they are: cast before to store float16); return the .safetensors path."""
     if not (family.isidentifier() and family.islower()):
         raise ValueError(f"family must be a lower-case name like 'rbm' (the family's folder in lab/), got {family!r}")
-    return save(path, tensors, {"family": family, "config": dict(config), "extra": dict(extra or {})})
+    return _save(path, tensors, {"family": family, "config": dict(config), "extra": dict(extra or {})})
 
 
 def read(path: str | os.PathLike, family: str, device: torch.device | str = "cpu") -> Checkpoint:
     """Read a checkpoint written by :func:`write`; CheckpointError naming the file for another schema or family."""
-    tensors, meta = load(path, device)
+    tensors, meta = _load(path, device)
     json_file = paths(path)[1]
     if set(meta) != {"family", "config", "extra"} or not isinstance(meta["config"], dict) or not isinstance(meta["extra"], dict):
         keys = ", ".join(sorted(meta)) or "none"
@@ -91,8 +91,8 @@ def read(path: str | os.PathLike, family: str, device: torch.device | str = "cpu
     return Checkpoint(family, tensors, meta["config"], meta["extra"], paths(path)[0])
 
 
-def load(path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """Read a checkpoint written by :func:`save`; tensors are returned as float32 unless integer."""
+def _load(path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """The tensors (float32 unless integer) and the parsed JSON object of a checkpoint, whatever its schema."""
     weights, meta = paths(path)
     for f in (weights, meta):
         if not f.exists():
