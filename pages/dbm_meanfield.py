@@ -11,7 +11,14 @@ from engine.run import Snapshot
 from engine.tasks.dbm import MeanFieldTask
 from lab import controls as ui
 from lab import views
-from lab.dbm_views import bound_figure, change_figure, dbm_images, gap_figure, image_picture, layer_picture, pretrained_dbm
+from lab.dbm.pictures import image_picture, layer_picture
+from lab.dbm.views import (
+    bound_figure,
+    change_figure,
+    dbm_images,
+    gap_figure,
+    pretrained_dbm,
+)
 from lab.drawing import draw_digit
 from lab.live import live_panel
 

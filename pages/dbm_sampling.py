@@ -9,7 +9,8 @@ from engine.run import Snapshot
 from engine.tasks.dbm import SamplingTask
 from lab import controls as ui
 from lab import views
-from lab.dbm_views import pretrained_dbm, samples_grid, units_picture
+from lab.dbm.pictures import samples_grid, units_picture
+from lab.dbm.views import pretrained_dbm
 from lab.live import live_panel
 
 st.title("Sampling: DBM Gibbs chains vs DBN ancestral sampling")

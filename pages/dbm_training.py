@@ -8,7 +8,8 @@ from engine.run import Snapshot
 from engine.tasks.dbm import DBMTrainingTask, mnist_available
 from lab import controls as ui
 from lab import views
-from lab.dbm_views import FILTER_NOTE, SUPERSCRIPTS, filter_caption, filter_grid, samples_grid, units_picture
+from lab.dbm.pictures import filter_grid, samples_grid, units_picture
+from lab.dbm.views import FILTER_NOTE, SUPERSCRIPTS, filter_caption
 from lab.live import live_panel
 
 st.title("Deep Boltzmann machine: training live")

@@ -11,8 +11,8 @@ from engine.run import Snapshot
 from engine.tasks.gsn import FreeChainTask, free_chain_params, noise_param
 from lab import controls as ui
 from lab import views
-from lab.gsn_tiles import clamped_tiles, filmstrip
-from lab.gsn_views import mnist_split, pixel_classifier, pretrained_models
+from lab.gsn.pictures import clamped_tiles, filmstrip
+from lab.gsn.views import mnist_split, pixel_classifier, pretrained_models
 from lab.live import live_panel
 
 st.title("Free-running chain: does it mix between digits?")

@@ -10,8 +10,8 @@ from engine.tasks.gsn import ClampedChainTask, clamped_chain_params, noise_param
 from lab import controls as ui
 from lab import views
 from lab.drawing import draw_digit
-from lab.gsn_tiles import clamped_tiles, filmstrip
-from lab.gsn_views import mnist_split, paint_mask, pixel_classifier, pretrained_models
+from lab.gsn.pictures import clamped_tiles, filmstrip
+from lab.gsn.views import mnist_split, paint_mask, pixel_classifier, pretrained_models
 from lab.live import live_panel
 
 SOURCES = {"heldout": "held-out digits", "draw": "my drawing"}  # a page-only setting: a drawing becomes the task's image

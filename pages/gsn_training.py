@@ -10,8 +10,8 @@ from engine.run import Snapshot
 from engine.tasks.gsn import GSNTrainTask, noise_param
 from lab import controls as ui
 from lab import views
-from lab.gsn_tiles import clamped_tiles
-from lab.gsn_views import mnist_available
+from lab.gsn.pictures import clamped_tiles
+from lab.gsn.views import mnist_available
 from lab.live import live_panel
 
 P = GSNTrainTask.PARAMS

@@ -60,7 +60,7 @@ def test_a_diverging_run_stops_with_a_message_and_saves_nothing(tmp_path, capsys
     # the declaration refuses --lr > 1 (and nothing in range diverged on digits): widen it to force a real overflow
     from dataclasses import replace
 
-    import lab.commands.dbm as command
+    import lab.dbm.command as command
     from engine.tasks.dbm import TRAINING_PARAMS, DBMTrainingTask
 
     wide = TRAINING_PARAMS.replace(lr=replace(TRAINING_PARAMS["lr"], high=1e40))

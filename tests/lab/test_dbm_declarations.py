@@ -20,7 +20,7 @@ from engine.tasks.dbm import MEANFIELD_PARAMS, SAMPLING_PARAMS, TRAINING_PARAMS,
 from lab import cli
 from lab.cli import build_parser, families
 from lab.commands import drive
-from lab.commands.dbm import training_plan
+from lab.dbm.command import training_plan
 from lab.controls import widget_help, widget_label
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ import torch
 
 from engine.models.dae import ChainState
 from engine.models.gsn import build_model
-from lab.bench_gsn import NumpyChain
+from lab.gsn.bench import NumpyChain
 
 torch.set_num_threads(1)
 

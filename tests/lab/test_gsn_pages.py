@@ -125,10 +125,10 @@ def test_clamped_page_with_held_out_digits_and_the_rbm_plots_both_accuracies():
 
 @needs_mnist
 def test_clamped_page_refuses_an_empty_or_full_painted_mask_and_uses_a_good_one(monkeypatch):
-    import lab.gsn_views
+    import lab.gsn.views
 
     painted = {"mask": np.zeros((28, 28), bool)}
-    monkeypatch.setattr(lab.gsn_views, "paint_mask", lambda key, shape, under=None: painted["mask"])
+    monkeypatch.setattr(lab.gsn.views, "paint_mask", lambda key, shape, under=None: painted["mask"])
     at = AppTest.from_file(str(PAGES / "gsn_clamped.py"), default_timeout=120).run()
     at.selectbox(key="gsn.clamped.region").set_value("custom").run()
     assert not at.exception and any("Paint the pixels to keep" in i.value for i in at.info)
@@ -144,7 +144,7 @@ def test_clamped_page_refuses_an_empty_or_full_painted_mask_and_uses_a_good_one(
 
 
 def test_painted_mask_block_averages_the_paint():
-    from lab.gsn_views import painted_mask
+    from lab.gsn.views import painted_mask
 
     rgba = np.zeros((280, 280, 4), dtype=np.uint8)
     rgba[:, :140, 3] = 191  # the left half painted (semi-transparent paint counts)

@@ -42,9 +42,9 @@ def run(argv: list[str]) -> tuple[dict, str]:
 
 TRAIN = {
     "rbm": ["--dataset", "bars-stripes", "--hidden", "8", "--epochs", "20", "--batch-size", "10"],
-    "dbm": ["--dataset", "bars-stripes", "--hidden", "10,6", "--greedy-epochs", "5", "--joint-epochs", "5", "--batch-size", "10", "--chains", "20"],
+    "dbm": ["--dataset", "bars-stripes", "--n1", "10", "--n2", "6", "--greedy-epochs", "5", "--joint-epochs", "5", "--batch-size", "10", "--n-chains", "20"],
     "gan": ["--data", "ring", "--steps", "20", "--width-g", "8", "--width-d", "8"],
-    "gsn": ["--model", "dae", "--dataset", "digits", "--hidden", "16", "--epochs", "1", "--batch-size", "50"],
+    "gsn": ["--architecture", "dae", "--dataset", "digits", "--hidden", "16", "--epochs", "1", "--batch-size", "50"],
     "vae": ["--dataset", "digits", "--hidden", "16", "--epochs", "0.2"],
 }  # fmt: skip
 

@@ -1,5 +1,5 @@
 """Write the Home-page pictures of the DBM pages from the pretrained checkpoint:
-``python -m lab.dbm_pictures`` (needs assets/dbm/mnist and MNIST on disk)."""
+``python -m lab.dbm.home_pictures`` (needs assets/dbm/mnist and MNIST on disk)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from PIL import Image
 
 from engine.models.dbn import DBN
 from engine.tasks.dbm import ROOT, load_images, load_pretrained
-from lab import views
-from lab.dbm_views import grid_shape
+from lab import pictures
+from lab.dbm.pictures import grid_shape
 
 PICTURES = ROOT / "assets" / "pictures"
 
@@ -33,12 +33,12 @@ def meanfield_picture(trained, images: torch.Tensor) -> np.ndarray:
             tiles.append(np.pad(trace.history[k][0][0].reshape(rows, cols).numpy(), ((0, max(0, 28 - rows)), (0, max(0, 28 - cols)))))
     side = max(28, rows, cols)
     tiles = [np.pad(t, ((0, side - t.shape[0]), (0, side - t.shape[1]))) for t in tiles]
-    return views.upscale(views.tile_grid(np.stack(tiles), ncols=6, pad=2), 3)
+    return pictures.upscale(pictures.tile_grid(np.stack(tiles), ncols=6, pad=2), 3)
 
 
 def filters_picture(trained) -> np.ndarray:
     w = trained.dbm.W[0].T[:60].reshape(-1, 28, 28).numpy()
-    return views.upscale(views.tile_grid(w, ncols=10, pad=1, contrast="per_tile"), 3)
+    return pictures.upscale(pictures.tile_grid(w, ncols=10, pad=1, contrast="per_tile"), 3)
 
 
 def sampling_picture(trained) -> np.ndarray:
@@ -48,10 +48,10 @@ def sampling_picture(trained) -> np.ndarray:
     dbm_v = torch.sigmoid(trained.dbm.layer_input(0, x)).reshape(-1, 28, 28).numpy()
     dbn = DBN.from_stack(trained.stack)
     _, dbn_v = dbn.down_pass(dbn.sample_top(16, 500, torch.Generator().manual_seed(0)))
-    left = views.tile_grid(dbm_v, ncols=4, pad=1)
-    right = views.tile_grid(dbn_v.reshape(-1, 28, 28).numpy(), ncols=4, pad=1)
+    left = pictures.tile_grid(dbm_v, ncols=4, pad=1)
+    right = pictures.tile_grid(dbn_v.reshape(-1, 28, 28).numpy(), ncols=4, pad=1)
     gap = np.full((left.shape[0], 6), 255, np.uint8)
-    return views.upscale(np.concatenate([left, gap, right], axis=1), 3)
+    return pictures.upscale(np.concatenate([left, gap, right], axis=1), 3)
 
 
 def main() -> None:

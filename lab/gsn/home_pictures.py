@@ -1,4 +1,4 @@
-"""Write the Home-page pictures of the GSN pages from the pretrained DAE: ``python -m lab.gsn_pictures``.
+"""Write the Home-page pictures of the GSN pages from the pretrained DAE: ``python -m lab.gsn.home_pictures``.
 
 Needs MNIST's test files (``--data-root`` or $GENLAB_DATA) and assets/gsn/dae_walkback.
 """
@@ -14,7 +14,7 @@ from engine.models.clamp import region_mask, sample_clamped
 from engine.models.corruption import corrupt
 from engine.models.gsn import load_model
 from engine.tasks.gsn import ASSETS, load_split
-from lab.gsn_tiles import clamped_tiles
+from lab.gsn.pictures import clamped_tiles
 
 PICTURES = ASSETS.parent / "pictures"
 

@@ -2,7 +2,7 @@
 
 Pretrained models, data and the classifier are global ``st.cache_resource`` (read-only,
 used under ``torch.no_grad``), so every page opens instantly after the first. The pictures
-themselves (NumPy and Pillow only) are in lab/gsn_tiles.py.
+themselves (NumPy and Pillow only) are in lab/gsn/pictures.py.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from engine.eval.inpainting import train_pixel_classifier
 from engine.models.gsn import ChainModel, load_model
 from engine.tasks.gsn import ASSETS, PRETRAINED, Split, load_split
 from lab.drawing import canvas
-
 
 
 @st.cache_resource(show_spinner="Loading the pretrained chains ...")

@@ -149,6 +149,6 @@ def add_bench(p: argparse.ArgumentParser) -> None:
 
 
 def bench(args: argparse.Namespace) -> dict[str, Any]:
-    from lab.bench_dbm import run_bench
+    from lab.dbm.bench import run_bench
 
     return run_bench([784, *args.hidden], args.batch_size, args.mf_iterations, args.seconds, args.device)

@@ -26,7 +26,7 @@ from threadpoolctl import threadpool_limits
 
 from engine.models.clamp import clamp_state, region_mask, start_clamped
 from engine.models.gsn import build_model, load_model
-from lab.gsn_tiles import clamped_tiles, filmstrip
+from lab.gsn.pictures import clamped_tiles, filmstrip
 from lab.pictures import tile_grid
 
 FILM = 10

@@ -112,7 +112,7 @@ def add_bench(parser: argparse.ArgumentParser) -> None:
 
 
 def bench(args: argparse.Namespace) -> dict:
-    from lab.bench_gsn import run_benchmarks
+    from lab.gsn.bench import run_benchmarks
 
     configure_threads()
     return run_benchmarks(args.path, args.seconds, args.chains)
