@@ -28,8 +28,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-LAB = Path(__file__).resolve().parent
-APP = LAB / "app.py"
+APP = Path(__file__).with_name("app.py")
 VERBS = {"train": ("add_train", "train"), "eval": ("add_eval", "evaluate"), "bench": ("add_bench", "bench")}
 
 
@@ -37,7 +36,7 @@ def families() -> dict[str, ModuleType]:
     """The CLI module of every model family registered in lab.catalog.FAMILIES: ``lab/<family>/command.py``."""
     from lab.catalog import FAMILIES
 
-    return {f.name: importlib.import_module(f"lab.{f.name}.command" if (LAB / f.name / "command.py").exists() else f"lab.commands.{f.name}") for f in FAMILIES}
+    return {f.name: importlib.import_module(f"lab.{f.name}.command") for f in FAMILIES}
 
 
 def finite_or_null(value: Any) -> Any:

@@ -11,7 +11,7 @@ from engine.models.gan import MIN_USER_POINTS, VIEW, fit_user_points
 from engine.run import RUNNING, Snapshot
 from engine.tasks.gan import PRESETS_2D, GAN2DTask
 from lab import controls as ui
-from lab.gan_figures import LAYERS, click_grid, curves_figure, fast_figure, gan2d_figure
+from lab.gan.figures import LAYERS, click_grid, curves_figure, fast_figure, gan2d_figure
 
 P = GAN2DTask.PARAMS
 SCENE_EVERY = 0.15  # seconds between redraws of the 2-D picture while the run plays (Plotly updates it in place)

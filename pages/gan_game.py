@@ -21,7 +21,7 @@ from engine.models.game import (
 from engine.tasks.gan import DIRAC_PARAMS, GAME_PARAMS
 from lab import controls as ui
 from lab import views
-from lab.gan_figures import eigen_figure, game_figure, radius_figure
+from lab.gan.figures import eigen_figure, game_figure, radius_figure
 
 VIEW = 2.0
 FRAMES = 40

@@ -11,7 +11,8 @@ from engine.tasks.vae import Presenter, heldout_images
 from lab import controls as ui
 from lab import views
 from lab.drawing import draw_digit, read_upload
-from lab.vae_views import DATASET_NAMES, pretrained, tiles, vae_data
+from lab.vae.pictures import tiles
+from lab.vae.views import DATASET_NAMES, pretrained, vae_data
 
 GRID_SIDE = 41
 INTERPOLATION_STEPS = 10

@@ -8,7 +8,8 @@ from engine.run import Snapshot
 from engine.tasks.vae import DEFAULT_HIDDEN, VAETask, decoder_from_arrays
 from lab import controls as ui
 from lab.live import live_panel
-from lab.vae_views import DATASET_NAMES, LIVE_FPS, manifold_picture, pretrained, show_manifold, vae_data
+from lab.vae.pictures import LIVE_FPS, manifold_picture
+from lab.vae.views import DATASET_NAMES, pretrained, show_manifold, vae_data
 
 st.title("VAE: the learned manifold of a 2-D latent space")
 st.caption(

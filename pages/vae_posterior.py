@@ -13,7 +13,8 @@ from engine.models.vae import log_diag_normal
 from engine.tasks.vae import Presenter, heldout_images
 from lab import controls as ui
 from lab import views
-from lab.vae_views import DATASET_NAMES, pretrained, tiles, vae_data
+from lab.vae.pictures import tiles
+from lab.vae.views import DATASET_NAMES, pretrained, vae_data
 
 KS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 N_WEIGHTS = 20000

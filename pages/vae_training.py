@@ -12,7 +12,8 @@ from engine.tasks.vae import DEFAULT_HIDDEN, CompareTask, VAETask, decoder_from_
 from lab import controls as ui
 from lab import views
 from lab.live import live_panel
-from lab.vae_views import DATASET_NAMES, LIVE_FPS, tiles, vae_data
+from lab.vae.pictures import LIVE_FPS, tiles
+from lab.vae.views import DATASET_NAMES, vae_data
 
 PRIOR_Z = torch.randn((64, 20), generator=torch.Generator().manual_seed(1234))
 RULE_NAMES = {"aevb": "AEVB", "wake-sleep": "wake-sleep"}

@@ -27,7 +27,6 @@ Vectors are rows: a batch of visible vectors is (N, n_visible).
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass, field
 from typing import Any

@@ -32,7 +32,7 @@ from lab.pictures import tile_grid
 FILM = 10
 FILM_CHAINS = 64
 TARGET_FRAMES_PER_S = 25.0
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "assets" / "gsn" / "dae_walkback.safetensors"
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[2] / "assets" / "gsn" / "dae_walkback.safetensors"
 
 
 def _rate(fn: Callable[[], None], seconds: float) -> float:

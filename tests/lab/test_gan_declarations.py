@@ -20,7 +20,7 @@ from engine.run import RUNNING, Run
 from engine.tasks.gan import DIRAC_PARAMS, GAN2D_PARAMS, MNIST_PARAMS, GAN2DTask, MnistGANTask, read_pretrained
 from lab.cli import build_parser, families, main
 from lab.commands import drive, params_from
-from lab.commands.gan import CLI_PARAMS
+from lab.gan.command import CLI_PARAMS
 from lab.controls import widget_help, widget_label
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,4 +1,4 @@
-"""One CLI module per model family: ``genlab train|eval|bench <family>`` (see lab/cli.py), and what they share.
+"""What the CLI modules of the families (``lab/<family>/command.py``: ``genlab train|eval|bench <family>``, see lab/cli.py) share.
 
 - :func:`add_params` builds a family's training options from its Task's declarations
   (engine.params), so ``genlab train FAMILY --help`` lists exactly the page's parameters,

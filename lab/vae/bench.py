@@ -26,11 +26,11 @@ from engine.device import configure_threads
 from engine.models.vae import VAE
 from engine.run import Run
 from engine.tasks.vae import VAETask, decoder_from_arrays, load_vae_data
-from lab.vae_views import LIVE_FPS, manifold_picture
-from lab.views import png_bytes
+from lab.vae.pictures import LIVE_FPS, manifold_picture
+from lab.pictures import png_bytes
 
 PARAMS = {"dataset": "mnist", "n_z": 2, "hidden": 400, "activation": "tanh", "rule": "aevb", "binarization": "dynamic", "lr": 1e-3, "batch_size": 100, "beta": 1.0, "k": 1, "seed": 0}
-PRETRAINED = Path(__file__).resolve().parent.parent / "assets" / "vae" / "mnist_z2"
+PRETRAINED = Path(__file__).resolve().parents[2] / "assets" / "vae" / "mnist_z2"
 
 
 class PlainVAE(nn.Module):

@@ -133,7 +133,7 @@ def add_bench(p: argparse.ArgumentParser) -> None:
 
 
 def bench(args: argparse.Namespace) -> dict:
-    from lab.bench_gan import run_bench
+    from lab.gan.bench import run_bench
 
     configure_threads()
     return run_bench(args.steps, args.frames)

@@ -125,6 +125,6 @@ def add_bench(p: argparse.ArgumentParser) -> None:
 
 
 def bench(args: argparse.Namespace) -> dict[str, Any]:
-    from lab.bench_vae import run_bench
+    from lab.vae.bench import run_bench
 
     return run_bench(args.epochs, args.repeats, args.frames, args.data_root)

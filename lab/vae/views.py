@@ -10,17 +10,14 @@ from typing import Any
 
 import numpy as np
 import streamlit as st
-import torch
 
 from engine.data import DataError
-from engine.models.vae import VAE, latent_grid
+from engine.models.vae import VAE
 from engine.tasks.vae import VAEData, data_root, load_vae_data
-from lab.views import png_bytes, tile_grid
+from lab.pictures import png_bytes
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets" / "vae"
+ASSETS = Path(__file__).resolve().parents[2] / "assets" / "vae"
 PRETRAINED = {"mnist": "mnist_z2", "frey": "frey_z2"}
-LIVE_FPS = 12.0
-"""Snapshots per second of a live VAE run: each one copies the model and its optimizer for rollback (~2 ms), so 12/s costs ~2%."""
 DATASET_NAMES = {"mnist": "MNIST", "frey": "Frey faces", "digits": "8x8 digits"}
 """Widget labels; a URL names the label, e.g. ?vae.data=Frey+faces."""
 
@@ -51,19 +48,7 @@ def vae_data(dataset: str) -> VAEData | None:
         return None
 
 
-@torch.no_grad()
-def manifold_picture(decoder: torch.nn.Module, image_shape: tuple[int, int], n: int) -> np.ndarray:
-    """Decoder means at an n x n grid of Gaussian quantiles (K&W Figure 4), tiled edge to edge as one uint8 picture."""
-    means = decoder.mean(latent_grid(n)).reshape(n * n, *image_shape).numpy()
-    return tile_grid(means, ncols=n, pad=0)
-
-
 def show_manifold(picture: np.ndarray, caption: str, height: int = 660) -> None:
     """A manifold picture about ``height`` pixels tall: sent at its own size, upscaled by the browser (see :func:`lab.views.crisp_pixels`)."""
     h, w = picture.shape
     st.image(png_bytes(picture), caption=caption, width=int(round(height * w / h)), output_format="PNG")
-
-
-def tiles(images: np.ndarray, ncols: int, pad: int = 1) -> np.ndarray:
-    """A uint8 tile grid of images in [0, 1] (N, H, W)."""
-    return tile_grid(np.asarray(images, dtype=np.float32), ncols=ncols, pad=pad, pad_value=255)

@@ -13,7 +13,7 @@ from engine.data import toy_points
 from engine.models.gan import GAN2DConfig, GAN2DTrainer, mlp
 from engine.run import Run
 from engine.tasks.gan import GAN2DTask
-from lab.gan_figures import LAYERS, gan2d_figure
+from lab.gan.figures import LAYERS, gan2d_figure
 
 
 ROUNDS = 3

@@ -1,4 +1,4 @@
-"""Home-page pictures of the GAN pages, drawn with Pillow: ``python -m lab.gan_pictures``.
+"""Home-page pictures of the GAN pages, drawn with Pillow: ``python -m lab.gan.home_pictures``.
 
 gan_game.png: trajectories of simultaneous (red), alternating (blue) and extragradient
 (green) steps on V(a, b) = a*b from (1, 0.5) with step 0.2; gan_2d.png: the 2-D GAN's
@@ -20,9 +20,9 @@ from engine.models.game import bilinear_trajectory
 from engine.models.gan import VIEW, GAN2DConfig, GAN2DTrainer, discriminator_grid
 from engine.models.gan_mnist import fixed_noise, model_from_checkpoint
 from engine.tasks.gan import PRETRAINED_MNIST
-from lab.views import tile_grid
+from lab.pictures import tile_grid
 
-OUT = Path(__file__).resolve().parents[1] / "assets" / "pictures"
+OUT = Path(__file__).resolve().parents[2] / "assets" / "pictures"
 SIZE = 480
 
 

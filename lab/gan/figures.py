@@ -15,7 +15,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from lab.views import FONT_SIZE, PALETTE
+from lab.figures import FONT_SIZE
+from lab.pictures import PALETTE
 
 RULE_COLORS = {
     "simultaneous": "#d62728",
