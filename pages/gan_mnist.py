@@ -51,7 +51,7 @@ ckpt = pretrained()
 
 if ckpt is None:
     P = P.replace(start=dataclasses.replace(P["start"], choices=("scratch",), default="scratch"))  # no checkpoint on this machine
-c = st.columns([2, 2, 2, 2, 2, 1])
+c = st.columns([2, 2, 2, 2, 2, 1.5])
 shown = {}
 for col, name in zip(c, ("start", "loss", "lr_g", "lr_d", "batch_size", "seed"), strict=True):
     with col:
