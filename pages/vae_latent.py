@@ -7,12 +7,12 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from engine.tasks.vae import Presenter, heldout_images
+from engine.tasks.vae import DATASET_NAMES, Presenter, heldout_images
 from lab import controls as ui
 from lab import views
 from lab.drawing import draw_digit, read_upload
 from lab.vae.pictures import tiles
-from lab.vae.views import DATASET_NAMES, pretrained, vae_data
+from lab.vae.views import pretrained, vae_data
 
 GRID_SIDE = 41
 INTERPOLATION_STEPS = 10
@@ -25,7 +25,7 @@ st.caption(
 
 choices = [d for d in ("mnist", "frey") if pretrained(d) is not None]
 if not choices:
-    st.error("No pretrained VAE in assets/vae/: train one with `genlab train vae --dataset mnist --latent 2 --out assets/vae/mnist_z2`.")
+    st.error("No pretrained VAE in assets/vae/: train one with `genlab train vae --dataset mnist --n-z 2 --out assets/vae/mnist_z2`.")
     st.stop()
 dataset = ui.select("vae.latent.data", "Dataset", choices, choices[0], format_func=DATASET_NAMES.get, horizontal=True)
 model, meta = pretrained(dataset)

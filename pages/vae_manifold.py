@@ -5,11 +5,11 @@ from __future__ import annotations
 import streamlit as st
 
 from engine.run import Snapshot
-from engine.tasks.vae import DEFAULT_HIDDEN, VAETask, decoder_from_arrays
+from engine.tasks.vae import MANIFOLD_PARAMS, VAETask, decoder_from_arrays
 from lab import controls as ui
 from lab.live import live_panel
 from lab.vae.pictures import LIVE_FPS, manifold_picture
-from lab.vae.views import DATASET_NAMES, pretrained, show_manifold, vae_data
+from lab.vae.views import pretrained, show_manifold, vae_data
 
 st.title("VAE: the learned manifold of a 2-D latent space")
 st.caption(
@@ -18,27 +18,23 @@ st.caption(
     "in prior probability. z₁ grows to the right, z₂ upwards."
 )
 
+P = MANIFOLD_PARAMS
+FIXED = {"n_z": 2}
+"""The manifold is a picture of a 2-D latent space."""
 top = st.columns([3, 2])
 with top[0]:
-    dataset = ui.select("vae.data", "Dataset", list(DATASET_NAMES), "mnist", format_func=DATASET_NAMES.get, horizontal=True)
+    dataset = ui.param_widget(P, "dataset", "vae", horizontal=True)
 with top[1]:
     n = ui.slider("vae.grid", "Grid size (tiles per side)", 5, 30, 20, 1)
 
+settings = {"dataset": dataset, **FIXED}
 with st.expander("Training settings", expanded=False):
-    cols = st.columns(4)
-    with cols[0]:
-        lr = ui.log_slider("vae.lr", "Learning rate (Adam)", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2], 3e-3)
-    with cols[1]:
-        batch = ui.select("vae.batch", "Batch size", [10, 20, 50, 100, 200, 500], 100)
-    with cols[2]:
-        beta = ui.slider("vae.beta", "β (weight of the KL term)", 0.0, 4.0, 1.0, 0.1, help="β = 1: the ELBO. β > 1 pulls q(z|x) to the prior.")
-    with cols[3]:
-        k = ui.select("vae.k", "IWAE k", [1, 2, 5, 10, 20], 1, help="k = 1 trains the ELBO; k > 1 the tighter bound L_k")
-    cols = st.columns(4)
-    with cols[0]:
-        hidden = ui.select("vae.hidden", "Hidden units (on Reset)", [50, 100, 200, 400, 500], DEFAULT_HIDDEN[dataset])
-    with cols[1]:
-        seed = ui.number("vae.seed", "Seed (on Reset)", 0, 9999, 0)
+    settings |= ui.param_row(P, ("lr", "batch_size", "beta", "k"), "vae", dataset=dataset)
+    rest = [name for name in P.names if name not in settings]  # every other declared parameter, four to a row
+    for start in range(0, len(rest), 4):
+        for col, name in zip(st.columns(4), rest[start : start + 4]):
+            with col:
+                settings[name] = ui.param_widget(P, name, "vae", dataset=dataset)
 
 shown = pretrained(dataset)
 data = vae_data(dataset)
@@ -48,7 +44,7 @@ if data is None:
         show_manifold(manifold_picture(model.decoder, model.config.image_shape, n), caption="Pretrained model")
     st.stop()
 
-params = {**VAETask.DEFAULTS, "dataset": dataset, "n_z": 2, "hidden": hidden, "lr": lr, "batch_size": batch, "beta": beta, "k": k, "seed": seed}
+params = P.complete(settings)
 run = ui.session_run(f"vae.manifold.{dataset}", VAETask, params, max_fps=LIVE_FPS)
 ui.push_params(run, params)
 ui.run_controls(run, "vae.manifold")

@@ -7,14 +7,13 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from engine.eval.quadrature import high_density_box, posterior_grid
+from engine.eval.quadrature import high_density_box, posterior_gap_on_grid, posterior_grid
 from engine.eval.vae_bounds import importance_bound_curve
-from engine.models.vae import log_diag_normal
-from engine.tasks.vae import Presenter, heldout_images
+from engine.tasks.vae import DATASET_NAMES, Presenter, heldout_images
 from lab import controls as ui
 from lab import views
 from lab.vae.pictures import tiles
-from lab.vae.views import DATASET_NAMES, pretrained, vae_data
+from lab.vae.views import pretrained, vae_data
 
 KS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 N_WEIGHTS = 20000
@@ -28,7 +27,7 @@ st.caption(
 
 choices = [d for d in ("mnist", "frey") if pretrained(d) is not None]
 if not choices:
-    st.error("No pretrained VAE in assets/vae/: train one with `genlab train vae --dataset mnist --latent 2 --out assets/vae/mnist_z2`.")
+    st.error("No pretrained VAE in assets/vae/: train one with `genlab train vae --dataset mnist --n-z 2 --out assets/vae/mnist_z2`.")
     st.stop()
 cols = st.columns([2, 2, 3])
 with cols[0]:
@@ -62,14 +61,8 @@ def analyse(dataset: str, index: int) -> dict:
         mu, log_var = (t[0] for t in model.encoder(x[None]))
     grid = posterior_grid(model, x, n=121, box=view_box(high_density_box(full), mu.numpy(), np.exp(0.5 * log_var.numpy())))
     curve = importance_bound_curve(model, x, KS, N_WEIGHTS, seed=index)
-    z1, z2 = np.meshgrid(grid.z1, grid.z2)
-    zs = torch.from_numpy(np.stack([z1.ravel(), z2.ravel()], 1))
-    log_q = log_diag_normal(zs, mu.double(), log_var.double()).numpy().reshape(z1.shape)
-    cell = (grid.z1[1] - grid.z1[0]) * (grid.z2[1] - grid.z2[0])
-    q = np.exp(log_q)
-    log_post = grid.log_density + (grid.log_px - full.log_px)  # normalized by the full grid's p(x)
-    kl_grid = float((q * (log_q - log_post)).sum() * cell / max(q.sum() * cell, 1e-300))
-    return {"grid": grid, "log_px": full.log_px, "mu": mu.numpy(), "std": np.exp(0.5 * log_var.numpy()), "curve": curve, "kl_grid": kl_grid, "q_mass": float(q.sum() * cell)}
+    gap = posterior_gap_on_grid(grid, mu, log_var, log_px=full.log_px)  # normalized by the full grid's p(x)
+    return {"grid": grid, "log_px": full.log_px, "mu": mu.numpy(), "std": np.exp(0.5 * log_var.numpy()), "curve": curve, "kl_grid": gap.kl, "q_mass": gap.q_mass}
 
 
 res = analyse(dataset, int(index))

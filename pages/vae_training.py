@@ -8,15 +8,15 @@ import streamlit as st
 import torch
 
 from engine.run import Snapshot
-from engine.tasks.vae import DEFAULT_HIDDEN, CompareTask, VAETask, decoder_from_arrays, heldout_images
+from engine.tasks.vae import CompareTask, VAETask, decoder_from_arrays, heldout_images
 from lab import controls as ui
 from lab import views
 from lab.live import live_panel
 from lab.vae.pictures import LIVE_FPS, tiles
-from lab.vae.views import DATASET_NAMES, vae_data
+from lab.vae.views import vae_data
 
 PRIOR_Z = torch.randn((64, 20), generator=torch.Generator().manual_seed(1234))
-RULE_NAMES = {"aevb": "AEVB", "wake-sleep": "wake-sleep"}
+RULE_NAMES = VAETask.PARAMS["rule"].labels
 
 st.title("VAE: training, live")
 st.caption(
@@ -26,31 +26,21 @@ st.caption(
 
 # ---------------------------------------------------------------- one model
 st.header("One model")
+P = VAETask.PARAMS
 cols = st.columns(4)
 with cols[0]:
-    dataset = ui.select("vae.train.data", "Dataset", list(DATASET_NAMES), "mnist", format_func=DATASET_NAMES.get)
-with cols[1]:
-    n_z = ui.select("vae.train.nz", "N_z (latent size, on Reset)", [2, 5, 10, 20], 2)
-with cols[2]:
-    rule = ui.select("vae.train.rule", "Learning rule (on Reset)", ["aevb", "wake-sleep"], "aevb", format_func=RULE_NAMES.get)
-with cols[3]:
-    hidden = ui.select("vae.train.hidden", "Hidden units (on Reset)", [50, 100, 200, 400, 500], DEFAULT_HIDDEN[dataset])
-cols = st.columns(5)
-with cols[0]:
-    lr = ui.log_slider("vae.train.lr", "Learning rate (Adam)", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2], 1e-3)
-with cols[1]:
-    batch = ui.select("vae.train.batch", "Batch size", [10, 20, 50, 100, 200, 500], 100)
-with cols[2]:
-    beta = ui.slider("vae.train.beta", "β (KL weight)", 0.0, 4.0, 1.0, 0.1, help="AEVB only. β = 1 is the ELBO.")
-with cols[3]:
-    k = ui.select("vae.train.k", "IWAE k", [1, 2, 5, 10, 20], 1, help="AEVB only. k > 1 trains the importance-weighted bound L_k.")
-with cols[4]:
-    seed = ui.number("vae.train.seed", "Seed (on Reset)", 0, 9999, 0)
+    dataset = ui.param_widget(P, "dataset", "vae.train", horizontal=False)
+shown = {"dataset": dataset}
+for col, name in zip(cols[1:], ("n_z", "rule", "hidden"), strict=True):
+    with col:
+        shown[name] = ui.param_widget(P, name, "vae.train", dataset=dataset, horizontal=False)
+shown |= ui.param_row(P, ("lr", "batch_size", "beta", "k", "seed"), "vae.train", dataset=dataset)
+shown |= ui.param_rest(P, shown, "vae.train", dataset=dataset)
 
 data = vae_data(dataset)
 if data is None:
     st.stop()
-params = {**VAETask.DEFAULTS, "dataset": dataset, "n_z": n_z, "rule": rule, "hidden": hidden, "lr": lr, "batch_size": batch, "beta": beta, "k": k, "seed": seed}
+params = P.complete(shown)
 run = ui.session_run(f"vae.train.{dataset}", VAETask, params, max_fps=LIVE_FPS)
 ui.push_params(run, params)
 ui.run_controls(run, "vae.train")
@@ -106,24 +96,29 @@ st.caption(
     "each trained by AEVB (solid) and by wake-sleep (dashed) on the same minibatches. Figure 5: decoder means at the same 36 draws z ~ p(z) for each model. "
     "The two rules train the very same encoder and decoder; only the learning rule differs."
 )
+CP = CompareTask.PARAMS
 cols = st.columns([2, 2, 3])
 with cols[0]:
-    cmp_dataset = ui.select("vae.cmp.data", "Dataset", list(DATASET_NAMES), "mnist", format_func=DATASET_NAMES.get)
+    cmp_dataset = ui.param_widget(CP, "dataset", "vae.cmp", horizontal=False)
 with cols[1]:
-    cmp_lr = ui.log_slider("vae.cmp.lr", "Learning rate (Adam, all models)", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], 1e-3)
+    cmp_shown = {"dataset": cmp_dataset, "lr": ui.param_widget(CP, "lr", "vae.cmp", dataset=cmp_dataset)}
+cmp_shown |= ui.param_rest(CP, cmp_shown, "vae.cmp", dataset=cmp_dataset)
 with cols[2]:
-    st.markdown("Eight models train at once (4 sizes × 2 rules, 200 hidden units each) on one minibatch stream: a few steps per second on a laptop CPU.")
+    st.markdown(
+        f"Eight models train at once (4 sizes × 2 rules, {cmp_shown['hidden']} hidden units each) on one minibatch stream: "
+        "a few steps per second on a laptop CPU."
+    )
 if vae_data(cmp_dataset) is None:
     st.stop()
-cmp_params = {**CompareTask.DEFAULTS, "dataset": cmp_dataset, "lr": cmp_lr}
+cmp_params = CP.complete(cmp_shown)
 cmp_run = ui.session_run(f"vae.compare.{cmp_dataset}", CompareTask, cmp_params, max_fps=5.0)
-ui.push_params(cmp_run, {"lr": cmp_lr})
+ui.push_params(cmp_run, cmp_params)
 ui.run_controls(cmp_run, "vae.compare", show_speed=False)
 st.caption(f"Held-out ELBO over {heldout_images(vae_data(cmp_dataset), cmp_run.task.eval_size)}.")
 
 
 def draw_prior_samples(snap: Snapshot) -> None:
-    latents = CompareTask.DEFAULTS["latents"]
+    latents = cmp_run.task.latents
     cols = st.columns(len(latents))
     for col, n in zip(cols, latents):
         with col:
@@ -139,8 +134,8 @@ def draw_comparison(snap: Snapshot) -> None:
         st.info("Press Play to train all eight models.")
         return
     fig = go.Figure()
-    batch = CompareTask.DEFAULTS["batch_size"]
-    for i, n in enumerate(CompareTask.DEFAULTS["latents"]):
+    batch = cmp_run.task.batch_size
+    for i, n in enumerate(cmp_run.task.latents):
         for rule_key, dash in (("aevb", "solid"), ("wake-sleep", "dash")):
             s = snap.metrics.get(f"{rule_key}/{n}/test")
             if s is None:

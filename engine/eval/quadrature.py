@@ -8,6 +8,9 @@ a coarse grid over [-5, 5]^2 (shared by all x, decoded once) locates the region
 where p(z|x) is within e^-30 of its peak; a fine n x n grid over that box
 (padded by two coarse cells) gives the estimate. The same fine grid, normalized,
 is the true posterior p(z|x) drawn on the Posterior page.
+
+On such a grid, KL(q || p) is a Riemann sum too (:func:`kl_by_quadrature`); against the true
+posterior it is the ELBO's gap log p(x) - L(x) (:func:`posterior_gap_on_grid`).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from engine.models.vae import VAE, log_standard_normal
+from engine.models.vae import VAE, log_diag_normal, log_standard_normal
 
 COARSE_HALF_WIDTH = 5.0
 COARSE_POINTS = 161
@@ -112,3 +115,42 @@ def high_density_box(grid: PosteriorGrid, log_ratio: float = 12.0) -> tuple[floa
     """The bounding box of the grid points where p(z|x) is within e^-log_ratio of its peak."""
     rows, cols = np.where(grid.log_density >= grid.log_density.max() - log_ratio)
     return float(grid.z1[cols.min()]), float(grid.z1[cols.max()]), float(grid.z2[rows.min()]), float(grid.z2[rows.max()])
+
+
+@dataclass(frozen=True)
+class GridKL:
+    """KL(q || p) by quadrature, and how much of q's mass the grid holds (near 1: the grid covers q)."""
+
+    kl: float
+    q_mass: float
+
+
+def kl_by_quadrature(z1: np.ndarray, z2: np.ndarray, log_q: np.ndarray, log_p: np.ndarray) -> GridKL:
+    """KL(q || p) = ∫ q(z) log(q(z) / p(z)) dz by the Riemann sum on an even grid (book eq. 3.50, in 2-D).
+
+    ``log_q[i, j]`` and ``log_p[i, j]`` are the normalized log densities at z = (z1[j], z2[i]). With cell
+    area dA, KL ≈ Σ_g q_g (log q_g − log p_g) dA / Σ_g q_g dA: q is renormalized on the grid, so the
+    estimate is the KL of q restricted to the grid; ``q_mass`` = Σ_g q_g dA says how much of q that is.
+    """
+    log_q, log_p = np.asarray(log_q, dtype=np.float64), np.asarray(log_p, dtype=np.float64)
+    shape = (len(z2), len(z1))
+    if log_q.shape != shape or log_p.shape != shape:
+        raise ValueError(f"log densities must have shape (len(z2), len(z1)) = {shape}, got {log_q.shape} and {log_p.shape}")
+    cell = float(z1[1] - z1[0]) * float(z2[1] - z2[0])
+    q = np.exp(log_q)
+    mass = float(q.sum() * cell)
+    return GridKL(float((q * (log_q - log_p)).sum() * cell / max(mass, 1e-300)), mass)
+
+
+def posterior_gap_on_grid(grid: PosteriorGrid, mu: torch.Tensor, log_var: torch.Tensor, log_px: float | None = None) -> GridKL:
+    """KL(q(z|x) || p(z|x)) of a Gaussian q = N(mu, diag exp(log_var)) against the true posterior on ``grid``, by quadrature.
+
+    This KL is the ELBO's gap, log p(x) − L(x) (K&W eq. 2). ``log_px`` normalizes the posterior,
+    log p(z|x) = log p(x, z) − log p(x); by default the grid's own log p(x). Pass the estimate of a
+    wider grid when ``grid`` is a zoomed box that may not hold all of p(z|x).
+    """
+    z1, z2 = np.meshgrid(grid.z1, grid.z2)
+    zs = torch.from_numpy(np.stack([z1.ravel(), z2.ravel()], 1))
+    log_q = log_diag_normal(zs, mu.double(), log_var.double()).numpy().reshape(z1.shape)
+    log_post = grid.log_density + (grid.log_px - (grid.log_px if log_px is None else log_px))
+    return kl_by_quadrature(grid.z1, grid.z2, log_q, log_post)

@@ -1,11 +1,13 @@
 """VAE training as Run tasks: one model live (AEVB or wake-sleep), or several compared side by side.
 
 - :class:`VAETask`: one encoder/decoder pair trained by AEVB (the ELBO or the IWAE bound L_k)
-  or by wake-sleep. Live parameters: lr, batch_size, beta, k. Structural ones (dataset,
-  n_z, hidden, activation, decoder_variance, rule, binarization, seed) take effect on Reset.
+  or by wake-sleep. Its parameters are declared once, in :data:`TRAIN_PARAMS`: lr, batch_size,
+  beta and k act on the next step; dataset, n_z, hidden, activation, rule, binarization,
+  decoder_variance and seed on Reset. The pages' widgets and ``genlab train vae``'s options come
+  from the same list.
 - :class:`CompareTask`: several latent sizes, each trained by AEVB and by wake-sleep on the
   same minibatches, for the lower bound against training samples seen (K&W Figure 2)
-  and samples from the prior per N_z (K&W Figure 5).
+  and samples from the prior per N_z (K&W Figure 5). Parameters: :data:`COMPARE_PARAMS`.
 
 Data: ``mnist`` (Bernoulli decoder, binarization named), ``frey`` (Gaussian decoder on
 pixels in [0, 1]; its variance per z or shared, ``decoder_variance``) and ``digits`` (scikit-learn's 8x8 digits, Bernoulli, always offline).
@@ -18,23 +20,25 @@ import functools
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import torch
 
 from engine import data as datalib
+from engine.eval.vae_bounds import mean_elbo
 from engine.models.vae import ACTIVATIONS, DECODER_VARIANCES, LATENT_SIZES, VAE, VAEConfig, make_decoder
-from engine.models.optim import set_lr
-from engine.models.wake_sleep import wake_sleep_step
+from engine.models.vae_training import RULES, EpochSampler, VAETrainer
+from engine.params import RESET, Param, Params
 
 DATASETS = ("mnist", "frey", "digits")
-RULES = ("aevb", "wake-sleep")
 TRAIN_SCHEMES = ("dynamic", "fixed", "threshold")
 MNIST_HOLDOUT = 1000
 """When only MNIST's test split is on disk, its last 1000 images are held out and the first 9000 train."""
-DEFAULT_HIDDEN = {"mnist": 400, "frey": 200, "digits": 200}
+DATASET_NAMES = {"mnist": "MNIST", "frey": "Frey faces", "digits": "8x8 digits"}
+"""How the pages name the datasets; a URL names the label, e.g. ?vae.dataset=Frey+faces."""
+LR_TICKS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2)
 
 
 @dataclass(frozen=True)
@@ -155,139 +159,96 @@ class Presenter:
         return self.train.batch(index, generator)
 
 
-class EpochSampler:
-    """Minibatch indices: a fresh random permutation each epoch."""
-
-    def __init__(self, n: int, generator: torch.Generator):
-        self.n, self.g = n, generator
-        self.order, self.pos, self.epoch = torch.randperm(n, generator=generator), 0, 0
-
-    def next(self, size: int) -> torch.Tensor:
-        size = min(size, self.n)
-        if self.pos + size > self.n:
-            self.order, self.pos, self.epoch = torch.randperm(self.n, generator=self.g), 0, self.epoch + 1
-        idx = self.order[self.pos : self.pos + size]
-        self.pos += size
-        return idx
+def epoch_steps(dataset: str, batch_size: int, epochs: float, root: str | None = None) -> int:
+    """Minibatch steps for ``epochs`` passes over ``dataset``'s training images: ceil(epochs * N / M), at least 1."""
+    n = len(load_vae_data(dataset, root if root is not None else data_root()).train)
+    return max(1, math.ceil(epochs * n / batch_size))
 
 
-def _check_range(params: Mapping[str, Any], name: str, lo: float, hi: float) -> None:
-    v = params.get(name)
-    if v is None:
-        return
-    if not (isinstance(v, (int, float)) and math.isfinite(float(v)) and lo <= float(v) <= hi):
-        raise ValueError(f"{name} must be between {lo:g} and {hi:g}, got {v!r}")
+# --------------------------------------------------------------------------- parameters
+
+_DATASET_HELP = "MNIST: Bernoulli decoder on binarized digits; Frey faces: Gaussian decoder on gray values; 8x8 digits: Bernoulli, always offline."
+TRAIN_PARAMS = Params(
+    Param("dataset", "mnist", str, choices=DATASETS, when=RESET, label="Dataset", labels=DATASET_NAMES, help=_DATASET_HELP),
+    Param("n_z", 2, int, choices=LATENT_SIZES, when=RESET, label="Latent size", symbol="N_z", help="Units of z; the manifold, latent and posterior pictures need N_z = 2."),
+    Param("hidden", 400, int, 0, 2000, ticks=(16, 32, 50, 100, 200, 400, 500, 1000), when=RESET, label="Hidden units",
+          help="One hidden layer in the encoder and in the decoder (0: linear maps).", per_dataset={"frey": 200, "digits": 200}),
+    Param("activation", "tanh", str, choices=tuple(ACTIVATIONS), when=RESET, label="Activation", help="The hidden layer's nonlinearity (K&W: tanh)."),
+    Param("rule", "aevb", str, choices=RULES, when=RESET, label="Learning rule", labels={"aevb": "AEVB", "wake-sleep": "wake-sleep"},
+          help="AEVB ascends the reparameterized ELBO (K&W Algorithm 1); wake-sleep fits the decoder to q's codes and the encoder to the decoder's dreams (book 19.5)."),
+    Param("binarization", "dynamic", str, choices=TRAIN_SCHEMES, when=RESET, label="Binarization",
+          help="Bernoulli data: how training images become binary (dynamic: resampled each time, fixed: once, seeded; threshold: at 0.5). Held-out images: fixed, seed 0."),
+    Param("decoder_variance", "per_z", str, choices=DECODER_VARIANCES, when=RESET, label="Decoder variance", symbol="σ²",
+          labels={"per_z": "per z", "shared": "shared"},
+          help="Gaussian data (Frey faces): per z = mean and variance per pixel from z (K&W appendix C.2); shared = one variance per pixel for every z."),
+    Param("lr", 1e-3, float, 1e-5, 0.1, ticks=LR_TICKS, label="Learning rate", symbol="ε", help="Adam's step size."),
+    Param("batch_size", 100, int, 1, 1000, ticks=(10, 20, 50, 100, 200, 500), label="Batch size", symbol="M", unit="examples"),
+    Param("beta", 1.0, float, 0.0, 10.0, step=0.1, label="KL weight", symbol="β",
+          help="AEVB with k = 1: the objective is E_q[log p(x|z)] − β KL(q(z|x) ‖ p(z)); β = 1 is the ELBO, any other β is no longer a bound on log p(x)."),
+    Param("k", 1, int, 1, 100, ticks=(1, 2, 5, 10, 20, 50, 100), label="Importance samples", symbol="k",
+          help="AEVB: k = 1 trains the ELBO, k > 1 the importance-weighted bound L_k (Burda et al. 2015, eq. 8; β is then ignored)."),
+    Param("seed", 0, int, 0, 2**31 - 1, when=RESET, label="Seed", help="Initial weights, batch order, binarization and the samples of q."),
+)
+"""The VAE training task's parameters: the pages' widgets, ``genlab train vae``'s options and the Run's checks."""
+
+MANIFOLD_PARAMS = TRAIN_PARAMS.replace(lr=replace(TRAIN_PARAMS["lr"], default=3e-3))
+"""The manifold page's variant of :data:`TRAIN_PARAMS`: a faster start (ε = 3e-3) so the manifold forms within a minute."""
+
+COMPARE_PARAMS = Params(
+    *TRAIN_PARAMS.subset(("dataset",)),
+    replace(TRAIN_PARAMS["hidden"], default=200, per_dataset={}),
+    *TRAIN_PARAMS.subset(("activation", "decoder_variance", "lr")),
+    replace(TRAIN_PARAMS["batch_size"], when=RESET),
+    TRAIN_PARAMS["seed"],
+)
+"""The comparison's parameters: every model shares them (200 hidden units each, dynamic binarization, β = 1, k = 1).
+The batch size acts on Reset, so that training examples seen = step × batch size along the whole curve."""
 
 
-def check_vae_params(params: Mapping[str, Any]) -> None:
-    """Raise ValueError naming the parameter and its allowed range."""
-    if params.get("dataset", "mnist") not in DATASETS:
-        raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {params.get('dataset')!r}")
-    if params.get("rule", "aevb") not in RULES:
-        raise ValueError(f"rule must be one of {', '.join(RULES)}, got {params.get('rule')!r}")
-    if params.get("activation", "tanh") not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {params.get('activation')!r}")
-    if params.get("decoder_variance", "per_z") not in DECODER_VARIANCES:
-        raise ValueError(f"decoder_variance must be one of {', '.join(DECODER_VARIANCES)}, got {params.get('decoder_variance')!r}")
-    if params.get("binarization", "dynamic") not in TRAIN_SCHEMES:
-        raise ValueError(f"binarization must be one of {', '.join(TRAIN_SCHEMES)}, got {params.get('binarization')!r}")
-    if "n_z" in params and params["n_z"] not in LATENT_SIZES:
-        raise ValueError(f"n_z must be one of {', '.join(map(str, LATENT_SIZES))}, got {params['n_z']!r}")
-    _check_range(params, "lr", 1e-5, 0.1)
-    _check_range(params, "batch_size", 1, 1000)
-    _check_range(params, "beta", 0.0, 10.0)
-    _check_range(params, "k", 1, 100)
-    _check_range(params, "hidden", 0, 2000)
-    _check_range(params, "seed", 0, 2**31 - 1)
+# --------------------------------------------------------------------------- tasks
 
 
-class Learner:
-    """One model and its optimizer(s) under one learning rule."""
-
-    def __init__(self, config: VAEConfig, rule: str, lr: float, seed: int):
-        torch.manual_seed(seed)
-        self.model, self.rule = VAE(config), rule
-        if rule == "aevb":
-            self.opts = [torch.optim.Adam(self.model.parameters(), lr=lr)]
-        else:
-            self.opts = [torch.optim.Adam(self.model.decoder.parameters(), lr=lr), torch.optim.Adam(self.model.encoder.parameters(), lr=lr)]
-
-    def step(self, x: torch.Tensor, lr: float, beta: float, k: int, generator: torch.Generator) -> dict[str, float]:
-        for opt in self.opts:
-            set_lr(opt, lr)
-        if self.rule == "wake-sleep":
-            return wake_sleep_step(self.model, self.opts[0], self.opts[1], x, generator)
-        opt = self.opts[0]
-        opt.zero_grad(set_to_none=True)
-        loss, metrics = self.model.training_loss(x, beta, k, generator)
-        loss.backward()
-        opt.step()
-        return metrics
-
-    def state(self) -> Any:
-        return copy.deepcopy((self.model.state_dict(), [o.state_dict() for o in self.opts]))
-
-    def restore(self, state: Any) -> None:
-        model_state, opt_states = copy.deepcopy(state)
-        self.model.load_state_dict(model_state)
-        for opt, s in zip(self.opts, opt_states):
-            opt.load_state_dict(s)
-
-    def nonfinite(self) -> str | None:
-        """The first parameter holding NaN or Inf, or None. One fused sum per step; the per-tensor search only on failure."""
-        with torch.no_grad():
-            total = torch.stack([p.sum() for p in self.model.parameters()]).sum()
-        if torch.isfinite(total):
-            return None
-        return next((name for name, p in self.model.named_parameters() if not torch.isfinite(p).all()), "a parameter (overflow)")
-
-
-@torch.no_grad()
-def held_out_elbo(model: VAE, x: torch.Tensor, generator: torch.Generator) -> float:
-    return float(model.elbo_terms(x, generator).elbo.mean())
+def _held_out_elbo(model: VAE, x: torch.Tensor) -> float:
+    """The held-out ELBO, one sample of q per image, always from seed 0: evaluating never moves the training's random stream."""
+    return mean_elbo(model, x, seed=0)["elbo"]
 
 
 class VAETask:
-    """Train one VAE live (Task protocol). Metrics per step: elbo, recon, kl (train batch), test_elbo every ``eval_every`` steps."""
+    """Train one VAE live (Task protocol; parameters :data:`TRAIN_PARAMS`).
 
+    Metrics per step: elbo, recon, kl (train batch), test_elbo at step 1 and every ``eval_every`` steps.
+    """
+
+    PARAMS = TRAIN_PARAMS
     divergence_hint = "lower the learning rate (or beta), then press Play"
-    DEFAULTS: dict[str, Any] = {
-        "dataset": "mnist", "n_z": 2, "hidden": 400, "activation": "tanh", "rule": "aevb", "binarization": "dynamic",
-        "decoder_variance": "per_z", "lr": 1e-3, "batch_size": 100, "beta": 1.0, "k": 1, "seed": 0,
-    }  # fmt: skip
 
     def __init__(self, eval_every: int = 200, eval_size: int = 500, root: str | None = None):
         self.eval_every, self.eval_size, self.root = eval_every, eval_size, root
 
-    def check_params(self, params: Mapping[str, Any]) -> None:
-        check_vae_params(params)
-
     def reset(self, params: Mapping[str, Any]) -> None:
-        p = {**self.DEFAULTS, **params}
-        self.data = load_vae_data(p["dataset"], self.root if self.root is not None else data_root())
-        self.presenter = Presenter(self.data, p["binarization"], int(p["seed"]))
+        self.data = load_vae_data(params["dataset"], self.root if self.root is not None else data_root())
+        self.presenter = Presenter(self.data, params["binarization"], params["seed"])
         h, w = self.data.image_shape
-        self.config = VAEConfig(h * w, int(p["n_z"]), int(p["hidden"]), p["activation"], self.data.likelihood, (h, w), decoder_variance=p["decoder_variance"])
-        self.learner = Learner(self.config, p["rule"], float(p["lr"]), int(p["seed"]))
-        self.generator = torch.Generator().manual_seed(int(p["seed"]))
+        self.config = VAEConfig(h * w, params["n_z"], params["hidden"], params["activation"], self.data.likelihood, (h, w), decoder_variance=params["decoder_variance"])
+        self.trainer = VAETrainer(self.config, params["rule"], params["lr"], params["seed"])
+        self.generator = torch.Generator().manual_seed(params["seed"])
         self.sampler = EpochSampler(self.presenter.n, self.generator)
         self.test_x = self.presenter.test[: self.eval_size]
-        self.scheme, self.rule, self.steps, self.seen = p["binarization"], p["rule"], 0, 0
+        self.scheme, self.rule, self.steps, self.seen = params["binarization"], params["rule"], 0, 0
 
     @property
     def model(self) -> VAE:
-        return self.learner.model
+        return self.trainer.model
 
     def step(self, params: Mapping[str, Any]) -> dict[str, float]:
-        batch = int(params.get("batch_size", 100))
-        x = self.presenter.batch(self.sampler.next(batch), self.generator)
-        metrics = self.learner.step(x, float(params.get("lr", 1e-3)), float(params.get("beta", 1.0)), int(params.get("k", 1)), self.generator)
+        x = self.presenter.batch(self.sampler.next(params["batch_size"]), self.generator)
+        metrics = self.trainer.step(x, params["lr"], params["beta"], params["k"], self.generator)
         self.steps += 1
         self.seen += len(x)
         metrics["samples_seen"] = float(self.seen)
         metrics["epoch"] = self.seen / self.presenter.n
         if self.steps % self.eval_every == 0 or self.steps == 1:
-            metrics["test_elbo"] = held_out_elbo(self.model, self.test_x, self.generator)
+            metrics["test_elbo"] = _held_out_elbo(self.model, self.test_x)
         return metrics
 
     def arrays(self) -> dict[str, np.ndarray]:
@@ -295,14 +256,14 @@ class VAETask:
         return {name: t.detach().cpu().numpy() for name, t in self.model.decoder.state_dict().items()}
 
     def nonfinite(self) -> str | None:
-        return self.learner.nonfinite()
+        return self.trainer.nonfinite()
 
     def state(self) -> Any:
-        return (self.learner.state(), self.steps, self.seen)
+        return (self.trainer.state(), self.steps, self.seen)
 
     def restore(self, state: Any) -> None:
-        learner_state, self.steps, self.seen = state
-        self.learner.restore(learner_state)
+        trainer_state, self.steps, self.seen = state
+        self.trainer.restore(trainer_state)
 
 
 def decoder_from_arrays(config: VAEConfig, arrays: Mapping[str, np.ndarray]) -> torch.nn.Module:
@@ -313,96 +274,78 @@ def decoder_from_arrays(config: VAEConfig, arrays: Mapping[str, np.ndarray]) -> 
 
 
 class CompareTask:
-    """Several N_z, each trained by each rule on the same minibatches (K&W Figures 2 and 5).
+    """Several N_z, each trained by each rule on the same minibatches (K&W Figures 2 and 5); parameters :data:`COMPARE_PARAMS`.
 
+    ``latents`` (a subset of LATENT_SIZES) and ``rules`` (of RULES) fix which models there are.
     Metrics: ``<rule>/<n_z>/train`` (the batch ELBO, every step) and ``<rule>/<n_z>/test`` (held-out
     ELBO, every ``eval_every`` steps and at steps 1, 2, 4, 8, ...). One step = one minibatch for every model, so training samples
     seen = step * batch_size. Arrays: ``prior/<rule>/<n_z>``: decoder means of the same 64 z ~ p(z)
     (padded to each N_z), refreshed at each evaluation.
     """
 
+    PARAMS = COMPARE_PARAMS
     divergence_hint = "lower the learning rate, then press Reset"
-    DEFAULTS: dict[str, Any] = {
-        "dataset": "mnist", "latents": (2, 5, 10, 20), "rules": RULES, "hidden": 200, "activation": "tanh", "decoder_variance": "per_z",
-        "lr": 1e-3, "batch_size": 100, "seed": 0,
-    }  # fmt: skip
 
-    def __init__(self, eval_every: int = 50, eval_size: int = 300, n_prior: int = 64, root: str | None = None):
-        self.eval_every, self.eval_size, self.n_prior, self.root = eval_every, eval_size, n_prior, root
-
-    def check_params(self, params: Mapping[str, Any]) -> None:
-        check_vae_params({k: v for k, v in params.items() if k not in ("latents", "rules")})
-        latents, rules = params.get("latents", ()), params.get("rules", ())
+    def __init__(
+        self, latents: tuple[int, ...] = LATENT_SIZES, rules: tuple[str, ...] = RULES,
+        eval_every: int = 50, eval_size: int = 300, n_prior: int = 64, root: str | None = None,
+    ):  # fmt: skip
         if not latents or any(n not in LATENT_SIZES for n in latents):
             raise ValueError(f"latents must be a non-empty subset of {LATENT_SIZES}, got {latents!r}")
         if not rules or any(r not in RULES for r in rules):
             raise ValueError(f"rules must be a non-empty subset of {RULES}, got {rules!r}")
+        self.latents, self.rules = tuple(latents), tuple(rules)
+        self.eval_every, self.eval_size, self.n_prior, self.root = eval_every, eval_size, n_prior, root
 
     def reset(self, params: Mapping[str, Any]) -> None:
-        p = {**self.DEFAULTS, **params}
-        self.data = load_vae_data(p["dataset"], self.root if self.root is not None else data_root())
-        self.presenter = Presenter(self.data, "dynamic", int(p["seed"]))
+        self.data = load_vae_data(params["dataset"], self.root if self.root is not None else data_root())
+        self.presenter = Presenter(self.data, "dynamic", params["seed"])
         h, w = self.data.image_shape
-        self.batch_size = int(p["batch_size"])
-        self.learners: dict[str, Learner] = {}
-        for n_z in p["latents"]:
-            config = VAEConfig(h * w, int(n_z), int(p["hidden"]), p["activation"], self.data.likelihood, (h, w), decoder_variance=p["decoder_variance"])
-            for rule in p["rules"]:
-                self.learners[f"{rule}/{n_z}"] = Learner(config, rule, float(p["lr"]), int(p["seed"]))
-        self.generator = torch.Generator().manual_seed(int(p["seed"]))
+        self.batch_size = params["batch_size"]
+        self.trainers: dict[str, VAETrainer] = {}
+        for n_z in self.latents:
+            config = VAEConfig(h * w, n_z, params["hidden"], params["activation"], self.data.likelihood, (h, w), decoder_variance=params["decoder_variance"])
+            for rule in self.rules:
+                self.trainers[f"{rule}/{n_z}"] = VAETrainer(config, rule, params["lr"], params["seed"])
+        self.generator = torch.Generator().manual_seed(params["seed"])
         self.sampler = EpochSampler(self.presenter.n, self.generator)
         self.test_x = self.presenter.test[: self.eval_size]
-        self.prior_z = torch.randn((self.n_prior, max(p["latents"])), generator=torch.Generator().manual_seed(1234))
+        self.prior_z = torch.randn((self.n_prior, max(self.latents)), generator=torch.Generator().manual_seed(1234))
         self.steps = 0
         self._refresh_prior_samples()
 
     def step(self, params: Mapping[str, Any]) -> dict[str, float]:
         x = self.presenter.batch(self.sampler.next(self.batch_size), self.generator)
-        lr = float(params.get("lr", 1e-3))
         metrics = {}
-        for key, learner in self.learners.items():
-            metrics[f"{key}/train"] = learner.step(x, lr, 1.0, 1, self.generator)["elbo"]
+        for key, trainer in self.trainers.items():
+            metrics[f"{key}/train"] = trainer.step(x, params["lr"], 1.0, 1, self.generator)["elbo"]
         self.steps += 1
         if self.steps % self.eval_every == 0 or self.steps & (self.steps - 1) == 0:  # and at powers of two, for a log axis
-            for key, learner in self.learners.items():
-                metrics[f"{key}/test"] = held_out_elbo(learner.model, self.test_x, self.generator)
+            for key, trainer in self.trainers.items():
+                metrics[f"{key}/test"] = _held_out_elbo(trainer.model, self.test_x)
             self._refresh_prior_samples()
         return metrics
 
     @torch.no_grad()
     def _refresh_prior_samples(self) -> None:
         self.prior_samples = {
-            f"prior/{key}": learner.model.decode_mean(self.prior_z[:, : learner.model.config.n_z]).numpy() for key, learner in self.learners.items()
+            f"prior/{key}": trainer.model.decode_mean(self.prior_z[:, : trainer.model.config.n_z]).numpy() for key, trainer in self.trainers.items()
         }
 
     def arrays(self) -> dict[str, np.ndarray]:
         return dict(self.prior_samples)
 
     def nonfinite(self) -> str | None:
-        for key, learner in self.learners.items():
-            bad = learner.nonfinite()
+        for key, trainer in self.trainers.items():
+            bad = trainer.nonfinite()
             if bad is not None:
                 return f"{key}: {bad}"
         return None
 
     def state(self) -> Any:
-        return ({k: lr.state() for k, lr in self.learners.items()}, self.steps, copy.deepcopy(self.prior_samples))
+        return ({k: t.state() for k, t in self.trainers.items()}, self.steps, copy.deepcopy(self.prior_samples))
 
     def restore(self, state: Any) -> None:
         states, self.steps, self.prior_samples = state
         for k, s in states.items():
-            self.learners[k].restore(s)
-
-
-def train_epochs(task: VAETask, params: Mapping[str, Any], epochs: float, progress: Any = None) -> dict[str, float]:
-    """Run ``task`` for ``epochs`` passes over the training set; return the last metrics."""
-    steps = max(1, math.ceil(epochs * task.presenter.n / int(params.get("batch_size", 100))))
-    metrics: dict[str, float] = {}
-    for _ in range(steps):
-        metrics = task.step(params)
-        if not all(math.isfinite(v) for v in metrics.values()):
-            raise ValueError(f"training diverged at step {task.steps} ({metrics}); lower the learning rate")
-        if progress is not None:
-            progress(metrics)
-    return metrics
-
+            self.trainers[k].restore(s)

@@ -3,7 +3,8 @@
 Contender 1 (engine): a :class:`engine.run.Run` driving :class:`engine.tasks.vae.VAETask` in its
 background thread at full speed, publishing snapshots (the decoder's parameters) at the pages' rate (LIVE_FPS).
 Contender 2 (peer): the same MNIST 784-400-2 model (tanh MLPs, Bernoulli decoder, dynamic
-binarization, Adam 1e-3, batch 100) as a plain ``for`` loop written here, with no live machinery.
+binarization, Adam 1e-3, batch 100) as a plain ``for`` loop written here, with no live machinery
+(its minibatch order from the same :class:`engine.models.vae_training.EpochSampler`).
 Both run in the same process, alternately, ``repeats`` times; the best rate of each is reported
 (and the ratio of medians: on a shared machine single runs are noisy).
 
@@ -25,11 +26,13 @@ from torch import nn
 from engine.device import configure_threads
 from engine.models.vae import VAE
 from engine.run import Run
-from engine.tasks.vae import VAETask, decoder_from_arrays, load_vae_data
+from engine.models.vae_training import EpochSampler
+from engine.tasks.vae import TRAIN_PARAMS, VAETask, decoder_from_arrays, load_vae_data
 from lab.vae.pictures import LIVE_FPS, manifold_picture
 from lab.pictures import png_bytes
 
-PARAMS = {"dataset": "mnist", "n_z": 2, "hidden": 400, "activation": "tanh", "rule": "aevb", "binarization": "dynamic", "lr": 1e-3, "batch_size": 100, "beta": 1.0, "k": 1, "seed": 0}
+PARAMS = TRAIN_PARAMS.defaults("mnist")
+"""The training task's declared defaults for MNIST: 784-400-2, tanh, AEVB, dynamic binarization, Adam 1e-3, batch 100."""
 PRETRAINED = Path(__file__).resolve().parents[2] / "assets" / "vae" / "mnist_z2"
 
 
@@ -56,14 +59,10 @@ def plain_loop_rate(train: torch.Tensor, steps: int, batch: int = 100) -> float:
     torch.manual_seed(0)
     model = PlainVAE()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    order = torch.randperm(len(train))
+    batches = EpochSampler(len(train), torch.Generator().manual_seed(0))
     t0 = time.perf_counter()
-    pos = 0
     for _ in range(steps):
-        if pos + batch > len(train):
-            order, pos = torch.randperm(len(train)), 0
-        x = torch.bernoulli(train[order[pos : pos + batch]])
-        pos += batch
+        x = torch.bernoulli(train[batches.next(batch)])
         opt.zero_grad(set_to_none=True)
         loss = model.loss(x)
         loss.backward()

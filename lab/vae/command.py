@@ -1,70 +1,43 @@
-"""Variational autoencoders (Kingma & Welling 2013): train, evaluate (ELBO, IWAE, quadrature), benchmark."""
+"""Variational autoencoders (Kingma & Welling 2013): train, evaluate (ELBO, IWAE, quadrature), benchmark.
+
+``genlab train vae`` drives the training page's task (:class:`engine.tasks.vae.VAETask`) with its
+declared parameters (:data:`engine.tasks.vae.TRAIN_PARAMS`): the same options, ranges and defaults
+as the page, ``--epochs`` passes over the training images.
+"""
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from typing import Any
 
-from engine.models.vae import DECODER_VARIANCES
-from engine.tasks.vae import DATASETS, RULES, TRAIN_SCHEMES, DEFAULT_HIDDEN
+from engine.tasks.vae import TRAIN_PARAMS
+from lab.commands import add_common, add_params, drive, params_from, positive
 
 
 def add_train(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dataset", choices=DATASETS, default="mnist", help="mnist (Bernoulli), frey (Gaussian), digits (8x8, Bernoulli)")
-    p.add_argument("--latent", type=int, default=2, choices=(2, 5, 10, 20), help="N_z, the latent size")
-    p.add_argument("--hidden", type=int, default=None, help="hidden units in encoder and decoder (default: 400 MNIST, 200 Frey and digits)")
-    p.add_argument("--activation", choices=("tanh", "relu", "softplus"), default="tanh")
-    p.add_argument(
-        "--decoder-variance", choices=DECODER_VARIANCES, default="per_z",
-        help="Gaussian data (frey): per_z = mean and variance per pixel from z (K&W appendix C.2), shared = one variance per pixel for every z",
-    )  # fmt: skip
-    p.add_argument("--rule", choices=RULES, default="aevb", help="learning rule: AEVB (reparameterized ELBO) or wake-sleep")
-    p.add_argument("--binarization", choices=TRAIN_SCHEMES, default="dynamic", help="training binarization for Bernoulli data (test: fixed, seed 0)")
-    p.add_argument("--epochs", type=float, default=10.0)
-    p.add_argument("--batch-size", type=int, default=100)
-    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
-    p.add_argument("--beta", type=float, default=1.0, help="weight of the KL term (1 = the ELBO)")
-    p.add_argument("--k", type=int, default=1, help="importance samples of the training objective (1 = ELBO, >1 = IWAE L_k)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--data-root", default=None, help="data folder (default: $GENLAB_DATA or the user cache)")
+    add_params(p, TRAIN_PARAMS)
+    p.add_argument("--epochs", type=positive(float), default=10.0, help="passes over the training images (default 10)")
     p.add_argument("--half", action="store_true", help="store the weights as float16 (half the size)")
-    p.add_argument("--out", required=True, help="checkpoint path (writes PATH.safetensors and PATH.json)")
+    add_common(p)
 
 
 def train(args: argparse.Namespace) -> dict[str, Any]:
-    from tqdm import tqdm
-
     from engine.device import configure_threads
     from engine.eval.vae_bounds import mean_elbo
-    from engine.tasks.vae import VAETask, heldout_images, likelihood_name, train_epochs
+    from engine.tasks.vae import VAETask, epoch_steps, heldout_images, likelihood_name
 
     configure_threads()
-    params = {
-        "dataset": args.dataset, "n_z": args.latent, "hidden": args.hidden or DEFAULT_HIDDEN[args.dataset], "activation": args.activation,
-        "decoder_variance": args.decoder_variance, "rule": args.rule, "binarization": args.binarization, "lr": args.lr, "batch_size": args.batch_size, "beta": args.beta,
-        "k": args.k, "seed": args.seed,
-    }  # fmt: skip
+    params = params_from(args, TRAIN_PARAMS)
+    steps = epoch_steps(params["dataset"], params["batch_size"], args.epochs, args.data_root)
     task = VAETask(eval_every=10**9, root=args.data_root)
-    task.check_params(params)
-    task.reset(params)
-    total = max(1, int(round(args.epochs * task.presenter.n / args.batch_size)))
-    bar = tqdm(total=total, desc=f"VAE {args.dataset} N_z={args.latent}", unit="step", file=sys.stderr)
-
-    def progress(m: dict[str, float]) -> None:
-        bar.update(1)
-        if task.steps % 20 == 0:
-            bar.set_postfix(elbo=f"{m['elbo']:.2f}", kl=f"{m['kl']:.2f}")
-
     t0 = time.perf_counter()
-    last = train_epochs(task, params, args.epochs, progress)
+    last = drive(task, params, steps, f"VAE {params['dataset']} N_z={params['n_z']}", postfix=lambda m: {"elbo": f"{m['elbo']:.2f}", "kl": f"{m['kl']:.2f}"})
     seconds = time.perf_counter() - t0
-    bar.close()
     test = mean_elbo(task.model, task.presenter.test)
     extra = {
-        "dataset": args.dataset, "data_source": task.data.source,
-        "likelihood": likelihood_name(task.data, args.binarization, task.config.decoder_variance),
+        "dataset": params["dataset"], "data_source": task.data.source,
+        "likelihood": likelihood_name(task.data, params["binarization"], task.config.decoder_variance),
         "training": {**params, "epochs": args.epochs, "steps": task.steps, "seconds": round(seconds, 1)},
         "test_elbo": test["elbo"], "test_images": heldout_images(task.data),
     }  # fmt: skip
@@ -77,10 +50,10 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
 
 def add_eval(p: argparse.ArgumentParser) -> None:
     p.add_argument("path", help="checkpoint written by `genlab train vae`")
-    p.add_argument("--n", type=int, default=500, help="the first N held-out examples are evaluated (default 500; the JSON's 'images' names them)")
-    p.add_argument("--ks", type=int, nargs="+", default=[1, 10, 100, 1000], help="k of the IWAE bounds L_k")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--data-root", default=None)
+    p.add_argument("--n", type=positive(int), default=500, help="the first N held-out examples are evaluated (default 500; the JSON's 'images' names them)")
+    p.add_argument("--ks", type=positive(int), nargs="+", default=[1, 10, 100, 1000], help="k of the IWAE bounds L_k")
+    p.add_argument("--seed", type=int, default=0, help="seed of the samples of q (default 0)")
+    add_common(p, out=False)
 
 
 def evaluate(args: argparse.Namespace) -> dict[str, Any]:
@@ -91,10 +64,6 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     from engine.tasks.vae import Presenter, heldout_images, likelihood_name, load_vae_data
 
     configure_threads()
-    if args.n < 1:
-        raise ValueError(f"--n must be at least 1, got {args.n}")
-    if any(k < 1 for k in args.ks):
-        raise ValueError(f"every k must be >= 1, got {args.ks}")
     model, meta = VAE.load(args.path)
     data = load_vae_data(meta["dataset"], args.data_root)
     scheme = meta.get("training", {}).get("binarization", "dynamic")
@@ -121,7 +90,7 @@ def add_bench(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int, default=2, help="training epochs timed per contender (MNIST, 9000 images per epoch offline)")
     p.add_argument("--repeats", type=int, default=5, help="alternating repetitions; the best of each is reported")
     p.add_argument("--frames", type=int, default=60, help="manifold redraws timed")
-    p.add_argument("--data-root", default=None)
+    add_common(p, out=False)
 
 
 def bench(args: argparse.Namespace) -> dict[str, Any]:

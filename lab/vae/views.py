@@ -18,8 +18,6 @@ from lab.pictures import png_bytes
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "vae"
 PRETRAINED = {"mnist": "mnist_z2", "frey": "frey_z2"}
-DATASET_NAMES = {"mnist": "MNIST", "frey": "Frey faces", "digits": "8x8 digits"}
-"""Widget labels; a URL names the label, e.g. ?vae.data=Frey+faces."""
 
 
 @st.cache_resource(show_spinner="Loading the pretrained VAE ...")

@@ -26,7 +26,7 @@ def test_every_vae_page_renders(open_page, shoot, path):
 
 
 def test_manifold_changes_after_play(open_page):
-    page = open_page("vae-manifold?vae.data=8x8+digits", timeout=120_000)
+    page = open_page("vae-manifold?vae.dataset=8x8+digits", timeout=120_000)
     page.locator("[data-testid='stImage']").first.wait_for(timeout=60_000)
     before = image_sources(page)
     page.locator("button:has-text('Play'):not([disabled])").first.click()

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from engine.run import Run
-from engine.tasks.vae import CompareTask, VAETask, decoder_from_arrays
+from engine.tasks.vae import COMPARE_PARAMS, TRAIN_PARAMS, CompareTask, VAETask, decoder_from_arrays
 from lab import cli
 
 DIGITS = {"dataset": "digits", "hidden": 64, "lr": 3e-3, "batch_size": 100}
@@ -23,7 +23,7 @@ def _one_thread():
 @pytest.mark.parametrize("rule", ["aevb", "wake-sleep"])
 def test_training_raises_the_held_out_elbo(rule):
     task = VAETask(eval_every=150)
-    params = {**VAETask.DEFAULTS, **DIGITS, "rule": rule}
+    params = TRAIN_PARAMS.complete({**DIGITS, "rule": rule})
     task.reset(params)
     first = task.step(params)["test_elbo"]
     last = [task.step(params) for _ in range(149)][-1]
@@ -34,7 +34,7 @@ def test_training_raises_the_held_out_elbo(rule):
 
 def test_iwae_objective_and_beta_are_live():
     task = VAETask()
-    params = {**VAETask.DEFAULTS, **DIGITS}
+    params = TRAIN_PARAMS.complete(DIGITS)
     task.reset(params)
     m = task.step({**params, "k": 5})
     assert "iwae" in m and np.isfinite(m["iwae"])
@@ -46,7 +46,7 @@ def test_iwae_objective_and_beta_are_live():
     [({"lr": 1.0}, "lr"), ({"batch_size": 0}, "batch_size"), ({"beta": -1}, "beta"), ({"n_z": 3}, "n_z"), ({"dataset": "cifar"}, "dataset"), ({"k": 1000}, "k")],
 )
 def test_bad_parameters_are_refused_by_name(bad, word):
-    run = Run(VAETask(), {**VAETask.DEFAULTS, **DIGITS})
+    run = Run(VAETask(), TRAIN_PARAMS.complete(DIGITS))
     with pytest.raises(ValueError, match=word):
         run.update_params(**bad)
     run.close()
@@ -54,7 +54,7 @@ def test_bad_parameters_are_refused_by_name(bad, word):
 
 def test_state_restore_rolls_the_model_back():
     task = VAETask()
-    params = {**VAETask.DEFAULTS, **DIGITS}
+    params = TRAIN_PARAMS.complete(DIGITS)
     task.reset(params)
     task.step(params)
     saved = task.state()
@@ -69,7 +69,7 @@ def test_state_restore_rolls_the_model_back():
 
 def test_published_decoder_rebuilds_the_same_means():
     task = VAETask()
-    task.reset({**VAETask.DEFAULTS, **DIGITS})
+    task.reset(TRAIN_PARAMS.complete(DIGITS))
     z = torch.randn(7, 2)
     decoder = decoder_from_arrays(task.config, task.arrays())
     with torch.no_grad():
@@ -77,16 +77,17 @@ def test_published_decoder_rebuilds_the_same_means():
 
 
 def test_compare_task_trains_every_latent_size_and_rule():
-    task = CompareTask(eval_every=2)
-    params = {**CompareTask.DEFAULTS, "dataset": "digits", "latents": (2, 5), "hidden": 32}
-    task.check_params(params)
+    task = CompareTask(latents=(2, 5), eval_every=2)
+    params = COMPARE_PARAMS.complete({"dataset": "digits", "hidden": 32})
     task.reset(params)
     metrics = [task.step(params) for _ in range(2)]
     assert set(metrics[1]) == {f"{r}/{n}/{s}" for r in ("aevb", "wake-sleep") for n in (2, 5) for s in ("train", "test")}
     arrays = task.arrays()
     assert arrays["prior/aevb/5"].shape == (64, 8, 8)
-    with pytest.raises(ValueError, match="latents"):
-        task.check_params({**params, "latents": (3,)})
+    with pytest.raises(ValueError, match=r"latents must be a non-empty subset of \(2, 5, 10, 20\), got \(3,\)"):
+        CompareTask(latents=(3,))
+    with pytest.raises(ValueError, match="rules must be"):
+        CompareTask(rules=("gibbs",))
 
 
 def test_cli_train_then_eval(tmp_path, capsys):
@@ -110,7 +111,7 @@ def test_cli_reports_a_missing_checkpoint(tmp_path, capsys):
 
 
 def test_a_diverging_run_pauses_with_a_message_and_rolls_back():
-    run = Run(VAETask(), {**VAETask.DEFAULTS, **DIGITS})
+    run = Run(VAETask(), TRAIN_PARAMS.complete(DIGITS))
     run.step(3)
     good = run.task.arrays()["out.bias"].copy()
     with torch.no_grad():

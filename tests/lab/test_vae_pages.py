@@ -31,9 +31,9 @@ def metric(at: AppTest, label: str) -> str:
 
 
 def test_manifold_steps_the_offline_model():
-    at = page("vae_manifold", **{"vae.data": "8x8 digits"})
+    at = page("vae_manifold", **{"vae.dataset": "8x8 digits"})
     assert not at.exception
-    assert at.radio(key="vae.data").value == "digits"
+    assert at.radio(key="vae.dataset").value == "digits"
     at.button(key="vae.manifold.step").click().run()
     assert not at.exception
     assert metric(at, "Examples seen") == "100"
@@ -42,7 +42,7 @@ def test_manifold_steps_the_offline_model():
 
 @needs_data
 def test_manifold_opens_on_the_pretrained_frey_model():
-    at = page("vae_manifold", **{"vae.data": "Frey faces"})
+    at = page("vae_manifold", **{"vae.dataset": "Frey faces"})
     assert not at.exception and not at.error
     (image,) = at.get("image")
     assert image.proto.imgs[0].caption.startswith("Pretrained: frey N_z = 2")
@@ -65,7 +65,7 @@ def test_posterior_readouts_add_up():
 
 
 def test_training_page_steps_both_runs():
-    at = page("vae_training", **{"vae.train.data": "8x8 digits", "vae.cmp.data": "8x8 digits"})
+    at = page("vae_training", **{"vae.train.dataset": "8x8 digits", "vae.cmp.dataset": "8x8 digits"})
     assert not at.exception
     at.button(key="vae.train.step").click().run()
     assert metric(at, "Examples seen").startswith("100")
