@@ -19,8 +19,7 @@ st.caption(
 )
 
 P = MANIFOLD_PARAMS
-FIXED = {"n_z": 2}
-"""The manifold is a picture of a 2-D latent space."""
+FIXED = {"n_z": 2}  # the manifold is a picture of a 2-D latent space
 top = st.columns([3, 2])
 with top[0]:
     dataset = ui.param_widget(P, "dataset", "vae", horizontal=True)
