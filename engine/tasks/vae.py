@@ -27,7 +27,6 @@ import numpy as np
 import torch
 
 from engine import data as datalib
-from engine.eval.vae_bounds import mean_elbo
 from engine.models.vae import ACTIVATIONS, DECODER_VARIANCES, LATENT_SIZES, VAE, VAEConfig, make_decoder
 from engine.models.vae_training import RULES, EpochSampler, VAETrainer
 from engine.params import RESET, Param, Params
@@ -208,9 +207,15 @@ The batch size acts on Reset, so that training examples seen = step × batch siz
 # --------------------------------------------------------------------------- tasks
 
 
-def _held_out_elbo(model: VAE, x: torch.Tensor) -> float:
-    """The held-out ELBO, one sample of q per image, always from seed 0: evaluating never moves the training's random stream."""
-    return mean_elbo(model, x, seed=0)["elbo"]
+@torch.no_grad()
+def _held_out_elbo(model: VAE, x: torch.Tensor, generator: torch.Generator) -> float:
+    """The mean ELBO over held-out ``x``, one sample of q per image (K&W eq. 10).
+
+    The samples come from the task's own generator, the one that draws the minibatches: so when a task
+    evaluates is part of its trajectory. The page (every 200 steps) and ``genlab train vae`` (step 1 only)
+    train the same model up to step 199; the shipped checkpoints' recorded commands rely on this stream.
+    """
+    return float(model.elbo_terms(x, generator).elbo.mean())
 
 
 class VAETask:
@@ -248,7 +253,7 @@ class VAETask:
         metrics["samples_seen"] = float(self.seen)
         metrics["epoch"] = self.seen / self.presenter.n
         if self.steps % self.eval_every == 0 or self.steps == 1:
-            metrics["test_elbo"] = _held_out_elbo(self.model, self.test_x)
+            metrics["test_elbo"] = _held_out_elbo(self.model, self.test_x, self.generator)
         return metrics
 
     def arrays(self) -> dict[str, np.ndarray]:
@@ -322,7 +327,7 @@ class CompareTask:
         self.steps += 1
         if self.steps % self.eval_every == 0 or self.steps & (self.steps - 1) == 0:  # and at powers of two, for a log axis
             for key, trainer in self.trainers.items():
-                metrics[f"{key}/test"] = _held_out_elbo(trainer.model, self.test_x)
+                metrics[f"{key}/test"] = _held_out_elbo(trainer.model, self.test_x, self.generator)
             self._refresh_prior_samples()
         return metrics
 
