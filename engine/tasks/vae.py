@@ -191,7 +191,7 @@ TRAIN_PARAMS = Params(
 """The VAE training task's parameters: the pages' widgets, ``genlab train vae``'s options and the Run's checks."""
 
 MANIFOLD_PARAMS = TRAIN_PARAMS.replace(lr=replace(TRAIN_PARAMS["lr"], default=3e-3))
-"""The manifold page's variant of :data:`TRAIN_PARAMS`: a faster start (ε = 3e-3) so the manifold forms within a minute."""
+"""The manifold page's variant of :data:`TRAIN_PARAMS`: a larger starting learning rate (ε = 3e-3) than the training page's."""
 
 COMPARE_PARAMS = Params(
     *TRAIN_PARAMS.subset(("dataset",)),
