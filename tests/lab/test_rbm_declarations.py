@@ -81,7 +81,7 @@ def test_a_parameter_declared_in_one_line_is_on_the_page_in_the_url_in_the_cli_a
     """init_std was added as one Param line in TRAIN_PARAMS (and its one use in reset); nothing else names it."""
     declared = TRAIN_PARAMS["init_std"]
     at = AppTest.from_file(RBM_PAGE, default_timeout=120)
-    at.query_params["rbm.dataset"] = "digits"
+    at.query_params["rbm.dataset"] = "digits 8x8"  # the URL carries the choice's label
     at.query_params["rbm.start"] = "scratch"
     at.query_params["rbm.init_std"] = "0.1"
     at.run()
