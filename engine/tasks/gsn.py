@@ -23,12 +23,13 @@ import numpy as np
 import torch
 
 from engine import checkpoint
-from engine.data import Binarized, load
+from engine.data import load
 from engine.eval.inpainting import fill_baselines
 from engine.models.clamp import REGIONS, check_images, check_mask, clamp_state, region_mask, start_clamped
 from engine.models.corruption import CORRUPTIONS, MAX_GAUSSIAN_STD, check_corruption, corrupt
-from engine.models.dae import MAX_WALKBACK, reconstruction_nll
-from engine.models.gsn import DEFAULT_HIDDEN_NOISE, MAX_HIDDEN_NOISE, MODEL_KINDS, ChainModel, build_model, load_model, save_model
+from engine.models.dae import MAX_WALKBACK
+from engine.models.gsn import DEFAULT_HIDDEN_NOISE, MAX_HIDDEN_NOISE, MODEL_KINDS, ChainModel, load_model, save_model
+from engine.models.gsn_training import GSNTrainer
 from engine.models.rbm import RBM, gibbs_step
 from engine.params import ARRAY, RESET, Param, Params
 from engine.tasks.rbm import load_pretrained
@@ -170,61 +171,6 @@ def _widest_noise(models: Mapping[str, ChainModel]) -> Param:
     return noise_param("gaussian" if gaussian else "salt_pepper")
 
 
-# --------------------------------------------------------------------------- training
-
-
-class Trainer:
-    """A model, its Adam optimiser and its data: one ``train_step`` per minibatch. ``params``: TRAIN_PARAMS's values."""
-
-    def __init__(self, params: Mapping[str, Any], split: Split, device: torch.device | str = "cpu", init: ChainModel | None = None):
-        self.split, self.device = split, torch.device(device)
-        seed = int(params["seed"])
-        self.generator = torch.Generator(device=self.device).manual_seed(seed)
-        cpu_gen = torch.Generator().manual_seed(seed)
-        if init is not None:
-            self.model = init.to(self.device)
-            self.model.config.corruption, self.model.config.noise = params["corruption"], params["noise"]
-            self.model.config.walkback = params["walkback"]
-        else:
-            options = {"n_hidden": params["hidden"]} if params["architecture"] == "dae" else {
-                "n_hidden1": params["hidden"], "n_hidden2": params["hidden2"], "hidden_noise": params["hidden_noise"]}  # fmt: skip
-            self.model = build_model(params["architecture"], split.height, split.width, cpu_gen, corruption=params["corruption"],
-                                     noise=params["noise"], walkback=params["walkback"], **options).to(self.device)  # fmt: skip
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=params["lr"])
-        self.data = Binarized(torch.as_tensor(split.train, device=self.device), "dynamic", seed)
-        self.heldout = torch.bernoulli(torch.as_tensor(split.heldout[:500], device=self.device), generator=torch.Generator(device=self.device).manual_seed(1))
-        self.steps = 0
-
-    def apply(self, params: Mapping[str, Any]) -> None:
-        """Live changes: learning rate, corruption level, walkback and hidden noise take effect on the next step."""
-        for group in self.optimizer.param_groups:
-            group["lr"] = params["lr"]
-        c = self.model.config
-        c.noise, c.walkback = params["noise"], params["walkback"]
-        if hasattr(c, "hidden_noise"):
-            c.hidden_noise = params["hidden_noise"]
-
-    def train_step(self, batch_size: int) -> dict[str, float]:
-        """One Adam step on the walkback criterion; returns the mean loss and the one-step reconstruction NLL."""
-        self.model.train()
-        index = torch.randint(len(self.data), (batch_size,), generator=self.generator, device=self.device)
-        losses = self.model.walkback_losses(self.data.batch(index, self.generator), self.generator)
-        loss = losses.mean()
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
-        self.steps += 1
-        return {"loss": float(loss.detach()), "reconstruction_nll": float(losses[0].detach())}
-
-    @torch.no_grad()
-    def heldout_nll(self) -> float:
-        """One-step reconstruction NLL -log p(x | f(x~)) on 500 held-out images (nats per image)."""
-        c = self.model.config
-        g = torch.Generator(device=self.device).manual_seed(2)
-        x_tilde = corrupt(self.heldout, c.corruption, c.noise, g)
-        return float(reconstruction_nll(self.model.reconstruct_logits(x_tilde, g), self.heldout).mean())
-
-
 class GSNTrainTask:
     """Train a DAE or GSN live (parameters: :data:`TRAIN_PARAMS`). Arrays: held-out inputs, their corruptions,
     reconstructions, and 16 chain samples advanced one step per training step.
@@ -260,8 +206,8 @@ class GSNTrainTask:
         if dataset not in self._split_cache:
             self._split_cache[dataset] = load_split(dataset, self.root)
         init, self.source = self._start_model(params)
-        self.trainer = Trainer(params, self._split_cache[dataset], self.device, init)
-        split = self.trainer.split
+        split = self._split_cache[dataset]
+        self.trainer = GSNTrainer(params, split.train, split.heldout, split.height, split.width, self.device, init)
         self.inputs = self.trainer.heldout[:10]
         g = torch.Generator(device=self.trainer.device).manual_seed(int(params["seed"]) + 7)
         self.chain = self.trainer.model.init_chain(torch.bernoulli(torch.full((16, split.height * split.width), 0.5, device=self.trainer.device), generator=g))
@@ -293,7 +239,7 @@ class GSNTrainTask:
         return metrics
 
     def arrays(self) -> dict[str, np.ndarray]:
-        h, w = self.trainer.split.height, self.trainer.split.width
+        h, w = self.trainer.height, self.trainer.width
         pics = {"inputs": self.inputs, "corrupted": self.corrupted.clamp(0, 1), "reconstructions": self.reconstructions, "samples": self.chain.mean}
         return {k: v.detach().cpu().numpy().reshape(-1, h, w) for k, v in pics.items()}
 

@@ -37,7 +37,7 @@ def train(args: argparse.Namespace) -> dict:
     task.check_params(params)
     task.reset(params)
     initial = task.trainer.heldout_nll()
-    n_steps = max(1, round(args.epochs * len(task.trainer.split.train) / params["batch_size"]))
+    n_steps = max(1, round(args.epochs * len(task.trainer.data) / params["batch_size"]))
     start = time.perf_counter()
     metrics = drive(task, params, n_steps, f"train {params['architecture']} walkback={params['walkback']}", postfix=lambda m: {"loss": f"{m['loss']:.2f}"})
     seconds = time.perf_counter() - start
