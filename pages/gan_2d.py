@@ -90,7 +90,6 @@ run = ui.session_run("gan2d.run", GAN2DTask, params if target_ok else {**params,
 if not target_ok:
     params |= {"data": run.params["data"], "user_points": run.params["user_points"]}
 ui.push_params(run, params)
-st.session_state["gan2d.live_run"] = run  # the page's Run, as AppTests drive it
 if st.session_state.pop("gan2d.reset_pending", False):
     run.reset()
 ui.run_controls(run, "gan2d")

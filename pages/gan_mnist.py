@@ -61,7 +61,6 @@ with st.expander("Networks from scratch (on Reset)"):
 params = P.complete(shown)
 run = ui.session_run("ganm.run", lambda: MnistGANTask(images, ckpt), params, max_fps=6)
 ui.push_params(run, params)
-st.session_state["ganm.live_run"] = run  # the page's Run, as AppTests drive it
 ui.run_controls(run, "ganm")
 task: MnistGANTask = run.task
 st.caption(f"Model: **{task.source}** · trains on the 10,000 MNIST test images (the only split available offline). Start, seed and the networks' sizes apply on Reset.")

@@ -96,7 +96,8 @@ def test_the_2d_page_and_the_cli_train_bit_identical_models_from_the_same_settin
     at.number_input(key="gan2d.seed").set_value(3).run()
     at.button(key="gan2d.reset").click().run()
     assert not at.exception
-    page_run = at.session_state["gan2d.live_run"]
+    page_params = GAN2D_PARAMS.complete({name: at.session_state[f"gan2d.{name}"] for name in GAN2D_PARAMS.names if f"gan2d.{name}" in at.session_state})
+    page_run = Run(GAN2DTask(), page_params)  # the page's task under a Run, with what the page's widgets hold
     cli_params = params_from(parse("--width-g", "16", "--width-d", "32", "--batch-size", "32", "--lr-g", "0.003", "--seed", "3"), GAN2D_PARAMS, data="ring")
     assert dict(page_run.params) == cli_params
     page_run.step(20)
@@ -118,7 +119,8 @@ def test_the_mnist_page_and_the_cli_train_bit_identical_models_from_the_same_set
     at.select_slider(key="ganm.batch_size").set_value(16).run()
     at.button(key="ganm.reset").click().run()
     assert not at.exception
-    page_run = at.session_state["ganm.live_run"]
+    page_params = MNIST_PARAMS.complete({name: at.session_state[f"ganm.{name}"] for name in MNIST_PARAMS.names if f"ganm.{name}" in at.session_state})
+    page_run = Run(MnistGANTask(load("mnist", "test", root=SHARED).as_float()), page_params)
     cli_params = params_from(parse("--data", "mnist", "--width", "16", "--noise-dim", "8", "--batch-size", "16"), MNIST_PARAMS, start="scratch")
     assert dict(page_run.params) == cli_params
     page_run.step(20)
