@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -20,8 +21,9 @@ from engine.tasks.dbm import MEANFIELD_PARAMS, SAMPLING_PARAMS, TRAINING_PARAMS,
 from lab import cli
 from lab.cli import build_parser, families
 from lab.commands import drive
-from lab.dbm.command import training_plan
 from lab.controls import widget_help, widget_label
+from lab.dbm.command import training_plan
+from tests.lab.cli_parsing import parse_train, train_command
 
 ROOT = Path(__file__).resolve().parents[2]
 TRAINING_PAGE = str(ROOT / "pages" / "dbm_training.py")
@@ -35,12 +37,7 @@ def one_thread(monkeypatch):
     monkeypatch.setenv("GENLAB_THREADS", os.environ.get("GENLAB_THREADS", "1"))
 
 
-def parse(*argv: str):
-    return build_parser(families()).parse_args(["train", "dbm", *argv, "--out", "unused"])
-
-
-def train_help() -> str:
-    return build_parser(families())._subparsers._group_actions[0].choices["train"]._subparsers._group_actions[0].choices["dbm"].format_help()
+parse = partial(parse_train, "dbm")
 
 
 def small_page() -> AppTest:
@@ -96,7 +93,7 @@ def test_the_cli_option_refuses_a_value_out_of_range_with_the_declarations_messa
         with pytest.raises(SystemExit):
             parse(*argv)
         assert message in capsys.readouterr().err
-    text = train_help()
+    text = train_command("dbm").format_help()
     for p in P:
         if p.name != "greedy_updates":  # set from --greedy-epochs
             assert "--" + p.name.replace("_", "-") in text, p.name

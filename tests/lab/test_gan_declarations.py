@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -18,10 +19,11 @@ from engine.data import load
 from engine.models import gan, gan_mnist
 from engine.run import RUNNING, Run
 from engine.tasks.gan import DIRAC_PARAMS, GAN2D_PARAMS, MNIST_PARAMS, GAN2DTask, MnistGANTask, read_pretrained
-from lab.cli import build_parser, families, main
+from lab.cli import main
 from lab.commands import drive, params_from
-from lab.gan.command import CLI_PARAMS
 from lab.controls import widget_help, widget_label
+from lab.gan.command import CLI_PARAMS
+from tests.lab.cli_parsing import parse_train, train_command
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = ROOT / "pages"
@@ -35,8 +37,7 @@ def one_thread(monkeypatch):
     monkeypatch.setenv("GENLAB_DATA", str(SHARED))
 
 
-def parse(*argv: str):
-    return build_parser(families()).parse_args(["train", "gan", *argv, "--out", "unused"])
+parse = partial(parse_train, "gan")
 
 
 def page(script: str, timeout: float = 90) -> AppTest:
@@ -79,7 +80,7 @@ def test_the_cli_option_refuses_a_value_out_of_range_with_the_declarations_messa
     with pytest.raises(SystemExit):
         parse("--width", "2")
     assert "width must be between 4 and 1024 units, got 2" in capsys.readouterr().err
-    help_text = build_parser(families())._subparsers._group_actions[0].choices["train"]._subparsers._group_actions[0].choices["gan"].format_help()
+    help_text = train_command("gan").format_help()
     declared = {p.name for p in (*GAN2D_PARAMS, *MNIST_PARAMS) if p.cli} - {"data", "start"}
     assert declared == set(CLI_PARAMS.names)
     for name in declared:

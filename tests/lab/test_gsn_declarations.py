@@ -9,6 +9,7 @@ import io
 import json
 import os
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -20,9 +21,9 @@ from engine.models.gsn import load_model
 from engine.run import RUNNING, Run
 from engine.tasks.gsn import ASSETS, PRETRAINED, TRAIN_PARAMS, GSNTrainTask
 from lab import cli
-from lab.cli import build_parser, families
 from lab.commands import drive, params_from
 from lab.controls import widget_help, widget_label
+from tests.lab.cli_parsing import parse_train, train_command
 
 ROOT = Path(__file__).resolve().parents[2]
 TRAINING_PAGE = str(ROOT / "pages" / "gsn_training.py")
@@ -34,8 +35,7 @@ def one_thread(monkeypatch):
     monkeypatch.setenv("GENLAB_THREADS", os.environ.get("GENLAB_THREADS", "1"))
 
 
-def parse(*argv: str):
-    return build_parser(families()).parse_args(["train", "gsn", *argv, "--out", "unused"])
+parse = partial(parse_train, "gsn")
 
 
 def digits_page(architecture: str = "dae") -> AppTest:
@@ -101,7 +101,7 @@ def test_the_cli_option_refuses_a_value_out_of_range_with_the_declarations_messa
     with pytest.raises(SystemExit):
         parse("--corruption", "pepper")
     assert "corruption must be one of 'salt_pepper', 'gaussian', 'masking', got 'pepper'" in capsys.readouterr().err
-    help_text = build_parser(families())._subparsers._group_actions[0].choices["train"]._subparsers._group_actions[0].choices["gsn"].format_help()
+    help_text = train_command("gsn").format_help()
     for p in TRAIN_PARAMS:
         assert (("--" + p.name.replace("_", "-")) in help_text) is (p.name != "start"), p.name
     for shared in ("--data-root", "--batch-size", "--seed", "--out"):

@@ -5,6 +5,7 @@ train the same model from the same settings."""
 from __future__ import annotations
 
 import os
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -12,9 +13,9 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from engine.tasks.rbm import TRAIN_PARAMS, RBMTrainTask
-from lab.cli import build_parser, families
 from lab.commands import drive, params_from
 from lab.controls import widget_help, widget_label
+from tests.lab.cli_parsing import parse_train, train_command
 
 ROOT = Path(__file__).resolve().parents[2]
 RBM_PAGE = str(ROOT / "pages" / "rbm.py")
@@ -25,8 +26,7 @@ def one_thread(monkeypatch):
     monkeypatch.setenv("GENLAB_THREADS", os.environ.get("GENLAB_THREADS", "1"))
 
 
-def parse(*argv: str):
-    return build_parser(families()).parse_args(["train", "rbm", *argv, "--out", "unused"])
+parse = partial(parse_train, "rbm")
 
 
 def digits_page() -> AppTest:
@@ -57,7 +57,7 @@ def test_the_cli_option_refuses_a_value_out_of_range_with_the_declarations_messa
     with pytest.raises(SystemExit):
         parse("--method", "gibbs")
     assert "method must be one of 'cd', 'pcd', got 'gibbs'" in capsys.readouterr().err
-    help_text = build_parser(families())._subparsers._group_actions[0].choices["train"]._subparsers._group_actions[0].choices["rbm"].format_help()
+    help_text = train_command("rbm").format_help()
     for p in TRAIN_PARAMS:
         if p.name != "start":
             assert "--" + p.name.replace("_", "-") in help_text
@@ -92,7 +92,7 @@ def test_a_parameter_declared_in_one_line_is_on_the_page_in_the_url_in_the_cli_a
     assert run.params["init_std"] == 0.1
     assert float(run.task.rbm.W.std()) == pytest.approx(0.1, rel=0.05)  # W ~ N(0, 0.1^2) on 64 x 100 weights
     run.close()
-    assert "--init-std FLOAT" in build_parser(families())._subparsers._group_actions[0].choices["train"]._subparsers._group_actions[0].choices["rbm"].format_usage()
+    assert "--init-std FLOAT" in train_command("rbm").format_usage()
     with pytest.raises(SystemExit):
         parse("--init-std", "5")
     assert "init_std must be between 0.0001 and 1, got 5.0" in capsys.readouterr().err

@@ -8,6 +8,7 @@ import json
 import os
 import shlex
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from lab import cli
 from lab.cli import build_parser, families
 from lab.commands import drive, params_from
 from lab.controls import widget_help, widget_label
+from tests.lab.cli_parsing import parse_train, train_command
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared" / "data"
@@ -38,12 +40,7 @@ def one_thread(monkeypatch):
         monkeypatch.setenv("GENLAB_DATA", str(SHARED))
 
 
-def parse(*argv: str):
-    return build_parser(families()).parse_args(["train", "vae", *argv, "--out", "unused"])
-
-
-def train_help() -> str:
-    return build_parser(families())._subparsers._group_actions[0].choices["train"]._subparsers._group_actions[0].choices["vae"].format_help()
+parse = partial(parse_train, "vae")
 
 
 def training_page(**query: str) -> AppTest:
@@ -95,7 +92,7 @@ def test_the_cli_option_refuses_a_value_out_of_range_with_the_declarations_messa
     with pytest.raises(SystemExit):
         parse("--batch-size", "0")
     assert "batch_size must be between 1 and 1000 examples, got 0" in capsys.readouterr().err
-    text = train_help()
+    text = train_command("vae").format_help()
     for p in P:
         assert "--" + p.name.replace("_", "-") in text
     assert "--latent" not in text and "--data-root" in text and "--seed" in text and "--batch-size" in text
