@@ -2,7 +2,10 @@
 
 ``load(name, split)`` returns an :class:`ImageSet` (``.images`` uint8 (N, H, W),
 ``.labels``, ``.name``) for image data, or a :class:`PointSet` for the 2-D toy
-distributions the GAN lab trains on.
+distributions the GAN lab trains on. ``train_heldout(name)`` is what every model
+family trains on: a :class:`Split` into training images and held-out images that
+are never trained on; :class:`Binarized` presents gray images to a binary model and
+:class:`EpochSampler` draws the minibatches.
 
 Files are looked for in ``<root>/<dataset>/<file>`` where root is the ``root``
 argument, else ``$GENLAB_DATA``, else the user cache folder. A file already
@@ -14,13 +17,14 @@ a failed or corrupt download leaves nothing behind.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import os
 import struct
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -458,3 +462,128 @@ class Binarized:
         if self.scheme == "dynamic":
             return torch.bernoulli(self.gray[index], generator=generator)
         return self.gray[index]
+
+
+class EpochSampler:
+    """Minibatch indices into ``n`` examples: a fresh random permutation (from ``generator``) each epoch.
+
+    A batch never straddles two epochs: when fewer than ``size`` indices are left, a new
+    permutation starts (so every batch has ``min(size, n)`` distinct examples).
+    """
+
+    def __init__(self, n: int, generator: torch.Generator):
+        if n < 1:
+            raise ValueError(f"an epoch needs at least one example, got n={n}")
+        self.n, self.generator = n, generator
+        self.order, self.pos, self.epoch = torch.randperm(n, generator=generator), 0, 0
+
+    def next(self, size: int) -> torch.Tensor:
+        """The indices of the next minibatch of ``size`` examples (at most ``n``)."""
+        size = min(size, self.n)
+        if self.pos + size > self.n:
+            self.order, self.pos, self.epoch = torch.randperm(self.n, generator=self.generator), 0, self.epoch + 1
+        idx = self.order[self.pos : self.pos + size]
+        self.pos += size
+        return idx
+
+    @property
+    def epochs_done(self) -> float:
+        """Passes over the data so far, counting the current one's drawn fraction."""
+        return self.epoch + self.pos / self.n
+
+
+# --------------------------------------------------------------------------- train / held-out splits
+
+SPLIT_SETS = ("mnist", "frey", "digits", "bars-stripes")
+
+
+@dataclass(frozen=True)
+class Split:
+    """One dataset cut into images to train on and held-out images that are never trained on: gray levels in
+    [0, 1] as flat (N, H*W) float32 tensors, or standardised values (:meth:`standardised`), and where they came from."""
+
+    name: str
+    train: torch.Tensor
+    heldout: torch.Tensor
+    image_shape: tuple[int, int]
+    source: str
+    """Which files and rows train and which are held out, in words."""
+    heldout_file: str
+    """Where the held-out images come from, e.g. "MNIST test images"."""
+    heldout_first: int | None = None
+    """Index in ``heldout_file`` of held-out image 0 when the held-out images are one contiguous block (else None)."""
+    train_labels: np.ndarray | None = None
+    heldout_labels: np.ndarray | None = None
+    offset: float = 0.0
+    scale: float = 1.0
+    """The rows are (x - offset) / scale of the gray levels x (1 and 0 unless :meth:`standardised`)."""
+
+    def standardised(self) -> Split:
+        """Both parts as (x - m) / s with the training pixels' mean m and standard deviation s."""
+        offset, scale = float(self.train.mean()), float(self.train.std())
+        return replace(self, train=(self.train - offset) / scale, heldout=(self.heldout - offset) / scale, offset=offset, scale=scale)
+
+    def to_image(self, v: torch.Tensor | np.ndarray) -> np.ndarray:
+        """Rows (N, H*W) in this split's units as images (N, H, W) of gray levels in [0, 1]."""
+        x = v.detach().cpu().numpy() if isinstance(v, torch.Tensor) else np.asarray(v)
+        return np.clip(x * self.scale + self.offset, 0.0, 1.0).reshape(-1, *self.image_shape).astype(np.float32)
+
+
+def _tensor(images: ImageSet, rows: slice = slice(None)) -> torch.Tensor:
+    return torch.from_numpy(images.as_float()[rows])
+
+
+def _labels(images: ImageSet, rows: slice = slice(None)) -> np.ndarray | None:
+    return None if images.labels is None else images.labels[rows].astype(np.int64)
+
+
+def _on_disk(name: str, split: str, root: str | None) -> ImageSet | None:
+    try:
+        return load(name, split, root, download=False)
+    except DataUnavailable:
+        return None
+
+
+def _mnist_test_cut(test: ImageSet, heldout: int) -> Split:
+    cut = len(test) - heldout
+    train, held = slice(None, cut), slice(cut, None)
+    source = f"MNIST test split only: images 0-{cut - 1} train, {cut}-{len(test) - 1} held out"
+    return Split("mnist", _tensor(test, train), _tensor(test, held), test.shape, source, "MNIST test images", cut, _labels(test, train), _labels(test, held))
+
+
+@functools.lru_cache(maxsize=8)
+def train_heldout(name: str, root: str | None = None, download: bool = True, mnist_heldout: int = 1000, mnist_train_split: bool = False) -> Split:
+    """The lab's training and held-out images of ``name`` (``SPLIT_SETS``); cached per process, so never modify them.
+
+    - MNIST: the test split (the one available offline), its last ``mnist_heldout`` images held out;
+      with ``mnist_train_split`` and both splits on disk (or neither, and downloading allowed), train 60000 / held out test 10000.
+    - Frey faces: the data layer's first 1765 frames train, the last 200 held out.
+    - 8x8 digits: the data layer's seeded permutation, 1497 train / 300 held out.
+    - Bars and stripes 4x4: all 30 patterns, trained on and checked alike.
+
+    ``download=False`` (the pages) raises :class:`DataUnavailable` instead of reaching for the network.
+    """
+    if name == "mnist":
+        if not mnist_train_split:
+            return _mnist_test_cut(load("mnist", "test", root=root, download=download), mnist_heldout)
+        train, test = _on_disk("mnist", "train", root), _on_disk("mnist", "test", root)
+        if test is None:  # nothing on disk: both splits are fetched (when allowed)
+            train, test = load("mnist", "train", root, download), load("mnist", "test", root, download)
+        if train is None:
+            return _mnist_test_cut(test, mnist_heldout)
+        source = f"MNIST train ({len(train)}) / test ({len(test)})"
+        return Split("mnist", _tensor(train), _tensor(test), test.shape, source, "MNIST test images", 0, _labels(train), _labels(test))
+    if name == "frey":
+        train, test = load("frey", "train", root, download), load("frey", "test", root, download)
+        source = f"Frey faces: first {len(train)} frames train, last {len(test)} held out"
+        return Split("frey", _tensor(train), _tensor(test), train.shape, source, f"Frey frames (of 0-{len(train) + len(test) - 1})", len(train))
+    if name == "digits":
+        train, test = load("digits", "train"), load("digits", "test")
+        source = f"scikit-learn 8x8 digits: {len(train)} train, {len(test)} held out"
+        held = f"scikit-learn 8x8 digits held out by a seeded permutation (numpy seed 0, {len(test)} images)"
+        return Split("digits", _tensor(train), _tensor(test), train.shape, source, held, None, _labels(train), _labels(test))
+    if name == "bars-stripes":
+        patterns = load("bars-stripes", size=4)
+        every = _tensor(patterns)
+        return Split("bars-stripes", every, every, patterns.shape, f"bars and stripes 4x4: all {len(patterns)} patterns, trained on and checked alike", "bars-and-stripes patterns", 0, _labels(patterns), _labels(patterns))
+    raise UnknownDataset(f"no train / held-out split for {name!r}; known: {', '.join(SPLIT_SETS)}")

@@ -48,8 +48,8 @@ top = st.columns([2, 2, 2, 2])
 with top[0]:
     source = ui.select("dbm.mf.source", "Image", list(SOURCES), "pick", format_func=SOURCES.get, horizontal=True)
     index_param = P["index"]
-    index = ui.number("dbm.mf.index", f"{ui.widget_label(index_param)} (0-{len(data.held_out) - 1})", index_param.low, len(data.held_out) - 1, index_param.default,
-                      help=ui.widget_help(replace(index_param, high=len(data.held_out) - 1)))  # fmt: skip
+    index = ui.number("dbm.mf.index", f"{ui.widget_label(index_param)} (0-{len(data.heldout) - 1})", index_param.low, len(data.heldout) - 1, index_param.default,
+                      help=ui.widget_help(replace(index_param, high=len(data.heldout) - 1)))  # fmt: skip
 drawn = None
 if source == "draw":
     with st.sidebar:
@@ -66,7 +66,7 @@ shown |= ui.param_rest(P, shown, "dbm.mf")
 
 params = P.complete(shown)
 image, coupling, n_iter = params["image"], params["coupling"], params["n_iter"]
-run = ui.session_run("dbm.mf", lambda: MeanFieldTask(trained, data.held_out), params)
+run = ui.session_run("dbm.mf", lambda: MeanFieldTask(trained, data.heldout), params)
 ui.push_params(run, params)
 setup = tuple(params[name] for name in P.acting(RESET))
 if st.session_state.get("dbm.mf.setup") != setup:

@@ -40,13 +40,13 @@ with st.sidebar:
     shown = {"model_name": ui.param_widget(P, "model_name", "gsn.clamped", horizontal=False)}
     source = ui.select("gsn.clamped.source", "Digits", list(SOURCES), "heldout", format_func=SOURCES.get, horizontal=True)
     shown["first"] = ui.param_widget(P, "first", "gsn.clamped")
-    drawn = draw_digit("gsn.clamped.canvas", (split.height, split.width)) if source == "draw" else None
+    drawn = draw_digit("gsn.clamped.canvas", split.image_shape) if source == "draw" else None
     shown["region"] = ui.param_widget(P, "region", "gsn.clamped", horizontal=False)
     painted = None
     if shown["region"] == "custom":
         st.caption("Paint the pixels to **keep** (clamped, shown gray); every pixel you leave unpainted is resampled by the chain.")
-        under = drawn if drawn is not None else split.heldout[shown["first"] % len(split.heldout)].reshape(split.height, split.width)
-        painted = paint_mask("gsn.clamped.mask", (split.height, split.width), under)
+        under = drawn if drawn is not None else split.heldout[shown["first"] % len(split.heldout)].reshape(split.image_shape).numpy()
+        painted = paint_mask("gsn.clamped.mask", split.image_shape, under)
     corruption = models[shown["model_name"]].config.corruption
     shown["noise"] = ui.param_widget(P.replace(noise=noise_param(corruption)), "noise", "gsn.clamped")
     shown |= {name: ui.param_widget(P, name, "gsn.clamped") for name in ("chain_steps", "n_examples", "init", "seed", "rbm")}

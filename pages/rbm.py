@@ -5,12 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from engine.run import Snapshot
-from engine.tasks.rbm import PRETRAINED, RBMTrainTask
+from engine.tasks.rbm import PRETRAINED, RBMTrainTask, scheme_of
 from lab import controls as ui
 from lab import views
 from lab.live import live_panel
 from lab.rbm.pictures import activation_picture, filter_picture, image_grid
-from lab.rbm.views import DATASET_NAMES, ENUMERABLE_NOTE, ais_figure, data_if_available, run_ais, without_data
+from lab.rbm.views import ENUMERABLE_NOTE, ais_figure, data_if_available, run_ais, without_data
 
 st.title("Restricted Boltzmann machine: training live")
 st.caption(
@@ -42,7 +42,7 @@ ui.push_params(run, params)
 ui.run_controls(run, "rbm")
 task: RBMTrainTask = run.task
 st.caption(f"Model: **{task.source}** · {task.rbm.n_visible} visible ({task.rbm.config.visible}) × {task.rbm.n_hidden} hidden units · "
-           f"data: {DATASET_NAMES[task.data.name]}, {task.data.split} split, {len(task.data.train):,} training rows, binarisation: {task.data.scheme}. "
+           f"data: {task.data.source}, binarisation: {scheme_of(task.data.name)}. "
            "Dataset, start, hidden units and seed apply when you press Reset.")  # fmt: skip
 
 

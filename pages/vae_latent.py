@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from engine.tasks.vae import DATASET_NAMES, Presenter, heldout_images
+from engine.tasks.vae import DATASET_NAMES, heldout_images, heldout_rows
 from lab import controls as ui
 from lab import views
 from lab.drawing import draw_digit, read_upload
@@ -33,8 +33,7 @@ data = vae_data(dataset)
 if data is None:
     st.stop()
 shape = model.config.image_shape
-presenter = Presenter(data, meta.get("training", {}).get("binarization", "dynamic"), 0)
-x_test = presenter.test
+x_test = heldout_rows(data)
 with torch.no_grad():
     mu, log_var = model.encoder(x_test)
 mu_np = mu.numpy()
@@ -59,8 +58,8 @@ def latent_figure(extra: list[go.Scatter]) -> go.Figure:
             marker={"size": 18, "color": "rgba(0,0,0,0)"}, selected={"marker": {"color": "black", "size": 14}}, unselected={"marker": {"opacity": 1}},
         )
     )  # fmt: skip
-    if data.test_labels is not None:
-        groups = [(str(lab), np.where(data.test_labels == lab)[0]) for lab in np.unique(data.test_labels)]
+    if data.heldout_labels is not None:
+        groups = [(str(lab), np.where(data.heldout_labels == lab)[0]) for lab in np.unique(data.heldout_labels)]
     else:
         groups = [("test frames", np.arange(len(mu_np)))]
     for i, (name, idx) in enumerate(groups):
@@ -148,7 +147,7 @@ with right:
         z = np.array([clicked["x"], clicked["y"]], dtype=np.float32)
         show_big(decode(z[None])[0], f"decoded at z = ({z[0]:.2f}, {z[1]:.2f})")
         if clicked_index is not None:
-            show_big(data.test[clicked_index].reshape(shape).numpy(), f"held-out image {clicked_index}")
+            show_big(data.heldout[clicked_index].reshape(shape).numpy(), f"held-out image {clicked_index}")
     st.markdown(f"**{probe_name}** (the star): q(z|x) = N(({p_mu[0]:.2f}, {p_mu[1]:.2f}), diag({p_std[0]:.2f}², {p_std[1]:.2f}²))")
     cols = st.columns(2)
     with cols[0]:

@@ -9,7 +9,7 @@ import torch
 
 from engine.eval.quadrature import high_density_box, posterior_gap_on_grid, posterior_grid
 from engine.eval.vae_bounds import importance_bound_curve
-from engine.tasks.vae import DATASET_NAMES, Presenter, heldout_images
+from engine.tasks.vae import DATASET_NAMES, heldout_images, heldout_rows
 from lab import controls as ui
 from lab import views
 from lab.vae.pictures import tiles
@@ -36,9 +36,9 @@ model, meta = pretrained(dataset)
 data = vae_data(dataset)
 if data is None:
     st.stop()
-presenter = Presenter(data, meta.get("training", {}).get("binarization", "dynamic"), 0)
+heldout = heldout_rows(data)
 with cols[1]:
-    index = ui.number("vae.post.x", "Held-out image number", 0, len(presenter.test) - 1, 13, help="MNIST: try 0 (q fits), 13, and 16, 18 or 45 (q sits in the wrong place entirely: the amortization gap)")
+    index = ui.number("vae.post.x", "Held-out image number", 0, len(heldout) - 1, 13, help="MNIST: try 0 (q fits), 13, and 16, 18 or 45 (q sits in the wrong place entirely: the amortization gap)")
 with cols[2]:
     contours = ui.toggle("vae.post.log", "Contours of log p(z|x) (instead of p(z|x))", False)
 
@@ -55,7 +55,7 @@ def view_box(posterior: tuple[float, float, float, float], mu: np.ndarray, std: 
 @st.cache_data(show_spinner="Integrating p(x|z) p(z) over the grid ...", max_entries=64)
 def analyse(dataset: str, index: int) -> dict:
     model, _ = pretrained(dataset)
-    x = presenter.test[index]
+    x = heldout[index]
     full = posterior_grid(model, x, n=121)
     with torch.no_grad():
         mu, log_var = (t[0] for t in model.encoder(x[None]))
@@ -95,7 +95,7 @@ with left:
 with right:
     img_cols = st.columns(3)
     with img_cols[0]:
-        views.show_image(tiles(data.test[index].reshape(1, *model.config.image_shape).numpy(), 1, pad=0), caption="x (held out)", target_width=160)
+        views.show_image(tiles(data.heldout[index].reshape(1, *model.config.image_shape).numpy(), 1, pad=0), caption="x (held out)", target_width=160)
     with img_cols[1]:
         recon = model.decode_mean(torch.from_numpy(mu[None])).numpy()
         views.show_image(tiles(recon, 1, pad=0), caption="E[x | z] at the mean of q", target_width=160)

@@ -1,10 +1,11 @@
-"""Training a VAE: one model and its optimizer(s) under one learning rule, and the minibatch order.
+"""Training a VAE: one model and its optimizer(s) under one learning rule.
 
 - :class:`VAETrainer`: AEVB (Kingma & Welling 2013, Algorithm 1: Adam on the reparameterized
   ELBO, K&W eq. 10, or on the IWAE bound L_k, Burda et al. 2015 eq. 8) or wake-sleep (Hinton et
   al. 1995; book section 19.5, :mod:`engine.models.wake_sleep`) on the same encoder and decoder.
-- :class:`EpochSampler`: minibatch indices drawn without replacement, a fresh random permutation
-  each epoch (the "minibatches of M datapoints drawn randomly" of K&W Algorithm 1).
+
+Its minibatches come from :class:`engine.data.EpochSampler` (the "minibatches of M datapoints drawn
+randomly" of K&W Algorithm 1).
 """
 
 from __future__ import annotations
@@ -19,29 +20,6 @@ from engine.models.vae import VAE, VAEConfig
 from engine.models.wake_sleep import wake_sleep_step
 
 RULES = ("aevb", "wake-sleep")
-
-
-class EpochSampler:
-    """Minibatch indices into ``n`` examples: a fresh random permutation (from ``generator``) each epoch.
-
-    A batch never straddles two epochs: when fewer than ``size`` indices are left, a new
-    permutation starts (so every batch has ``min(size, n)`` distinct examples).
-    """
-
-    def __init__(self, n: int, generator: torch.Generator):
-        if n < 1:
-            raise ValueError(f"an epoch needs at least one example, got n={n}")
-        self.n, self.generator = n, generator
-        self.order, self.pos, self.epoch = torch.randperm(n, generator=generator), 0, 0
-
-    def next(self, size: int) -> torch.Tensor:
-        """The indices of the next minibatch of ``size`` examples (at most ``n``)."""
-        size = min(size, self.n)
-        if self.pos + size > self.n:
-            self.order, self.pos, self.epoch = torch.randperm(self.n, generator=self.generator), 0, self.epoch + 1
-        idx = self.order[self.pos : self.pos + size]
-        self.pos += size
-        return idx
 
 
 class VAETrainer:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ import torch
 
 from engine import data as datalib
 from engine.models.clamp import REGIONS, check_images, region_mask
-from engine.models.dbm import MAX_UNITS, SCHEDULES, DBM, bernoulli_entropy
+from engine.models.dbm import DBM, MAX_UNITS, SCHEDULES, bernoulli_entropy
 from engine.models.dbm_training import DBMTrainer, GreedyStack, InferenceNet, JointConfig, TrainedDBM, compose_dbm, load_trained
 from engine.models.dbn import DBN
 from engine.models.rbm_training import TrainConfig
@@ -24,53 +23,23 @@ from engine.params import ARRAY, RESET, Param, Params
 ROOT = Path(__file__).resolve().parents[2]
 PRETRAINED = ROOT / "assets" / "dbm" / "mnist"
 DATASETS = ("mnist", "digits", "bars-stripes")
-HELD_OUT = {"mnist": 1000, "digits": 297, "bars-stripes": 0}
 
 
 # --------------------------------------------------------------------------- data
 
 
-@dataclass(frozen=True)
-class DBMData:
-    """Gray images in [0, 1], flattened: ``train`` and ``held_out`` rows of one split, and where they came from."""
-
-    train: torch.Tensor
-    held_out: torch.Tensor
-    image_shape: tuple[int, int]
-    source: str
-
-
-def load_images(dataset: str, root: str | None = None) -> DBMData:
-    """MNIST's test split (the train split is not available offline): the first 9000 images to train,
-    the last 1000 held out; scikit-learn's digits: 1500 / 297; bars and stripes 4x4: all 30 patterns."""
+def load_images(dataset: str, root: str | None = None) -> datalib.Split:
+    """engine.data's train / held-out split of ``dataset`` from disk, never downloaded: MNIST's test split (the one
+    available offline), images 0-8999 to train and 9000-9999 held out; the 8x8 digits' 1497 / 300; bars and stripes
+    4x4: all 30 patterns."""
     if dataset not in DATASETS:
         raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {dataset!r}")
-    if dataset == "mnist":
-        images = _mnist_test(root)
-        source = "mnist test split"
-    elif dataset == "digits":
-        images, source = datalib.load("digits", "all"), "scikit-learn digits"
-    else:
-        images, source = datalib.load("bars-stripes", size=4), "bars and stripes 4x4"
-    gray = torch.from_numpy(images.as_float())
-    if dataset == "digits":
-        gray = gray / gray.max()
-    n_held = HELD_OUT[dataset]
-    train, held = (gray[:-n_held], gray[-n_held:]) if n_held else (gray, gray)
-    return DBMData(train, held, images.shape, source)
-
-
-def _mnist_test(root: str | None) -> datalib.ImageSet:
-    """MNIST's test split from ``root``, else $GENLAB_DATA or the user cache; never downloads."""
-    try:
-        return datalib.load("mnist", "test", root=root, download=False)
-    except datalib.DataError as err:
-        raise datalib.DataUnavailable(f"MNIST is not on disk ({err}); run `genlab data fetch mnist` or set GENLAB_DATA") from err
+    return datalib.train_heldout(dataset, root, download=False)
 
 
 def mnist_available(root: str | None = None) -> bool:
     try:
-        _mnist_test(root)
+        load_images("mnist", root)
         return True
     except datalib.DataError:
         return False
@@ -300,9 +269,9 @@ class DBMTrainingTask:
 
     PARAMS = TRAINING_PARAMS
 
-    def __init__(self, root: str | None = None, data: DBMData | None = None):
+    def __init__(self, root: str | None = None, data: datalib.Split | None = None):
         self.root = root
-        self._data_cache: dict[str, DBMData] = {} if data is None else {"given": data}
+        self._data_cache: dict[str, datalib.Split] = {} if data is None else {"given": data}
 
     @staticmethod
     def sizes(p: Mapping[str, Any], n_visible: int) -> tuple[int, ...]:
@@ -313,7 +282,7 @@ class DBMTrainingTask:
     def _joint_config(p: Mapping[str, Any]) -> JointConfig:
         return JointConfig(float(p["lr"]), float(p["momentum"]), float(p["weight_decay"]), int(p["mf_iterations"]), int(p["gibbs_steps"]), bool(p["centering"]))
 
-    def _data(self, dataset: str) -> DBMData:
+    def _data(self, dataset: str) -> datalib.Split:
         if "given" in self._data_cache:
             return self._data_cache["given"]
         if dataset not in self._data_cache:
@@ -331,8 +300,7 @@ class DBMTrainingTask:
         self.net: InferenceNet | None = None
         self.updates = 0
         self.greedy_updates = int(p["greedy_updates"])
-        self.order = torch.randperm(len(self.binary), generator=self.generator)
-        self.cursor = 0
+        self.sampler = datalib.EpochSampler(len(self.binary), self.generator)
         self.last_layer_recon = [float("nan")] * (len(self.sizes_) - 1)
         if self.phase == "joint":
             self._start_joint(p)
@@ -344,12 +312,7 @@ class DBMTrainingTask:
         return f"greedy RBM {layer}" if layer <= L else "joint"
 
     def _batch(self, size: int) -> torch.Tensor:
-        if self.cursor + size > len(self.order):
-            self.order = torch.randperm(len(self.binary), generator=self.generator)
-            self.cursor = 0
-        index = self.order[self.cursor : self.cursor + size]
-        self.cursor += size
-        return self.binary.batch(index, self.generator)
+        return self.binary.batch(self.sampler.next(size), self.generator)
 
     def _start_joint(self, p: Mapping[str, Any]) -> None:
         self.dbm = compose_dbm(self.stack, self.data.image_shape)

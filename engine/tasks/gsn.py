@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ import numpy as np
 import torch
 
 from engine import checkpoint
-from engine.data import load
+from engine.data import Split, train_heldout
 from engine.eval.inpainting import fill_baselines
 from engine.models.clamp import REGIONS, check_images, check_mask, clamp_state, region_mask, start_clamped
 from engine.models.corruption import CORRUPTIONS, MAX_GAUSSIAN_STD, check_corruption, corrupt
@@ -41,6 +40,8 @@ START_CHECKPOINTS = {"dae": ASSETS / "dae_walkback", "gsn": ASSETS / "gsn"}
 """What the training task starts from with ``start="pretrained"``, by model kind."""
 DATASETS = ("mnist", "digits")
 MNIST_TRAIN = 8000
+MNIST_IMAGES = 10000
+"""MNIST's test split: the first MNIST_TRAIN images train, the rest are held out."""
 FILM_FRAMES = 10
 LABEL_HISTORY = 300
 
@@ -48,31 +49,14 @@ LABEL_HISTORY = 300
 # --------------------------------------------------------------------------- data
 
 
-@dataclass(frozen=True)
-class Split:
-    """Gray images in [0, 1] flattened (N, D), labels, and the image size."""
-
-    train: np.ndarray
-    train_labels: np.ndarray
-    heldout: np.ndarray
-    heldout_labels: np.ndarray
-    height: int
-    width: int
-
-
 def load_split(dataset: str, root: str | None = None, download: bool = True) -> Split:
-    """The lab's train / held-out split of ``dataset`` (mnist: test images 0..7999 / 8000..9999).
+    """engine.data's train / held-out split of ``dataset`` with the lab's MNIST cut (test images 0..7999 / 8000..9999).
 
     ``download=False`` (the pages) raises ``DataUnavailable`` instead of reaching for the network.
     """
-    if dataset == "mnist":
-        ds = load("mnist", "test", root=root, download=download)
-        x, y = ds.as_float(), ds.labels.astype(np.int64)
-        return Split(x[:MNIST_TRAIN], y[:MNIST_TRAIN], x[MNIST_TRAIN:], y[MNIST_TRAIN:], *ds.shape)
-    if dataset == "digits":
-        tr, te = load("digits", "train"), load("digits", "test")
-        return Split(tr.as_float(), tr.labels.astype(np.int64), te.as_float(), te.labels.astype(np.int64), *tr.shape)
-    raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {dataset!r}")
+    if dataset not in DATASETS:
+        raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {dataset!r}")
+    return train_heldout(dataset, root, download, mnist_heldout=MNIST_IMAGES - MNIST_TRAIN)
 
 
 # --------------------------------------------------------------------------- parameters
@@ -207,10 +191,10 @@ class GSNTrainTask:
             self._split_cache[dataset] = load_split(dataset, self.root)
         init, self.source = self._start_model(params)
         split = self._split_cache[dataset]
-        self.trainer = GSNTrainer(params, split.train, split.heldout, split.height, split.width, self.device, init)
+        self.trainer = GSNTrainer(params, split.train, split.heldout, *split.image_shape, self.device, init)
         self.inputs = self.trainer.heldout[:10]
         g = torch.Generator(device=self.trainer.device).manual_seed(int(params["seed"]) + 7)
-        self.chain = self.trainer.model.init_chain(torch.bernoulli(torch.full((16, split.height * split.width), 0.5, device=self.trainer.device), generator=g))
+        self.chain = self.trainer.model.init_chain(torch.bernoulli(torch.full((16, split.train.shape[1]), 0.5, device=self.trainer.device), generator=g))
         self.chain_generator = g
         self._refresh_pictures()
 
@@ -287,7 +271,7 @@ class _ChainTaskBase:
         return self.classifier.predict(means.cpu().numpy())
 
     def _push_frame(self, means: torch.Tensor) -> None:
-        h, w = self.split.height, self.split.width
+        h, w = self.split.image_shape
         self.film.append(means.cpu().numpy().reshape(-1, h, w))
         self.film_steps.append(self.chain_step_count)
         del self.film[:-FILM_FRAMES], self.film_steps[:-FILM_FRAMES]
@@ -313,11 +297,11 @@ class ClampedChainTask(_ChainTaskBase):
 
     def __init__(self, models, split: Split, classifier=None, mask: np.ndarray | None = None, rbm: RBM | None = None, titles: Mapping[str, str] | None = None):
         super().__init__(models, split, classifier, titles)
-        self.custom_mask = None if mask is None else check_mask(mask, split.height, split.width)
+        self.custom_mask = None if mask is None else check_mask(mask, *split.image_shape)
         self.given_rbm = rbm
 
     def _mask(self, params: Mapping[str, Any]) -> torch.Tensor:
-        h, w = self.split.height, self.split.width
+        h, w = self.split.image_shape
         region = params["region"]
         if region != "custom":
             return check_mask(region_mask(region, h, w), h, w)
@@ -331,9 +315,9 @@ class ClampedChainTask(_ChainTaskBase):
         """The comparison RBM: the one given to the constructor, else the pretrained MNIST RBM (loaded once)."""
         if self.given_rbm is None:
             self.given_rbm, _ = load_pretrained("mnist")
-        d = self.split.height * self.split.width
+        d = self.split.train.shape[1]
         if self.given_rbm.gaussian or self.given_rbm.n_visible != d:
-            raise ValueError(f"the comparison RBM must have {d} binary visible units (the images are {self.split.height}x{self.split.width})")
+            raise ValueError(f"the comparison RBM must have {d} binary visible units (the images are {'x'.join(map(str, self.split.image_shape))})")
         return self.given_rbm
 
     def check_params(self, params: Mapping[str, Any]) -> None:
@@ -341,7 +325,7 @@ class ClampedChainTask(_ChainTaskBase):
         drawn image's size, the comparison RBM's size, and ``first`` below the number of held-out images."""
         super().check_params(params)
         self._mask(params)
-        if params["image"] is not None and len(check_images(params["image"], self.split.height, self.split.width)) != 1:
+        if params["image"] is not None and len(check_images(params["image"], *self.split.image_shape)) != 1:
             raise ValueError("image must be a single image (every chain completes the same one)")
         if params["rbm"]:
             self._rbm()
@@ -359,7 +343,7 @@ class ClampedChainTask(_ChainTaskBase):
             self.x = torch.as_tensor(self.split.heldout[index], device=device)
             self.labels = self.split.heldout_labels[index]
         else:
-            self.x = check_images(params["image"], self.split.height, self.split.width).to(device).expand(n, -1).contiguous()
+            self.x = check_images(params["image"], *self.split.image_shape).to(device).expand(n, -1).contiguous()
             self.labels = None
         self.baselines = None
         if self.labels is not None and self.classifier is not None:
@@ -378,7 +362,7 @@ class ClampedChainTask(_ChainTaskBase):
             self.rbm_film = [self._image_rows(self.rbm_mean)]
 
     def _image_rows(self, flat: torch.Tensor) -> np.ndarray:
-        return flat.cpu().numpy().reshape(-1, self.split.height, self.split.width)
+        return flat.cpu().numpy().reshape(-1, *self.split.image_shape)
 
     @torch.no_grad()
     def _rbm_step(self) -> None:
@@ -415,7 +399,7 @@ class ClampedChainTask(_ChainTaskBase):
         return metrics
 
     def arrays(self) -> dict[str, np.ndarray]:
-        h, w = self.split.height, self.split.width
+        h, w = self.split.image_shape
         out = {
             "original": self.x.cpu().numpy().reshape(-1, h, w),
             "mask": self.mask.cpu().numpy().reshape(h, w),
@@ -443,7 +427,7 @@ class FreeChainTask(_ChainTaskBase):
 
     def reset(self, params: Mapping[str, Any]) -> None:
         self.model = self._model(params)
-        n, d = params["n_chains"], self.split.height * self.split.width
+        n, d = params["n_chains"], self.split.train.shape[1]
         device = self.model.b.device
         self.generator = torch.Generator(device=device).manual_seed(params["seed"])
         if params["start"] == "data":
@@ -478,7 +462,7 @@ class FreeChainTask(_ChainTaskBase):
         return metrics
 
     def arrays(self) -> dict[str, np.ndarray]:
-        h, w = self.split.height, self.split.width
+        h, w = self.split.image_shape
         out = {
             "current": self.chain_state.mean.cpu().numpy().reshape(-1, h, w),
             "film": np.stack(self.film),

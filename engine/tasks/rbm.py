@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +19,8 @@ import torch
 
 from engine import data as datasets
 from engine.eval.ais import LogLikelihood, average_log_likelihood
-from engine.eval.rbm_monitor import free_energy_gap, hidden_stats, pseudo_log_likelihood, reconstruction_error, update_ratio
 from engine.eval.mcmc import autocorrelation, exact_visible_distribution, total_variation
+from engine.eval.rbm_monitor import free_energy_gap, hidden_stats, pseudo_log_likelihood, reconstruction_error, update_ratio
 from engine.models.clamp import region_mask
 from engine.models.rbm import RBM, gibbs_step
 from engine.models.rbm_training import METHODS, RBMTrainer, TrainConfig
@@ -36,88 +36,52 @@ MONITOR_EVERY = 20
 # --------------------------------------------------------------------------- data
 
 
-@dataclass(frozen=True)
-class RBMData:
-    """A dataset as an RBM sees it: binary (or standardised real) rows, and how to draw them as images."""
+SCHEMES = {"frey": "real", "bars-stripes": "threshold"}
+"""How each dataset's training rows are presented (engine.data.SCHEMES, or ``real`` for Gaussian visible units); others: ``dynamic``."""
 
-    name: str
-    split: str
-    train: torch.Tensor
-    """(N, n_visible) gray levels in [0, 1] (binary models, binarised per batch) or standardised values (Gaussian)."""
-    heldout: torch.Tensor
-    image_shape: tuple[int, int]
-    visible: str
-    scheme: str
-    """Binarisation scheme (engine.data.SCHEMES) or ``real`` for Gaussian visible units."""
-    offset: float = 0.0
-    scale: float = 1.0
-    """A Gaussian RBM sees (x - offset) / scale; images are v * scale + offset."""
 
-    def to_image(self, v: torch.Tensor | np.ndarray) -> np.ndarray:
-        """Visible vectors (N, n_visible) as images (N, H, W) in [0, 1]."""
-        x = v.detach().cpu().numpy() if isinstance(v, torch.Tensor) else np.asarray(v)
-        return np.clip(x * self.scale + self.offset, 0.0, 1.0).reshape(-1, *self.image_shape).astype(np.float32)
+def visible_kind(name: str) -> str:
+    """The visible units an RBM of dataset ``name`` has: ``gaussian`` for Frey faces' gray values, else ``bernoulli``."""
+    return "gaussian" if name == "frey" else "bernoulli"
 
-    @functools.cached_property
-    def presented(self) -> datasets.Binarized:
-        """The training rows under the data layer's scheme (real values pass through as ``gray``)."""
-        return datasets.Binarized(self.train, "gray" if self.scheme == "real" else self.scheme)
 
-    def batch(self, index: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """Training rows ``index``: a fresh Bernoulli sample of the gray levels ("dynamic") or the values themselves."""
-        return self.presented.batch(index, generator)
+def scheme_of(name: str) -> str:
+    return SCHEMES.get(name, "dynamic")
 
 
 @functools.lru_cache(maxsize=8)
-def load_rbm_data(name: str, root: str | None = None, split: str | None = None, heldout: int = 1000, download: bool = True) -> RBMData:
-    """Load a dataset for an RBM, with held-out rows that are never trained on (free-energy gap, log-likelihood).
-
-    Frey faces: the data layer's train split, held out its test split (the last 200 frames).
-    MNIST: without ``split``, its train split when present, else the test split (the only one offline
-    here). Other sets: the last ``heldout`` rows (at most 10%) are held out. Bars-and-stripes is all
-    30 patterns, for training and checking alike.
-    """
+def load_rbm_data(name: str, root: str | None = None, download: bool = True) -> datasets.Split:
+    """A dataset as an RBM sees it: engine.data's train / held-out split (MNIST: test images 0-8999 / 9000-9999),
+    standardised for the Gaussian visible units of Frey faces (the images are ``split.to_image(v)``)."""
     if name not in DATASETS:
         raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {name!r}")
-    if name == "bars-stripes":
-        x = torch.from_numpy(datasets.load(name).as_float())
-        return RBMData(name, "all", x, x, (4, 4), "bernoulli", "threshold")
-    if name == "frey":
-        train_set = datasets.load("frey", "train", root=root, download=download)
-        train = torch.from_numpy(train_set.as_float())
-        held = torch.from_numpy(datasets.load("frey", "test", root=root, download=download).as_float())
-        offset, scale = float(train.mean()), float(train.std())
-        return RBMData(name, "train", (train - offset) / scale, (held - offset) / scale, train_set.shape, "gaussian", "real", offset, scale)
-    if split is None and name == "mnist":
-        try:
-            images, split = datasets.load("mnist", "train", root=root, download=False), "train"
-        except datasets.DataError:
-            images, split = datasets.load("mnist", "test", root=root, download=download), "test"
-    else:
-        split = split or "train"
-        images = datasets.load(name, split, root=root, download=download) if name != "digits" else datasets.load(name, split)
-    x = torch.from_numpy(images.as_float())
-    n_held = min(heldout, len(x) // 10)
-    return RBMData(name, split, x[:-n_held], x[-n_held:], images.shape, "bernoulli", "dynamic")
+    split = datasets.train_heldout(name, root, download)
+    return split.standardised() if visible_kind(name) == "gaussian" else split
 
 
-def heldout_for_likelihood(rbm: RBM, data: RBMData, seed: int = 0) -> tuple[torch.Tensor, str]:
+def presented(data: datasets.Split) -> datasets.Binarized:
+    """The training rows under the dataset's scheme (real values pass through as ``gray``)."""
+    scheme = scheme_of(data.name)
+    return datasets.Binarized(data.train, "gray" if scheme == "real" else scheme)
+
+
+def heldout_for_likelihood(rbm: RBM, data: datasets.Split, seed: int = 0) -> tuple[torch.Tensor, str]:
     """Held-out rows as the likelihood sees them, and the name of the scheme that made them."""
     if rbm.gaussian:
         return data.heldout, "real-valued intensities in [0, 1] (density in those units)"
-    if data.scheme == "threshold":
+    if scheme_of(data.name) == "threshold":
         return data.heldout, "binary patterns (no binarisation needed)"
     g = torch.Generator().manual_seed(seed)
     return torch.bernoulli(data.heldout, generator=g), f"fixed (one Bernoulli sample of the gray levels, seed {seed})"
 
 
-def intensity_log_jacobian(rbm: RBM, data: RBMData) -> float:
+def intensity_log_jacobian(rbm: RBM, data: datasets.Split) -> float:
     """What to add to log p(v) of a Gaussian RBM (standardised v) to get the density of the intensities
     x = v * scale + offset: -n_visible log(scale). Zero for binary units."""
     return -rbm.n_visible * math.log(data.scale) if rbm.gaussian else 0.0
 
 
-def heldout_log_likelihood(rbm: RBM, data: RBMData, log_z: float, log_z_low: float, log_z_high: float, seed: int = 0) -> LogLikelihood:
+def heldout_log_likelihood(rbm: RBM, data: datasets.Split, log_z: float, log_z_low: float, log_z_high: float, seed: int = 0) -> LogLikelihood:
     """Mean log P(v) = -F(v) - log Z over the held-out rows (:func:`heldout_for_likelihood`), in the data's
     own units (:func:`intensity_log_jacobian`), with the interval carried over from log Z."""
     held, scheme = heldout_for_likelihood(rbm, data, seed)
@@ -143,13 +107,10 @@ def load_pretrained(name: str) -> tuple[RBM, dict[str, Any]]:
     return rbm.copy(), dict(extra)
 
 
-def data_view_of(rbm: RBM, extra: Mapping[str, Any]) -> RBMData:
-    """An RBMData with no rows that draws a pretrained model's visible vectors as images, from its checkpoint's record."""
+def data_view_of(rbm: RBM, extra: Mapping[str, Any]) -> datasets.Split:
+    """A Split with no rows that draws a pretrained model's visible vectors as images, from its checkpoint's record."""
     empty = torch.zeros(0, rbm.n_visible)
-    return RBMData(
-        extra["dataset"], extra["split"], empty, empty, rbm.config.image_shape, rbm.config.visible, extra["scheme"],
-        float(extra["offset"]), float(extra["scale"]),
-    )  # fmt: skip
+    return datasets.Split(extra["dataset"], empty, empty, rbm.config.image_shape, "", "", offset=float(extra["offset"]), scale=float(extra["scale"]))
 
 
 # --------------------------------------------------------------------------- training
@@ -204,43 +165,33 @@ class RBMTrainTask:
         self.generator = torch.Generator().manual_seed(int(params["seed"]))
         name = params["dataset"]
         self.data = load_rbm_data(name, self.root)
+        self.presented = presented(self.data)
         nv = self.data.train.shape[1]
         if params["start"] == "pretrained" and name in PRETRAINED:
             self.rbm, extra = load_pretrained(name)
             self.source = f"pretrained {extra['title']}"
         else:
-            learn = self.data.visible == "gaussian" and bool(params.get("learn_precision", False))
-            self.rbm = RBM(nv, int(params["hidden"]), self.data.visible, learn_precision=learn, image_shape=self.data.image_shape)
+            visible = visible_kind(name)
+            learn = visible == "gaussian" and bool(params.get("learn_precision", False))
+            self.rbm = RBM(nv, int(params["hidden"]), visible, learn_precision=learn, image_shape=self.data.image_shape)
             self.rbm.init_random(self.generator, float(params["init_std"])).init_visible_from_data(self.data.train, unit_precision=True)
             self.source = f"random start, {int(params['hidden'])} hidden units"
         self.trainer = RBMTrainer(self.rbm, self.generator, data_mean=self.data.train.mean(0))
-        self.order = torch.randperm(len(self.data.train), generator=self.generator)
-        self.cursor = 0
-        self.epoch = 0
+        self.sampler = datasets.EpochSampler(len(self.data.train), self.generator)
         g = torch.Generator().manual_seed(1234)
         n = min(100, len(self.data.heldout))
-        self.monitor_train = self.data.batch(torch.randperm(len(self.data.train), generator=g)[:n], g)
-        self.monitor_heldout = self.data.heldout[:n] if self.data.visible == "gaussian" else torch.bernoulli(self.data.heldout[:n], generator=g)
+        self.monitor_train = self.presented.batch(torch.randperm(len(self.data.train), generator=g)[:n], g)
+        self.monitor_heldout = self.data.heldout[:n] if self.rbm.gaussian else torch.bernoulli(self.data.heldout[:n], generator=g)
         self.trainer.reset_chains(self.monitor_train[: int(params["batch_size"])].repeat(math.ceil(int(params["batch_size"]) / n), 1)[: int(params["batch_size"])])
         self.last_batch = self.monitor_train
         self.steps = 0
 
-    def _next_batch(self, size: int) -> torch.Tensor:
-        n = len(self.data.train)
-        size = min(size, n)
-        if self.cursor + size > n:
-            self.order = torch.randperm(n, generator=self.generator)
-            self.cursor, self.epoch = 0, self.epoch + 1
-        idx = self.order[self.cursor : self.cursor + size]
-        self.cursor += size
-        return self.data.batch(idx, self.generator)
-
     def step(self, params: Mapping[str, Any]) -> dict[str, float]:
-        batch = self._next_batch(int(params["batch_size"]))
+        batch = self.presented.batch(self.sampler.next(int(params["batch_size"])), self.generator)
         self.trainer.step(batch, train_config(params))
         self.last_batch = batch
         self.steps += 1
-        metrics = {"epoch": self.epoch + self.cursor / len(self.data.train), "update_ratio": update_ratio(self.trainer.update, self.rbm.W)}
+        metrics = {"epoch": self.sampler.epochs_done, "update_ratio": update_ratio(self.trainer.update, self.rbm.W)}
         if self.steps % MONITOR_EVERY == 1 or MONITOR_EVERY == 1:
             metrics.update(self.monitors())
         return metrics
@@ -312,10 +263,10 @@ def rbm_from_arrays(arrays: Mapping[str, np.ndarray], like: RBM) -> RBM:
     return rbm
 
 
-def save_checkpoint(rbm: RBM, data: RBMData, path: str | Path, training: Mapping[str, Any], title: str | None = None) -> None:
-    """An RBM checkpoint whose extra record holds its dataset, split, scheme, image transform and training settings."""
+def save_checkpoint(rbm: RBM, data: datasets.Split, path: str | Path, training: Mapping[str, Any], title: str | None = None) -> None:
+    """An RBM checkpoint whose extra record holds its dataset, images, scheme, image transform and training settings."""
     rbm.save(path, {
-        "dataset": data.name, "split": data.split, "scheme": data.scheme, "offset": data.offset, "scale": data.scale, "training": dict(training),
+        "dataset": data.name, "images": data.source, "scheme": scheme_of(data.name), "offset": data.offset, "scale": data.scale, "training": dict(training),
         "title": title or f"{data.name} {rbm.n_visible}-{rbm.n_hidden} {training.get('method', '').upper()}",
     })  # fmt: skip
 
@@ -380,7 +331,7 @@ class GibbsTask:
     (total-variation distance over time). ``beta`` and ``clamp`` act live; the rest on Reset.
     """
 
-    def __init__(self, root: str | None = None, rbm: RBM | None = None, view: RBMData | None = None):
+    def __init__(self, root: str | None = None, rbm: RBM | None = None, view: datasets.Split | None = None):
         self.root = root
         self.custom = (rbm, view) if rbm is not None else None
 

@@ -16,11 +16,10 @@ pixels in [0, 1]; its variance per z or shared, ``decoder_variance``) and ``digi
 from __future__ import annotations
 
 import copy
-import functools
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -28,7 +27,7 @@ import torch
 
 from engine import data as datalib
 from engine.models.vae import ACTIVATIONS, DECODER_VARIANCES, LATENT_SIZES, VAE, VAEConfig, make_decoder
-from engine.models.vae_training import RULES, EpochSampler, VAETrainer
+from engine.models.vae_training import RULES, VAETrainer
 from engine.params import RESET, Param, Params
 
 DATASETS = ("mnist", "frey", "digits")
@@ -40,122 +39,70 @@ DATASET_NAMES = {"mnist": "MNIST", "frey": "Frey faces", "digits": "8x8 digits"}
 LR_TICKS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2)
 
 
-@dataclass(frozen=True)
-class VAEData:
-    """Train and test images as float tensors in [0, 1], (N, H*W), and how they are presented to the model."""
-
-    name: str
-    train: torch.Tensor
-    test: torch.Tensor
-    test_labels: np.ndarray | None
-    image_shape: tuple[int, int]
-    likelihood: str
-    source: str
-    """Which files and rows were used, in words."""
-    test_file: str = ""
-    """Where the held-out images come from, e.g. "MNIST test images"."""
-    test_first: int | None = None
-    """Index in ``test_file`` of held-out image 0 when the held-out images are one contiguous block (else None)."""
-
-
 def data_root() -> str | None:
     return os.environ.get("GENLAB_DATA") or None
 
 
-def _on_disk(name: str, split: str, root: str | None) -> datalib.ImageSet | None:
-    try:
-        return datalib.load(name, split, root, download=False)
-    except datalib.DataUnavailable:
-        return None
-
-
-def _mnist_splits(root: str | None, download: bool) -> tuple[datalib.ImageSet | None, datalib.ImageSet]:
-    """(train, test) from disk; (None, test) when only the test split is there; else both downloaded (when allowed)."""
-    train, test = _on_disk("mnist", "train", root), _on_disk("mnist", "test", root)
-    if test is None:
-        return datalib.load("mnist", "train", root, download), datalib.load("mnist", "test", root, download)
-    return train, test
-
-
-@functools.lru_cache(maxsize=4)
-def load_vae_data(dataset: str, root: str | None = None, download: bool = True) -> VAEData:
-    """The train/test images of ``dataset`` (see module docstring); cached per process.
+def load_vae_data(dataset: str, root: str | None = None, download: bool = True) -> datalib.Split:
+    """engine.data's train / held-out split of ``dataset``; MNIST's train (60000) and test (10000) splits when both are
+    on disk, else its test split alone: images 0-8999 train, 9000-9999 held out.
 
     ``download=False`` (the pages) raises ``DataUnavailable`` instead of reaching for the network.
     """
-    if dataset == "mnist":
-        train_set, test_set = _mnist_splits(root, download)
-        if train_set is not None:
-            source = "MNIST train (60000) / test (10000)"
-            train, test, labels = train_set.as_float(), test_set.as_float(), test_set.labels
-        else:
-            cut = len(test_set) - MNIST_HOLDOUT
-            flat = test_set.as_float()
-            train, test, labels = flat[:cut], flat[cut:], test_set.labels[cut:]
-            source = f"MNIST test split only: images 0-{cut - 1} train, {cut}-{len(test_set) - 1} held out"
-        first = 0 if train_set is not None else len(test_set) - MNIST_HOLDOUT
-        return VAEData("mnist", torch.from_numpy(train), torch.from_numpy(test), labels, (28, 28), "bernoulli", source, "MNIST test images", first)
-    if dataset == "frey":
-        tr, te = datalib.load("frey", "train", root, download), datalib.load("frey", "test", root, download)
-        source = f"Frey faces: first {len(tr)} frames train, last {len(te)} held out"
-        frames = f"Frey frames (of 0-{len(tr) + len(te) - 1})"
-        return VAEData("frey", torch.from_numpy(tr.as_float()), torch.from_numpy(te.as_float()), None, tr.shape, "gaussian", source, frames, len(tr))
-    if dataset == "digits":
-        tr, te = datalib.load("digits", "train"), datalib.load("digits", "test")
-        source = f"scikit-learn 8x8 digits: {len(tr)} train, {len(te)} held out"
-        held = f"scikit-learn 8x8 digits held out by a seeded permutation (numpy seed 0, {len(te)} images)"
-        return VAEData("digits", torch.from_numpy(tr.as_float()), torch.from_numpy(te.as_float()), te.labels, tr.shape, "bernoulli", source, held)
-    raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {dataset!r}")
+    if dataset not in DATASETS:
+        raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {dataset!r}")
+    return datalib.train_heldout(dataset, root, download, mnist_heldout=MNIST_HOLDOUT, mnist_train_split=True)
 
 
-def heldout_images(data: VAEData, n: int | None = None, first: int = 0) -> str:
+def decoder_likelihood(data: datalib.Split) -> str:
+    """The decoder's p(x|z) for ``data``: ``gaussian`` on the gray values of Frey faces, ``bernoulli`` on binarized digits."""
+    return "gaussian" if data.name == "frey" else "bernoulli"
+
+
+def heldout_images(data: datalib.Split, n: int | None = None, first: int = 0) -> str:
     """Which images held-out examples ``first`` .. ``first + n - 1`` (default: all) are, in words, with their presentation.
 
     E.g. "MNIST test images 9000-9499, binarized once ('fixed', seed 0)" or "Frey frames 1765-1964 (of 0-1964), gray values in [0, 1]".
     """
-    total = len(data.test)
+    total = len(data.heldout)
     n = total - first if n is None else min(n, total - first)
     if not (0 <= first < total and n >= 1):
         raise ValueError(f"held-out examples {first}..{first + (n or 1) - 1} are outside 0..{total - 1}")
-    if data.test_first is not None:
-        a = data.test_first + first
-        name, _, rest = data.test_file.partition(" (")
+    if data.heldout_first is not None:
+        a = data.heldout_first + first
+        name, _, rest = data.heldout_file.partition(" (")
         span = f"s {a}-{a + n - 1}" if n > 1 else f" {a}"
         where = name.removesuffix("s") + span + (f" ({rest}" if rest else "")
     elif first == 0 and n == total:
-        where = f"all {data.test_file}"
+        where = f"all {data.heldout_file}"
     else:
-        where = (f"numbers {first}-{first + n - 1}" if n > 1 else f"number {first}") + f" of the {data.test_file}"
-    if data.likelihood == "gaussian":
+        where = (f"numbers {first}-{first + n - 1}" if n > 1 else f"number {first}") + f" of the {data.heldout_file}"
+    if decoder_likelihood(data) == "gaussian":
         return f"{where}, gray values in [0, 1]"
     return f"{where}, binarized once ('fixed', seed 0)"
 
 
-def likelihood_name(data: VAEData, scheme: str, decoder_variance: str = "per_z") -> str:
+def likelihood_name(data: datalib.Split, scheme: str, decoder_variance: str = "per_z") -> str:
     """What the reported log-likelihoods are likelihoods of, in words."""
-    if data.likelihood == "gaussian":
+    if decoder_likelihood(data) == "gaussian":
         if decoder_variance == "shared":
             return "Gaussian p(x|z) on pixels in [0, 1] (one learned variance per pixel, shared by every z)"
         return "Gaussian p(x|z) on pixels in [0, 1] (mean and variance per pixel from z, K&W appendix C.2)"
     return f"Bernoulli p(x|z) on binarized pixels: train '{scheme}', test 'fixed' (seed 0)"
 
 
-class Presenter:
-    """Batches of training data under a binarization scheme (Bernoulli) or as gray values (Gaussian), and a fixed test set."""
+def training_rows(data: datalib.Split, scheme: str, seed: int) -> datalib.Binarized:
+    """The training images as the model sees them: binarized under ``scheme`` (Bernoulli decoder) or gray (Gaussian)."""
+    if decoder_likelihood(data) == "gaussian":
+        return datalib.Binarized(data.train, "gray")
+    if scheme not in TRAIN_SCHEMES:
+        raise ValueError(f"binarization must be one of {', '.join(TRAIN_SCHEMES)}, got {scheme!r}")
+    return datalib.Binarized(data.train, scheme, seed)
 
-    def __init__(self, data: VAEData, scheme: str, seed: int):
-        if data.likelihood == "bernoulli":
-            if scheme not in TRAIN_SCHEMES:
-                raise ValueError(f"binarization must be one of {', '.join(TRAIN_SCHEMES)}, got {scheme!r}")
-            self.train = datalib.Binarized(data.train, scheme, seed)
-            self.test = datalib.Binarized(data.test, "fixed", 0).fixed
-        else:
-            self.train = datalib.Binarized(data.train, "gray")
-            self.test = data.test
-        self.n = len(data.train)
 
-    def batch(self, index: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        return self.train.batch(index, generator)
+def heldout_rows(data: datalib.Split) -> torch.Tensor:
+    """The held-out images as every evaluation sees them: binarized once ('fixed', seed 0), or gray values (Gaussian)."""
+    return data.heldout if decoder_likelihood(data) == "gaussian" else datalib.Binarized(data.heldout, "fixed", 0).fixed
 
 
 def epoch_steps(dataset: str, batch_size: int, epochs: float, root: str | None = None) -> int:
@@ -232,13 +179,13 @@ class VAETask:
 
     def reset(self, params: Mapping[str, Any]) -> None:
         self.data = load_vae_data(params["dataset"], self.root if self.root is not None else data_root())
-        self.presenter = Presenter(self.data, params["binarization"], params["seed"])
+        self.rows = training_rows(self.data, params["binarization"], params["seed"])
         h, w = self.data.image_shape
-        self.config = VAEConfig(h * w, params["n_z"], params["hidden"], params["activation"], self.data.likelihood, (h, w), decoder_variance=params["decoder_variance"])
+        self.config = VAEConfig(h * w, params["n_z"], params["hidden"], params["activation"], decoder_likelihood(self.data), (h, w), decoder_variance=params["decoder_variance"])
         self.trainer = VAETrainer(self.config, params["rule"], params["lr"], params["seed"])
         self.generator = torch.Generator().manual_seed(params["seed"])
-        self.sampler = EpochSampler(self.presenter.n, self.generator)
-        self.test_x = self.presenter.test[: self.eval_size]
+        self.sampler = datalib.EpochSampler(len(self.rows), self.generator)
+        self.test_x = heldout_rows(self.data)[: self.eval_size]
         self.scheme, self.rule, self.steps, self.seen = params["binarization"], params["rule"], 0, 0
 
     @property
@@ -246,12 +193,12 @@ class VAETask:
         return self.trainer.model
 
     def step(self, params: Mapping[str, Any]) -> dict[str, float]:
-        x = self.presenter.batch(self.sampler.next(params["batch_size"]), self.generator)
+        x = self.rows.batch(self.sampler.next(params["batch_size"]), self.generator)
         metrics = self.trainer.step(x, params["lr"], params["beta"], params["k"], self.generator)
         self.steps += 1
         self.seen += len(x)
         metrics["samples_seen"] = float(self.seen)
-        metrics["epoch"] = self.seen / self.presenter.n
+        metrics["epoch"] = self.seen / len(self.rows)
         if self.steps % self.eval_every == 0 or self.steps == 1:
             metrics["test_elbo"] = _held_out_elbo(self.model, self.test_x, self.generator)
         return metrics
@@ -304,23 +251,23 @@ class CompareTask:
 
     def reset(self, params: Mapping[str, Any]) -> None:
         self.data = load_vae_data(params["dataset"], self.root if self.root is not None else data_root())
-        self.presenter = Presenter(self.data, "dynamic", params["seed"])
+        self.rows = training_rows(self.data, "dynamic", params["seed"])
         h, w = self.data.image_shape
         self.batch_size = params["batch_size"]
         self.trainers: dict[str, VAETrainer] = {}
         for n_z in self.latents:
-            config = VAEConfig(h * w, n_z, params["hidden"], params["activation"], self.data.likelihood, (h, w), decoder_variance=params["decoder_variance"])
+            config = VAEConfig(h * w, n_z, params["hidden"], params["activation"], decoder_likelihood(self.data), (h, w), decoder_variance=params["decoder_variance"])
             for rule in self.rules:
                 self.trainers[f"{rule}/{n_z}"] = VAETrainer(config, rule, params["lr"], params["seed"])
         self.generator = torch.Generator().manual_seed(params["seed"])
-        self.sampler = EpochSampler(self.presenter.n, self.generator)
-        self.test_x = self.presenter.test[: self.eval_size]
+        self.sampler = datalib.EpochSampler(len(self.rows), self.generator)
+        self.test_x = heldout_rows(self.data)[: self.eval_size]
         self.prior_z = torch.randn((self.n_prior, max(self.latents)), generator=torch.Generator().manual_seed(1234))
         self.steps = 0
         self._refresh_prior_samples()
 
     def step(self, params: Mapping[str, Any]) -> dict[str, float]:
-        x = self.presenter.batch(self.sampler.next(self.batch_size), self.generator)
+        x = self.rows.batch(self.sampler.next(self.batch_size), self.generator)
         metrics = {}
         for key, trainer in self.trainers.items():
             metrics[f"{key}/train"] = trainer.step(x, params["lr"], 1.0, 1, self.generator)["elbo"]

@@ -102,9 +102,9 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     trained = load_trained(args.path)
     dbm = trained.dbm
     data = load_images(args.dataset or trained.extra.get("dataset", "mnist"), args.data_root)
-    if not 1 <= args.n <= len(data.held_out):
-        raise ValueError(f"--n must be between 1 and {len(data.held_out)}, got {args.n}")
-    v = Binarized(data.held_out[: args.n], args.binarization, seed=args.seed).fixed
+    if not 1 <= args.n <= len(data.heldout):
+        raise ValueError(f"--n must be between 1 and {len(data.heldout)}, got {args.n}")
+    v = Binarized(data.heldout[: args.n], args.binarization, seed=args.seed).fixed
     with torch.no_grad():
         trace = dbm.mean_field(v, args.mf_iterations, init="uniform")
         one_pass = {

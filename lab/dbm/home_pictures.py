@@ -56,7 +56,7 @@ def sampling_picture(trained) -> np.ndarray:
 
 def main() -> None:
     trained = load_pretrained()
-    images = load_images("mnist").held_out
+    images = load_images("mnist").heldout
     with torch.no_grad():
         _save(meanfield_picture(trained, images), "dbm_meanfield.png")
         _save(filters_picture(trained), "dbm_training.png")

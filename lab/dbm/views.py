@@ -6,9 +6,10 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from engine.data import Split
 from engine.models.dbm_training import TrainedDBM
 from engine.run import Series
-from engine.tasks.dbm import PRETRAINED, DBMData, load_images, load_pretrained
+from engine.tasks.dbm import PRETRAINED, load_images, load_pretrained
 from lab import views
 
 
@@ -21,7 +22,7 @@ def pretrained_dbm() -> TrainedDBM | None:
 
 
 @st.cache_resource(show_spinner="Loading MNIST ...")
-def dbm_images(dataset: str) -> DBMData | None:
+def dbm_images(dataset: str) -> Split | None:
     """The images of a dataset (None when MNIST is not on disk)."""
     try:
         return load_images(dataset)

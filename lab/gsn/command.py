@@ -64,8 +64,8 @@ def evaluate(args: argparse.Namespace) -> dict:
     model, extra = load_model(args.path)
     dataset = extra.get("dataset", "mnist")
     split = load_split(dataset, args.data_root)
-    if (split.height, split.width) != (model.config.height, model.config.width):
-        raise ValueError(f"{args.path}: the model's images are {model.config.height}x{model.config.width}, the data's {split.height}x{split.width}")
+    if split.image_shape != (model.config.height, model.config.width):
+        raise ValueError(f"{args.path}: the model's images are {model.config.height}x{model.config.width}, the data's {'x'.join(map(str, split.image_shape))}")
     n = min(args.n_images, len(split.heldout))
     classifier = train_pixel_classifier(split.train, split.train_labels, seed=args.seed)
     regions = list(dict.fromkeys([*args.inpaint, *STANDARD_REGIONS]))

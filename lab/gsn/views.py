@@ -11,10 +11,10 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from engine.data import DataError, data_root
+from engine.data import DataError, Split, data_root
 from engine.eval.inpainting import train_pixel_classifier
 from engine.models.gsn import ChainModel, load_model
-from engine.tasks.gsn import ASSETS, PRETRAINED, Split, load_split
+from engine.tasks.gsn import ASSETS, PRETRAINED, load_split
 from lab.drawing import canvas
 
 

@@ -93,7 +93,7 @@ def run_bench(root: str | None, epochs: int, threads: int | None, repeats: int =
             peer64 = max(peer64, sklearn_throughput(x.numpy().astype(np.float64), epochs))
     achieved = ours * flops_per_example / 1e9
     return {
-        "task": f"CD-1, {N_VISIBLE}-{N_HIDDEN}, batch {BATCH}, MNIST {data.split} split ({len(x)} rows), {epochs} epoch(s), best of {repeats}",
+        "task": f"CD-1, {N_VISIBLE}-{N_HIDDEN}, batch {BATCH}, {data.source} ({len(x)} rows), {epochs} epoch(s), best of {repeats}",
         "device": str(device),
         "threads": n_threads,
         "engine_examples_per_s": round(ours, 1),

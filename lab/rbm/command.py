@@ -38,7 +38,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     g = torch.Generator().manual_seed(params["seed"])
     with torch.no_grad():
         fe_train = float(rbm.free_energy(data.train[:1000] if rbm.gaussian else torch.bernoulli(data.train[:1000], generator=g)).mean())
-    return {"out": str(args.out), "dataset": data.name, "split": data.split, "n_train": n, "seconds": round(seconds, 2),
+    return {"out": str(args.out), "dataset": data.name, "images": data.source, "n_train": n, "seconds": round(seconds, 2),
             "updates": task.trainer.updates, "mean_free_energy_train": fe_train}  # fmt: skip
 
 
@@ -58,9 +58,9 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {"path": str(args.path), "model": f"{rbm.n_visible}-{rbm.n_hidden} {rbm.config.visible} RBM", "dataset": extra["dataset"]}
     if not (args.ais or args.exact):
         return out
-    data = load_rbm_data(extra["dataset"], args.data_root, extra["split"])
+    data = load_rbm_data(extra["dataset"], args.data_root)
     _, scheme = heldout_for_likelihood(rbm, data, args.seed)
-    out.update({"split": data.split, "heldout_examples": len(data.heldout), "scheme": scheme})
+    out.update({"images": data.source, "heldout_examples": len(data.heldout), "scheme": scheme})
     if args.ais:
         with tqdm(total=100, desc="AIS", file=sys.stderr) as bar:
             t0 = time.perf_counter()

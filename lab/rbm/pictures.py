@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.tasks.rbm import RBMData
+from engine.data import Split
 from lab.pictures import tile_grid, to_uint8
 
 
-def example_picture(data: RBMData, index: int) -> np.ndarray:
+def example_picture(data: Split, index: int) -> np.ndarray:
     """Training example ``index`` (wrapped around) as a uint8 picture."""
     row = data.train[index % len(data.train)][None]
     return tile_grid(data.to_image(row), ncols=1, pad=0)

@@ -8,7 +8,7 @@ import streamlit as st
 from engine import data as datasets
 from engine.eval.ais import AISResult, ais_log_z
 from engine.models.rbm import MAX_ENUMERABLE, RBM
-from engine.tasks.rbm import PRETRAINED, TRAIN_PARAMS, RBMData, heldout_log_likelihood, load_pretrained, load_rbm_data
+from engine.tasks.rbm import PRETRAINED, TRAIN_PARAMS, heldout_log_likelihood, load_pretrained, load_rbm_data
 from lab import views
 from lab.rbm.pictures import filter_picture
 
@@ -22,11 +22,11 @@ def pretrained(name: str) -> tuple[RBM, dict]:
 
 
 @st.cache_resource(show_spinner="Loading the data ...")
-def _data(name: str, root: str) -> RBMData:
+def _data(name: str, root: str) -> datasets.Split:
     return load_rbm_data(name, root, download=False)
 
 
-def data_if_available(name: str) -> RBMData | None:
+def data_if_available(name: str) -> datasets.Split | None:
     """The dataset when it is on this machine, else None (nothing downloaded, nothing drawn)."""
     try:
         return _data(name, str(datasets.data_root()))
@@ -51,7 +51,7 @@ def without_data(name: str, start: str) -> None:
     st.caption("The Gibbs chain page (in the menu) samples this model without any data.")
 
 
-def run_ais(rbm: RBM, data: RBMData | None, n_betas: int, n_chains: int) -> tuple[AISResult, dict]:
+def run_ais(rbm: RBM, data: datasets.Split | None, n_betas: int, n_chains: int) -> tuple[AISResult, dict]:
     """AIS with a Streamlit progress bar; the held-out log-likelihood with its scheme, and the exact value when enumerable."""
     bar = st.progress(0.0, text="Annealing ...")
 

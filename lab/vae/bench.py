@@ -4,7 +4,7 @@ Contender 1 (engine): a :class:`engine.run.Run` driving :class:`engine.tasks.vae
 background thread at full speed, publishing snapshots (the decoder's parameters) at the pages' rate (LIVE_FPS).
 Contender 2 (peer): the same MNIST 784-400-2 model (tanh MLPs, Bernoulli decoder, dynamic
 binarization, Adam 1e-3, batch 100) as a plain ``for`` loop written here, with no live machinery
-(its minibatch order from the same :class:`engine.models.vae_training.EpochSampler`).
+(its minibatch order from the same :class:`engine.data.EpochSampler`).
 Both run in the same process, alternately, ``repeats`` times; the best rate of each is reported
 (and the ratio of medians: on a shared machine single runs are noisy).
 
@@ -23,13 +23,13 @@ from typing import Any
 import torch
 from torch import nn
 
+from engine.data import EpochSampler
 from engine.device import configure_threads
 from engine.models.vae import VAE
 from engine.run import Run
-from engine.models.vae_training import EpochSampler
 from engine.tasks.vae import TRAIN_PARAMS, VAETask, decoder_from_arrays, load_vae_data
-from lab.vae.pictures import LIVE_FPS, manifold_picture
 from lab.pictures import png_bytes
+from lab.vae.pictures import LIVE_FPS, manifold_picture
 
 PARAMS = TRAIN_PARAMS.defaults("mnist")
 """The training task's declared defaults for MNIST: 784-400-2, tanh, AEVB, dynamic binarization, Adam 1e-3, batch 100."""

@@ -25,7 +25,7 @@ def add_train(p: argparse.ArgumentParser) -> None:
 def train(args: argparse.Namespace) -> dict[str, Any]:
     from engine.device import configure_threads
     from engine.eval.vae_bounds import mean_elbo
-    from engine.tasks.vae import VAETask, epoch_steps, heldout_images, likelihood_name
+    from engine.tasks.vae import VAETask, epoch_steps, heldout_images, heldout_rows, likelihood_name
 
     configure_threads()
     params = params_from(args, TRAIN_PARAMS)
@@ -34,7 +34,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     t0 = time.perf_counter()
     last = drive(task, params, steps, f"VAE {params['dataset']} N_z={params['n_z']}", postfix=lambda m: {"elbo": f"{m['elbo']:.2f}", "kl": f"{m['kl']:.2f}"})
     seconds = time.perf_counter() - t0
-    test = mean_elbo(task.model, task.presenter.test)
+    test = mean_elbo(task.model, heldout_rows(task.data))
     extra = {
         "dataset": params["dataset"], "data_source": task.data.source,
         "likelihood": likelihood_name(task.data, params["binarization"], task.config.decoder_variance),
@@ -61,14 +61,14 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     from engine.eval.quadrature import log_px_quadrature
     from engine.eval.vae_bounds import active_units, iwae_bounds, mean_elbo, posterior_mean_variance
     from engine.models.vae import VAE
-    from engine.tasks.vae import Presenter, heldout_images, likelihood_name, load_vae_data
+    from engine.tasks.vae import heldout_images, heldout_rows, likelihood_name, load_vae_data
 
     configure_threads()
     model, meta = VAE.load(args.path)
     data = load_vae_data(meta["dataset"], args.data_root)
     scheme = meta.get("training", {}).get("binarization", "dynamic")
-    presenter = Presenter(data, scheme, 0)
-    x = presenter.test[: args.n]
+    heldout = heldout_rows(data)
+    x = heldout[: args.n]
     result: dict[str, Any] = {
         "path": str(args.path), "dataset": meta["dataset"], "data": f"{len(x)} held-out examples; {data.source}",
         "images": heldout_images(data, len(x)), "likelihood": likelihood_name(data, scheme, model.config.decoder_variance),
@@ -81,8 +81,8 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     else:
         result["log_px_quadrature"] = None
     result["active_units_images"] = heldout_images(data)
-    result["active_units"] = active_units(model, presenter.test)
-    result["posterior_mean_variance"] = [round(float(v), 4) for v in posterior_mean_variance(model, presenter.test)]
+    result["active_units"] = active_units(model, heldout)
+    result["posterior_mean_variance"] = [round(float(v), 4) for v in posterior_mean_variance(model, heldout)]
     return result
 
 

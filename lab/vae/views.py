@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from engine.data import DataError
+from engine.data import DataError, Split
 from engine.models.vae import VAE
-from engine.tasks.vae import VAEData, data_root, load_vae_data
+from engine.tasks.vae import data_root, load_vae_data
 from lab.pictures import png_bytes
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "vae"
@@ -33,11 +33,11 @@ def pretrained(dataset: str) -> tuple[VAE, dict[str, Any]] | None:
 
 
 @st.cache_resource(show_spinner="Loading the data ...")
-def _data(dataset: str, root: str | None) -> VAEData:
+def _data(dataset: str, root: str | None) -> Split:
     return load_vae_data(dataset, root, download=False)
 
 
-def vae_data(dataset: str) -> VAEData | None:
+def vae_data(dataset: str) -> Split | None:
     """The dataset's train/test tensors, or None after showing why they are not available."""
     try:
         return _data(dataset, data_root())

@@ -30,7 +30,7 @@ def small_trained(digits):
 
 
 def test_mean_field_task_steps_one_iteration_at_a_time_and_stops(small_trained, digits):
-    task = MeanFieldTask(small_trained, digits.held_out)
+    task = MeanFieldTask(small_trained, digits.heldout)
     run = Run(task, {"index": 3, "n_iter": 5, "damping": 0.0, "schedule": "sequential"})
     snap = run.step(8)
     assert int(snap.arrays["iteration"]) == 5
@@ -42,7 +42,7 @@ def test_mean_field_task_steps_one_iteration_at_a_time_and_stops(small_trained, 
 
 
 def test_mean_field_task_clamped_half_fills_in_the_free_pixels(small_trained, digits):
-    task = MeanFieldTask(small_trained, digits.held_out)
+    task = MeanFieldTask(small_trained, digits.heldout)
     run = Run(task, {"index": 0, "n_iter": 20, "clamp": "top", "init": "inference net"})
     snap = run.step(20)
     free = ~snap.arrays["observed"]
@@ -54,7 +54,7 @@ def test_mean_field_task_clamped_half_fills_in_the_free_pixels(small_trained, di
 
 
 def test_mean_field_task_refuses_bad_settings(small_trained, digits):
-    task = MeanFieldTask(small_trained, digits.held_out)
+    task = MeanFieldTask(small_trained, digits.heldout)
     run = Run(task, {"n_iter": 10})
     with pytest.raises(ValueError, match="n_iter must be between 1 and 200, got 0"):
         run.update_params(n_iter=0)
@@ -64,7 +64,7 @@ def test_mean_field_task_refuses_bad_settings(small_trained, digits):
         run.update_params(schedule="random")
     with pytest.raises(ValueError, match=r"clamp must be one of 'all', 'right', 'left', 'top', 'bottom', 'square', got 'top half'"):
         run.update_params(clamp="top half")
-    with pytest.raises(ValueError, match=r"index \(the test image\) must be between 0 and 296, got 1000000"):
+    with pytest.raises(ValueError, match=r"index \(the test image\) must be between 0 and 299, got 1000000"):
         run.update_params(index=10**6)
     assert run.params["n_iter"] == 10 and run.params["clamp"] == "all" and run.params["index"] == 0
     run.close()
@@ -74,9 +74,9 @@ def test_mean_field_task_refuses_bad_settings(small_trained, digits):
 def test_mean_field_task_runs_an_image_given_as_an_array_like_the_same_test_image(small_trained, digits, binarize):
     """A drawn image (an 8x8 array here) takes the test image's path: same binarization draw, same clamp, same trace."""
     common = {"n_iter": 6, "clamp": "top", "binarize": binarize, "seed": 4}
-    by_index = Run(MeanFieldTask(small_trained, digits.held_out), {**common, "index": 7})
-    drawn = digits.held_out[7].numpy().reshape(8, 8)
-    by_array = Run(MeanFieldTask(small_trained, digits.held_out), {**common, "index": 0, "image": tuple(drawn.ravel().tolist())})
+    by_index = Run(MeanFieldTask(small_trained, digits.heldout), {**common, "index": 7})
+    drawn = digits.heldout[7].numpy().reshape(8, 8)
+    by_array = Run(MeanFieldTask(small_trained, digits.heldout), {**common, "index": 0, "image": tuple(drawn.ravel().tolist())})
     a, b = by_index.step(6), by_array.step(6)
     assert np.array_equal(a.arrays["v_true"], b.arrays["v_true"])
     if not binarize:
@@ -92,7 +92,7 @@ def test_mean_field_task_runs_an_image_given_as_an_array_like_the_same_test_imag
 
 
 def test_mean_field_task_refuses_a_bad_image(small_trained, digits):
-    run = Run(MeanFieldTask(small_trained, digits.held_out), {"n_iter": 3})
+    run = Run(MeanFieldTask(small_trained, digits.heldout), {"n_iter": 3})
     with pytest.raises(ValueError, match="the model's images are 8x8"):
         run.update_params(image=tuple([0.5] * 28 * 28))
     with pytest.raises(ValueError, match=r"in \[0, 1\]"):

@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 import torch
 
+from engine.data import Split
 from engine.models.clamp import region_mask
 from engine.models.gsn import build_model
 from engine.models.rbm import RBM, binary_states, gibbs_step
-from engine.tasks.gsn import ClampedChainTask, Split
+from engine.tasks.gsn import ClampedChainTask
 
 torch.set_num_threads(1)
 H, W = 6, 5
@@ -20,7 +21,7 @@ def toy_split() -> Split:
     rng = np.random.default_rng(0)
     images = rng.random((12, D)).astype(np.float32)
     labels = np.arange(12) % 10
-    return Split(images[:8], labels[:8], images[8:], labels[8:], H, W)
+    return Split("toy", torch.from_numpy(images[:8]), torch.from_numpy(images[8:]), (H, W), "random gray images", "random gray images", 8, labels[:8], labels[8:])
 
 
 SPLIT = toy_split()
@@ -103,7 +104,7 @@ def test_rbm_comparison_samples_the_exact_conditional_given_gray_clamped_pixels(
     the chain's histogram of the free pixels against the enumerated P(v_free | v_clamped)."""
     rng = np.random.default_rng(3)
     images = rng.random((2, D)).astype(np.float32)
-    one = Split(images[:1], np.zeros(1, np.int64), images[1:], np.zeros(1, np.int64), H, W)
+    one = Split("toy", torch.from_numpy(images[:1]), torch.from_numpy(images[1:]), (H, W), "random gray images", "random gray images", 1, np.zeros(1, np.int64), np.zeros(1, np.int64))
     rbm = small_rbm(2)
     task = ClampedChainTask(models(), one, rbm=rbm)
     p = params(region="square", n_examples=256, chain_steps=1)
@@ -172,7 +173,7 @@ def test_the_task_publishes_the_fill_baselines_of_its_own_digits_and_mask(split)
     p = params(rbm=False, n_examples=4, first=0)
     task.reset(p)
     keep = region_mask("right", H, W).reshape(-1)
-    x, labels = split.heldout[:4], split.heldout_labels[:4]
+    x, labels = split.heldout[:4].numpy(), split.heldout_labels[:4]
     free_pixel = x[:, (H - 1) * W]
     expected = [
         float(((free_pixel > 0.5).astype(int) == labels).mean()),

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 import torch
 
+from engine.data import Split
 from engine.models.gsn import build_model
 from engine.run import Run
-from engine.tasks.gsn import ClampedChainTask, FreeChainTask, Split
+from engine.tasks.gsn import ClampedChainTask, FreeChainTask
 
 torch.set_num_threads(1)
 
@@ -19,7 +20,7 @@ def split():
     rng = np.random.default_rng(0)
     images = rng.random((12, 16)).astype(np.float32)
     labels = np.arange(12) % 10
-    return Split(images[:8], labels[:8], images[8:], labels[8:], 4, 4)
+    return Split("toy", torch.from_numpy(images[:8]), torch.from_numpy(images[8:]), (4, 4), "random gray images", "random gray images", 8, labels[:8], labels[8:])
 
 
 def models():
