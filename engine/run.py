@@ -353,7 +353,7 @@ class Run:
                     return
                 sps, per_frame = self._speed
             if time.monotonic() - self._last_read > self.idle_timeout:
-                self.pause(f"Paused: nobody has looked at this run for {self.idle_timeout:.0f} s.")
+                self.pause(f"Paused while you were away: nobody looked at this run for {self.idle_timeout:.0f} s. Press Play to go on.")
                 continue
             t0 = time.perf_counter()
             try:

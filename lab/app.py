@@ -1,7 +1,7 @@
 """The lab's entry point: ``streamlit run lab/app.py`` (or just ``genlab``).
 
-Builds the navigation from ``lab.catalog`` and sets the page layout; each page
-lives in ``pages/``.
+Builds the navigation (a bar along the top, hidden in presenter mode) from ``lab.catalog`` and
+sets the stage (lab.stage) every page is drawn on; each page lives in ``pages/``.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from engine.device import configure_threads
+from lab import stage
 from lab.catalog import HOME, LAB_PAGES, by_section
 from lab.views import crisp_pixels
 
@@ -17,13 +18,14 @@ def navigation() -> st.navigation:
     sections: dict[str, list] = {"": [st.Page(HOME.path, title=HOME.title, icon=HOME.icon, url_path=HOME.url_path, default=True)]}
     for section, pages in by_section(LAB_PAGES).items():
         sections[section] = [st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path) for p in pages]
-    return st.navigation(sections, expanded=True)
+    return st.navigation(sections, position="hidden" if stage.presenting() else "top")
 
 
 def main() -> None:
     st.set_page_config(page_title="Generative Models Lab", page_icon=":material/science:", layout="wide")
     configure_threads()
     crisp_pixels()
+    stage.frame()
     navigation().run()
 
 

@@ -3,7 +3,7 @@
 - ``session_run``: one Run per browser tab and key, closed (thread joined) when the tab goes away.
 - ``run_controls``: Play / Pause / Step / Reset and a speed control, plus the run's status message.
 - Parameter widgets built from a Task's declarations (engine.params): ``param_widget`` for one,
-  ``param_row`` for a row of them, ``param_rest`` for those the page does not place (under "More
+  ``param_row`` for a row of them, ``param_column`` for a column (the stage's parameter panel), ``param_rest`` for those the page does not place (under "More
   settings"). A page only says which parameters it shows and where; the
   label (with the book's symbol and an "on Reset" mark), range, step, default and help come
   from the declaration. Every widget is bound to the URL (``?prefix.name=value``, seed
@@ -54,14 +54,19 @@ def _shared_key(key: str) -> str:
     return f"shared.{key}"
 
 
+AWAY_PAUSE_SECONDS = 6.0
+"""A page's run pauses itself when its page has not read it for this long: the page was left (or the tab closed)."""
+
+
 def session_run(key: str, make_task: Callable[[], Task], params: Mapping[str, Any], **run_kwargs: Any) -> Run:
     """This tab's Run for ``key``, created on first use from ``make_task()`` and ``params``.
 
-    Later calls return the same Run (its thread keeps going across reruns and page
-    switches); the thread is closed when the browser session ends. A key declared in
+    Later calls return the same Run; while its page is open, the page's live panel reads it every
+    second, and once the page is left the run pauses within :data:`AWAY_PAUSE_SECONDS` (so a run left
+    playing does not slow the next demo); the thread is closed when the browser session ends. A key declared in
     :data:`SHARED_RUNS` is also offered to the pages that read it (:func:`shared_run`).
     """
-    run = _cached_run(key, make_task, dict(params), run_kwargs)
+    run = _cached_run(key, make_task, dict(params), {"idle_timeout": AWAY_PAUSE_SECONDS, **run_kwargs})
     if key in SHARED_RUNS:
         st.session_state[_shared_key(key)] = run
     return run
@@ -94,22 +99,22 @@ def push_params(run: Run, params: Mapping[str, Any]) -> None:
 
 
 def run_controls(run: Run, key: str, *, step_label: str = "Step", show_speed: bool = True, default_speed: str = "full speed") -> None:
-    """Play / Pause / Step / Reset buttons, the speed control and the run's status line."""
+    """The run bar: Play / Pause / Step / Reset buttons and the speed control on one row (they wrap, never clip), and the
+    run's status line. Keys (lab.stage): Space plays or pauses, the right arrow steps, R resets."""
     running = run.status == RUNNING
-    cols = st.columns([1, 1, 1, 1, 3] if show_speed else [1, 1, 1, 1])
-    if cols[0].button("Play", icon=":material/play_arrow:", key=f"{key}.play", disabled=running or run.status == FAILED, type="primary", width="stretch"):
-        run.start()
-        st.rerun()
-    if cols[1].button("Pause", icon=":material/pause:", key=f"{key}.pause", disabled=not running, width="stretch"):
-        run.pause()
-        st.rerun()
-    if cols[2].button(step_label, icon=":material/skip_next:", key=f"{key}.step", disabled=running or run.status == FAILED, width="stretch"):
-        run.step(run.speed[1])
-    if cols[3].button("Reset", icon=":material/restart_alt:", key=f"{key}.reset", width="stretch"):
-        run.reset()
-        st.rerun()
-    if show_speed:
-        with cols[4]:
+    with st.container(horizontal=True, vertical_alignment="center", key=f"{key}-runbar"):
+        if st.button("Play", icon=":material/play_arrow:", key=f"{key}.play", disabled=running or run.status == FAILED, type="primary", help="Key: Space"):
+            run.start()
+            st.rerun()
+        if st.button("Pause", icon=":material/pause:", key=f"{key}.pause", disabled=not running, help="Key: Space"):
+            run.pause()
+            st.rerun()
+        if st.button(step_label, icon=":material/skip_next:", key=f"{key}.step", disabled=running or run.status == FAILED, help="Key: right arrow"):
+            run.step(run.speed[1])
+        if st.button("Reset", icon=":material/restart_alt:", key=f"{key}.reset", help="Key: R"):
+            run.reset()
+            st.rerun()
+        if show_speed:
             label = st.select_slider(
                 "Speed",
                 options=list(SPEEDS),
@@ -119,9 +124,10 @@ def run_controls(run: Run, key: str, *, step_label: str = "Step", show_speed: bo
                 persist_state="session",
                 label_visibility="collapsed",
                 help="Slow motion down to one step every 4 seconds",
+                width=260,
             )
-        if run.speed[0] != SPEEDS[label]:
-            run.set_speed(SPEEDS[label])
+            if run.speed[0] != SPEEDS[label]:
+                run.set_speed(SPEEDS[label])
     status_line(run)
 
 
@@ -191,6 +197,11 @@ def param_row(params: Params, names: Sequence[str], prefix: str, *, dataset: str
         with col:
             values[name] = param_widget(params, name, prefix, dataset=dataset, horizontal=True if name in horizontal else None)
     return values
+
+
+def param_column(params: Params, names: Sequence[str], prefix: str, *, dataset: str | None = None, horizontal: Sequence[str] = ()) -> dict[str, Any]:
+    """Declared parameters' widgets one under the other (the stage's parameter panel); returns {name: value}."""
+    return {name: param_widget(params, name, prefix, dataset=dataset, horizontal=True if name in horizontal else None) for name in names}
 
 
 def param_rest(params: Params, placed: Iterable[str], prefix: str, *, dataset: str | None = None, per_row: int = 4) -> dict[str, Any]:

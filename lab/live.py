@@ -6,7 +6,7 @@ at <= 30 fps and then returns gives ~25 fps with flat memory. An endless loop
 leaks, a ``run_every`` under 0.1 s stalls, ``st.rerun`` loops crawl. While the
 run is not running the fragment does not poll at all (``run_every=None``).
 
-Pictures (``draw_fast``: images via ``st.image``) redraw at up to ``fps``;
+Pictures (``draw_fast``: images via ``st.image``, in the stage's picture slot) redraw at up to ``fps``;
 Plotly charts (``draw_slow``) at up to ``slow_fps``, because Plotly re-sends the
 whole figure on every update.
 """
@@ -19,6 +19,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from engine.run import RUNNING, Run, Snapshot
+from lab import stage
 
 Draw = Callable[[Snapshot], None]
 BURST_SECONDS = 0.9
@@ -37,7 +38,8 @@ def live_panel(run: Run, draw_fast: Draw, draw_slow: Draw | None = None, *, key:
 
     @st.fragment(run_every=1.0 if running else None)
     def panel() -> None:
-        fast_slot = st.empty()
+        with stage.picture():
+            fast_slot = st.empty()
         slow_slot = st.empty() if draw_slow is not None else None
         _burst(run, fast_slot, slow_slot, draw_fast, draw_slow, fps, slow_fps, was_running=running)
 

@@ -7,29 +7,20 @@ import streamlit as st
 from engine.run import Snapshot
 from engine.tasks.rbm import PRETRAINED, RBMTrainTask, scheme_of
 from lab import controls as ui
-from lab import views
+from lab import stage, views
 from lab.live import live_panel
 from lab.rbm.pictures import activation_picture, filter_picture, image_grid
 from lab.rbm.views import ENUMERABLE_NOTE, ais_figure, data_if_available, run_ais, without_data
 
-st.title("Restricted Boltzmann machine: training live")
-st.caption(
-    "E(v, h) = −b′v − c′h − v′Wh (eq. 20.6). The hidden units are independent given v: "
-    "P(hⱼ = 1 | v) = σ(cⱼ + v′W:,ⱼ) (eq. 20.14), and the visible units given h: P(vᵢ = 1 | h) = σ(bᵢ + Wᵢ,: h) (eq. 20.16). "
-    "Learning follows the log-likelihood gradient ⟨vh′⟩_data − ⟨vh′⟩_model (section 18.1), the model term from a short Gibbs chain: "
-    "restarted at the data (CD-k) or kept running between updates (PCD, a.k.a. SML)."
-)
+stage.title("Restricted Boltzmann machine: training live")
 
 P = RBMTrainTask.PARAMS
-top = st.columns([2.4, 1.4, 1.4, 1.2, 1.9])
-with top[0]:
+with stage.parameters():
     dataset = ui.param_widget(P, "dataset", "rbm", horizontal=True)
-shown = {"dataset": dataset}
-for col, names in zip(top[1:], (("start",), ("hidden",), ("seed",), ("centering", "learn_precision")), strict=True):
-    with col:
-        shown |= {name: ui.param_widget(P, name, "rbm", dataset=dataset, horizontal=name == "start") for name in names}
-shown |= ui.param_row(P, ("method", "k", "lr", "momentum", "batch_size", "weight_decay"), "rbm", dataset=dataset, horizontal=("method",))
-shown |= ui.param_rest(P, shown, "rbm", dataset=dataset)
+    shown = {"dataset": dataset}
+    shown |= ui.param_column(P, ("start", "hidden", "seed", "method", "k", "lr", "momentum", "batch_size", "weight_decay", "centering", "learn_precision"),
+                             "rbm", dataset=dataset, horizontal=("start", "method"))  # fmt: skip
+    shown |= ui.param_rest(P, shown, "rbm", dataset=dataset, per_row=1)
 start = shown["start"]
 data = data_if_available(dataset)
 if data is None:
@@ -41,29 +32,26 @@ run = ui.session_run("rbm.train", RBMTrainTask, params)
 ui.push_params(run, params)
 ui.run_controls(run, "rbm")
 task: RBMTrainTask = run.task
-st.caption(f"Model: **{task.source}** · {task.rbm.n_visible} visible ({task.rbm.config.visible}) × {task.rbm.n_hidden} hidden units · "
-           f"data: {task.data.source}, binarisation: {scheme_of(task.data.name)}. "
-           "Dataset, start, hidden units and seed apply when you press Reset.")  # fmt: skip
 
 
 def draw_fast(snap: Snapshot) -> None:
     a = snap.arrays
     left, right = st.columns([3, 2])
     with left:
-        views.show_image(filter_picture(a["filters"]), caption=f"Filters: column j of W as an image, each with its own contrast ({min(len(a['filters']), 500)} of {len(a['filters'])} hidden units), step {snap.step}", target_width=760)
+        views.show_image(filter_picture(a["filters"]), caption=f"Filters W:,j ({min(len(a['filters']), 500)} of {len(a['filters'])} hidden units), step {snap.step}", target_width=620)
     with right:
         n = min(36, len(a["chains"]))
-        views.show_image(image_grid(a["chains"][:n], ncols=6), caption="Negative samples: the persistent chains (PCD) or the reconstructions' samples (CD)", target_width=420)
-        views.show_image(activation_picture(a["hidden_probs"][:32]), caption="P(h | v) for 32 training images (rows) and every hidden unit (columns)", target_width=420)
-        m = st.columns(3)
-        m[0].metric("Epoch", f"{snap.latest('epoch', 0.0):.2f}")
-        m[1].metric("Updates / s", f"{snap.steps_per_second:.0f}")
-        ratio = snap.latest("update_ratio", None)
-        m[2].metric("‖ΔW‖ / ‖W‖", "—" if ratio is None else f"{ratio:.1e}", help="The size of the last update relative to the weights; Hinton suggests about 1e-3")
+        views.show_image(image_grid(a["chains"][:n], ncols=6), caption="Negative samples", target_width=300)
 
 
 def draw_slow(snap: Snapshot) -> None:
     m = snap.metrics
+    c = st.columns(3)
+    c[0].metric("Epoch", f"{snap.latest('epoch', 0.0):.2f}")
+    c[1].metric("Updates / s", f"{snap.steps_per_second:.0f}")
+    ratio = snap.latest("update_ratio", None)
+    c[2].metric("‖ΔW‖ / ‖W‖", "—" if ratio is None else f"{ratio:.1e}", help="The size of the last update relative to the weights; Hinton suggests about 1e-3")
+    views.show_image(activation_picture(snap.arrays["hidden_probs"][:32]), caption="P(h | v) for 32 training images (rows) and every hidden unit (columns)", target_width=600)
     c = st.columns(3)
     with c[0]:
         if "recon_error" in m:
@@ -87,6 +75,20 @@ def draw_slow(snap: Snapshot) -> None:
 
 
 live_panel(run, draw_fast, draw_slow, key="rbm.live", slow_fps=1)
+st.caption(f"Model: **{task.source}** · {task.rbm.n_visible} visible ({task.rbm.config.visible}) × {task.rbm.n_hidden} hidden units · "
+           f"data: {task.data.source}, binarisation: {scheme_of(task.data.name)}. "
+           "Dataset, start, hidden units and seed apply when you press Reset.")  # fmt: skip
+stage.explain(
+    r"An RBM's energy is $E(\mathbf v, \mathbf h) = -\mathbf b^\top \mathbf v - \mathbf c^\top \mathbf h - \mathbf v^\top W \mathbf h$ (eq. 20.6). "
+    r"The hidden units are independent given $\mathbf v$, and the visible units given $\mathbf h$:"
+    "\n\n"
+    r"$$P(h_j = 1 \mid \mathbf v) = \sigma\big(c_j + \mathbf v^\top W_{:,j}\big) \quad\text{(eq. 20.14)}, \qquad "
+    r"P(v_i = 1 \mid \mathbf h) = \sigma\big(b_i + W_{i,:}\,\mathbf h\big) \quad\text{(eq. 20.16)}.$$"
+    "\n\n"
+    r"Learning follows the log-likelihood gradient $\langle \mathbf v \mathbf h^\top\rangle_{\text{data}} - \langle \mathbf v \mathbf h^\top\rangle_{\text{model}}$ "
+    r"(section 18.1); the model term comes from a short Gibbs chain, restarted at the data each update (CD-$k$) "
+    r"or kept running between updates (PCD, also called SML, section 18.2)."
+)
 
 st.subheader("Log-likelihood by annealed importance sampling")
 st.caption(

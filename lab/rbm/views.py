@@ -9,7 +9,7 @@ from engine import data as datasets
 from engine.eval.ais import AISResult, ais_log_z
 from engine.models.rbm import MAX_ENUMERABLE, RBM
 from engine.tasks.rbm import PRETRAINED, TRAIN_PARAMS, heldout_log_likelihood, load_pretrained, load_rbm_data
-from lab import views
+from lab import stage, views
 from lab.rbm.pictures import filter_picture
 
 DATASET_NAMES = dict(TRAIN_PARAMS["dataset"].labels)
@@ -37,18 +37,16 @@ def data_if_available(name: str) -> datasets.Split | None:
 def without_data(name: str, start: str) -> None:
     """What the RBM page shows when ``name`` is not on this machine: how to get it, and the pretrained model's
     filters when there is one (MNIST, Frey), so the page still opens on something to look at."""
-    st.info(
-        f"{DATASET_NAMES[name]} is not on this machine, so nothing can train on it here: run `genlab data fetch {name}` "
-        "(or point GENLAB_DATA at a folder holding it) and reload this page. The 8x8 digits and bars and stripes train right away.",
-        icon=":material/cloud_off:",
-    )
+    message = (f"{DATASET_NAMES[name]} is not on this machine, so nothing can train on it here: run `genlab data fetch {name}` "
+               "(or point GENLAB_DATA at a folder holding it) and reload this page. The 8x8 digits and bars and stripes train right away.")  # fmt: skip
     if start != "pretrained" or name not in PRETRAINED:
+        st.info(message, icon=":material/cloud_off:")
         return
     rbm, extra = pretrained(name)
     filters = rbm.W.T.reshape(-1, *rbm.config.image_shape).numpy()
-    views.show_image(filter_picture(filters), caption=f"The pretrained {extra['title']}: column j of W as an image, each with its own contrast "
-                     f"({rbm.n_hidden} hidden units)", target_width=900)  # fmt: skip
-    st.caption("The Gibbs chain page (in the menu) samples this model without any data.")
+    with stage.picture():
+        views.show_image(filter_picture(filters), caption=f"The pretrained {extra['title']}: filters W:,j ({rbm.n_hidden} hidden units)", target_width=900)
+    st.info(message + " The Gibbs chain page (in the menu) samples this model without any data.", icon=":material/cloud_off:")
 
 
 def run_ais(rbm: RBM, data: datasets.Split | None, n_betas: int, n_chains: int) -> tuple[AISResult, dict]:

@@ -181,7 +181,7 @@ def test_unwatched_run_pauses_itself():
     run = Run(Growth(), {"rate": 0.0}, idle_timeout=0.2)
     run.start()
     assert wait_until(lambda: run.snapshot(watch=False).status == PAUSED, timeout=3.0)
-    assert "nobody has looked" in run.snapshot().message
+    assert "Paused while you were away: nobody looked at this run for 0 s" in run.snapshot().message
     run.close()
 
 

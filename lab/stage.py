@@ -1,0 +1,123 @@
+"""The stage: one projector-first layout for every lab page.
+
+At a projector's 1280x720 the live picture is the star, so a page is laid out as
+
+- a one-line title (:func:`title`);
+- the run bar (lab.controls.run_controls) and, right under it, the live picture;
+- the page's parameters in the sidebar (:func:`parameters`), built from the task's declarations;
+- the explanation, with its equations typeset, in an expander under the picture (:func:`explain`).
+
+Presenter mode (``?present=1``, the "Presenter" button or the P key) hides the navigation and the
+parameters and enlarges the type. Keys on every page: Space plays or pauses, the right arrow takes
+one step, R resets, P toggles presenter mode (:func:`keyboard`; never while typing in a field).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import streamlit as st
+
+PRESENT_KEY = "stage.present"
+"""Session state of presenter mode; the URL carries it as ``?present=1``."""
+
+CSS = """
+<style>
+.block-container {padding-top: 3.4rem; padding-bottom: 3rem;}
+html, body, [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li {font-size: 16px;}
+[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p, [data-testid="stImageCaption"] {font-size: 16px !important; color: #3d4150 !important;}
+[data-testid="stWidgetLabel"] p {font-size: 15px;}
+[data-testid="stMain"] h1 {font-size: clamp(1.15rem, 2.1vw, 1.6rem); line-height: 1.25; padding: 0.2rem 0;}
+[data-testid="stMetricValue"] {font-size: 1.6rem;}
+[data-testid="stMetricValue"] > div, [data-testid="stMetricLabel"] p {overflow: visible; white-space: nowrap;}
+[data-testid="stImage"] img {max-height: calc(100vh - 250px); width: auto; object-fit: contain;}
+</style>
+"""
+
+PRESENTER_CSS = """
+<style>
+[data-testid="stSidebar"], [data-testid="stExpandSidebarButton"], [data-testid="stHeader"] {display: none;}
+.block-container {padding-top: 1.2rem;}
+html, body, [data-testid="stMarkdownContainer"] p {font-size: 22px;}
+[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p, [data-testid="stImageCaption"] {font-size: 24px !important;}
+[data-testid="stMain"] h1 {font-size: clamp(1.4rem, 2.6vw, 2.1rem);}
+[data-testid="stImage"] img {max-height: calc(100vh - 260px);}
+</style>
+"""
+
+KEYS_JS = """
+export default function () {
+    if (window.__genlabKeys) return;
+    window.__genlabKeys = true;
+    const press = (name) => {
+        const boxes = [...document.querySelectorAll('[class*="st-key-"]')];
+        const box = boxes.find((el) => [...el.classList].some((c) => c.startsWith('st-key-') && c.endsWith(name))
+            && (name === 'stage-present' || el.closest('[class*="-runbar"]')));
+        const button = box && box.querySelector('button');
+        if (button && !button.disabled) { button.click(); return true; }
+        return false;
+    };
+    document.addEventListener('keydown', (event) => {
+        const target = event.target;
+        if (event.ctrlKey || event.metaKey || event.altKey) return;
+        if (target && (target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName))) return;
+        let done = false;
+        if (event.key === ' ') done = press('-play') || press('-pause');
+        else if (event.key === 'ArrowRight') done = press('-step');
+        else if (event.key === 'r' || event.key === 'R') done = press('-reset');
+        else if (event.key === 'p' || event.key === 'P') done = press('stage-present');
+        if (done) event.preventDefault();
+    });
+}
+"""
+
+_keys = st.components.v2.component("genlab_keys", js=KEYS_JS)
+
+
+def presenting() -> bool:
+    """Whether presenter mode is on: from the URL's ``present`` the first time, then from the button."""
+    if PRESENT_KEY not in st.session_state:
+        st.session_state[PRESENT_KEY] = st.query_params.get("present", "0") in ("1", "true")
+    return bool(st.session_state[PRESENT_KEY])
+
+
+def _toggle_presenter() -> None:
+    st.session_state[PRESENT_KEY] = not presenting()
+    if st.session_state[PRESENT_KEY]:
+        st.query_params["present"] = "1"
+    else:
+        st.query_params.pop("present", None)
+
+
+def frame() -> None:
+    """The stage's type and spacing on every page (the app calls it), large in presenter mode; the page keys."""
+    st.html(CSS + (PRESENTER_CSS if presenting() else ""))
+    _keys(key="stage.keys", height=0)
+
+
+def title(text: str) -> None:
+    """The page's title, one line at a projector's 1280x720, with the presenter-mode switch at its right."""
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.title(text, anchor=False)
+        st.button("Present" if not presenting() else "Leave", icon=":material/slideshow:", key="stage-present", on_click=_toggle_presenter,
+                  help="Presenter mode (key P): the navigation and the settings hide and the type grows; press again to leave.")  # fmt: skip
+
+
+def picture() -> st.container:
+    """The slot of the page's live picture (a live panel draws in it; a browser test checks it is on the first screen)."""
+    return st.container(key="stage-picture")
+
+
+@contextmanager
+def parameters() -> Iterator[None]:
+    """Where a page's parameter widgets go: the sidebar (hidden in presenter mode, their values still apply)."""
+    with st.sidebar:
+        st.markdown("**Settings**")
+        yield
+
+
+def explain(markdown: str, *, label: str = "What you see, and the equations") -> None:
+    """The page's explanation under the picture: Markdown with typeset math ($...$ inline, $$...$$ displayed)."""
+    with st.expander(label, icon=":material/menu_book:"):
+        st.markdown(markdown)
