@@ -25,8 +25,9 @@ def main() -> None:
     st.set_page_config(page_title="Generative Models Lab", page_icon=":material/science:", layout="wide")
     configure_threads()
     crisp_pixels()
-    stage.frame()
-    navigation().run()
+    page = navigation()
+    stage.frame(page.url_path)
+    page.run()
 
 
 main()

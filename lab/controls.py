@@ -24,6 +24,7 @@ import streamlit as st
 
 from engine.params import ARRAY, RESET, Param, Params
 from engine.run import FAILED, RUNNING, Run, Task
+from lab import stage
 
 SPEEDS: dict[str, float | None] = {
     "1 step / 4 s": 0.25,
@@ -128,6 +129,7 @@ def run_controls(run: Run, key: str, *, step_label: str = "Step", show_speed: bo
             )
             if run.speed[0] != SPEEDS[label]:
                 run.set_speed(SPEEDS[label])
+        stage.export_menu(run, key)
     status_line(run)
 
 

@@ -16,12 +16,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import numpy as np
 import streamlit as st
 
 from engine.run import RUNNING, Run, Snapshot
 from lab import stage
+from lab.export import FrameRing
 
-Draw = Callable[[Snapshot], None]
+Draw = Callable[[Snapshot], "np.ndarray | None"]
 BURST_SECONDS = 0.9
 
 
@@ -30,7 +32,8 @@ def live_panel(run: Run, draw_fast: Draw, draw_slow: Draw | None = None, *, key:
 
     ``draw_fast`` and ``draw_slow`` each render one snapshot with ordinary
     Streamlit calls (columns, images, charts); they are called inside their own
-    ``st.empty()`` container and must not create widgets. A Plotly chart drawn
+    ``st.empty()`` container and must not create widgets. ``draw_fast`` returns the main
+    picture it drew (uint8), which the run bar's Export menu saves (lab.stage.frames). A Plotly chart drawn
     there needs a key that includes ``snap.version`` (e.g. ``f"loss-{snap.version}"``):
     one burst may draw several versions into the same slot.
     """
@@ -40,13 +43,16 @@ def live_panel(run: Run, draw_fast: Draw, draw_slow: Draw | None = None, *, key:
     def panel() -> None:
         with stage.picture():
             fast_slot = st.empty()
-        slow_slot = st.empty() if draw_slow is not None else None
-        _burst(run, fast_slot, slow_slot, draw_fast, draw_slow, fps, slow_fps, was_running=running)
+        slow_slot = None
+        if draw_slow is not None:
+            with stage.charts():
+                slow_slot = st.empty()
+        _burst(run, fast_slot, slow_slot, draw_fast, draw_slow, fps, slow_fps, was_running=running, ring=stage.frames(run))
 
     panel()
 
 
-def _burst(run, fast_slot, slow_slot, draw_fast, draw_slow, fps, slow_fps, was_running: bool) -> None:
+def _burst(run, fast_slot, slow_slot, draw_fast, draw_slow, fps, slow_fps, was_running: bool, ring: FrameRing) -> None:
     """Redraw for up to BURST_SECONDS; only when a new snapshot version is there."""
     start = time.monotonic()
     shown_fast = shown_slow = -1
@@ -56,7 +62,9 @@ def _burst(run, fast_slot, slow_slot, draw_fast, draw_slow, fps, slow_fps, was_r
         now = time.monotonic()
         if snap.version != shown_fast:
             with fast_slot.container():
-                draw_fast(snap)
+                picture = draw_fast(snap)
+            if isinstance(picture, np.ndarray):
+                ring.add(snap.step, picture)
             shown_fast = snap.version
         due = now - last_slow >= 1.0 / slow_fps or snap.status != RUNNING
         if slow_slot is not None and snap.version != shown_slow and due:

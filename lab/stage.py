@@ -19,6 +19,9 @@ from contextlib import contextmanager
 
 import streamlit as st
 
+from engine.run import Run
+from lab.export import KEPT_FRAMES, FrameRing, frames_gif, settings_png
+
 PRESENT_KEY = "stage.present"
 """Session state of presenter mode; the URL carries it as ``?present=1``."""
 
@@ -46,10 +49,20 @@ html, body, [data-testid="stMarkdownContainer"] p {font-size: 22px;}
 </style>
 """
 
-KEYS_JS = """
-export default function () {
-    if (window.__genlabKeys) return;
-    window.__genlabKeys = true;
+STAGE_JS = """
+export default function (component) {
+    const slots = () => document.querySelectorAll('.st-key-stage-picture, .st-key-stage-charts');
+    if (window.__genlabLayout !== component.data) {  // another page, presenter mode on or off: sizes start afresh
+        window.__genlabLayout = component.data;
+        slots().forEach((slot) => { slot.style.minHeight = ''; });
+    }
+    if (window.__genlabStage) return;
+    window.__genlabStage = true;
+    // a redrawn picture or chart is empty for a moment while it loads: its slot keeps the tallest size it has had
+    setInterval(() => slots().forEach((slot) => {
+        const height = slot.getBoundingClientRect().height;
+        if (height > (parseFloat(slot.style.minHeight) || 0)) slot.style.minHeight = `${height}px`;
+    }), 100);
     const press = (name) => {
         const boxes = [...document.querySelectorAll('[class*="st-key-"]')];
         const box = boxes.find((el) => [...el.classList].some((c) => c.startsWith('st-key-') && c.endsWith(name))
@@ -72,7 +85,7 @@ export default function () {
 }
 """
 
-_keys = st.components.v2.component("genlab_keys", js=KEYS_JS)
+_stage_script = st.components.v2.component("genlab_stage", js=STAGE_JS)
 
 
 def presenting() -> bool:
@@ -90,10 +103,11 @@ def _toggle_presenter() -> None:
         st.query_params.pop("present", None)
 
 
-def frame() -> None:
-    """The stage's type and spacing on every page (the app calls it), large in presenter mode; the page keys."""
+def frame(page: str) -> None:
+    """The stage on every page (the app calls it): its type and spacing, large in presenter mode; the keys; and slots
+    that keep their size while their picture is redrawn, so the page does not jump while a run plays."""
     st.html(CSS + (PRESENTER_CSS if presenting() else ""))
-    _keys(key="stage.keys", height=0)
+    _stage_script(key="stage.script", data=f"{page}|{presenting()}", height=0)
 
 
 def title(text: str) -> None:
@@ -109,6 +123,11 @@ def picture() -> st.container:
     return st.container(key="stage-picture")
 
 
+def charts() -> st.container:
+    """The slot of the page's live charts, under the picture (it keeps its size while they are redrawn)."""
+    return st.container(key="stage-charts")
+
+
 @contextmanager
 def parameters() -> Iterator[None]:
     """Where a page's parameter widgets go: the sidebar (hidden in presenter mode, their values still apply)."""
@@ -121,3 +140,34 @@ def explain(markdown: str, *, label: str = "What you see, and the equations") ->
     """The page's explanation under the picture: Markdown with typeset math ($...$ inline, $$...$$ displayed)."""
     with st.expander(label, icon=":material/menu_book:"):
         st.markdown(markdown)
+
+
+def frames(run: Run) -> FrameRing:
+    """The pictures this session's live panel drew of ``run`` (the last :data:`lab.export.KEPT_FRAMES`)."""
+    key = f"stage.frames.{id(run)}"
+    if key not in st.session_state:
+        st.session_state[key] = FrameRing()
+    return st.session_state[key]
+
+
+def _settings(run: Run, name: str, step: int) -> dict:
+    return {"page": name, "step": step, **run.params}
+
+
+def export_menu(run: Run, name: str) -> None:
+    """The run bar's Export menu: the live picture as PNG (its settings in the text chunk ``genlab-settings``) and its
+    last frames as a GIF, made when a button is pressed."""
+    ring = frames(run)
+    with st.popover("Export", icon=":material/download:", help="Save the live picture (PNG, with its settings inside) or its last frames (GIF)"):
+        n = st.select_slider("Frames in the GIF", options=[10, 20, 30, KEPT_FRAMES], value=30, key=f"{name}-gif-frames")
+
+        def png() -> bytes:
+            step, picture = ring.latest()
+            return settings_png(picture, _settings(run, name, step))
+
+        def gif() -> bytes:
+            kept = ring.last(n)
+            return frames_gif([picture for _, picture in kept], settings=_settings(run, name, kept[-1][0]))
+
+        st.download_button("Picture (PNG)", data=png, file_name=f"{name}.png", mime="image/png", key=f"{name}-png", icon=":material/image:")
+        st.download_button(f"Last {n} frames (GIF)", data=gif, file_name=f"{name}.gif", mime="image/gif", key=f"{name}-gif", icon=":material/animation:")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
 from engine.run import Snapshot
@@ -34,14 +35,16 @@ ui.run_controls(run, "rbm")
 task: RBMTrainTask = run.task
 
 
-def draw_fast(snap: Snapshot) -> None:
+def draw_fast(snap: Snapshot) -> np.ndarray:
     a = snap.arrays
     left, right = st.columns([3, 2])
+    filters = filter_picture(a["filters"])
     with left:
-        views.show_image(filter_picture(a["filters"]), caption=f"Filters W:,j ({min(len(a['filters']), 500)} of {len(a['filters'])} hidden units), step {snap.step}", target_width=620)
+        views.show_image(filters, caption=f"Filters W:,j ({min(len(a['filters']), 500)} of {len(a['filters'])} hidden units), step {snap.step}", target_width=620)
     with right:
         n = min(36, len(a["chains"]))
         views.show_image(image_grid(a["chains"][:n], ncols=6), caption="Negative samples", target_width=300)
+    return filters
 
 
 def draw_slow(snap: Snapshot) -> None:

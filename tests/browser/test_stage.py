@@ -3,9 +3,13 @@ presenter mode, the keys, and a run that pauses when its page is left."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from PIL import Image
 
 from lab.catalog import LAB_PAGES
+from lab.export import SETTINGS_KEY
 from tests.browser.conftest import wait_idle
 
 PROJECTOR = {"width": 1280, "height": 720}
@@ -85,3 +89,38 @@ def test_a_run_left_playing_pauses_and_says_so_when_its_page_is_back(projector, 
     wait_idle(page)
     page.wait_for_selector("text=Paused while you were away", timeout=20_000)
     wait_until(page, running=False)
+
+
+def test_export_saves_the_picture_with_its_settings_and_a_gif_of_the_frames_asked_for(projector, open_page, tmp_path):
+    page = open_page(DIGITS_RBM)
+    page.get_by_role("button", name="Play").first.click()
+    wait_until(page, running=True)
+    page.wait_for_timeout(6_000)  # more than 30 frames at up to 25 frames/s
+    page.get_by_role("button", name="Pause").first.click()
+    wait_until(page, running=False)
+    page.get_by_role("button", name="Export").click()
+    with page.expect_download() as png:
+        page.get_by_role("button", name="Picture (PNG)").click()
+    picture = Image.open(png.value.path())
+    settings = json.loads(picture.text[SETTINGS_KEY])
+    assert settings["page"] == "rbm" and settings["dataset"] == "digits" and settings["lr"] == 0.05 and settings["step"] > 10
+    assert picture.width >= 400  # upscaled to about lab.export.EXPORT_WIDTH, by a whole factor
+    if not page.get_by_role("button", name="Last 30 frames (GIF)").is_visible():
+        page.get_by_role("button", name="Export").click()
+    with page.expect_download() as gif:
+        page.get_by_role("button", name="Last 30 frames (GIF)").click()  # the menu's default
+    animation = Image.open(gif.value.path())
+    assert animation.n_frames == 30 and json.loads(animation.info["comment"])["step"] == settings["step"]
+
+
+def test_the_page_does_not_change_height_while_it_plays(projector, open_page):
+    page = open_page(DIGITS_RBM)
+    page.get_by_role("button", name="Play").first.click()
+    wait_until(page, running=True)
+    page.wait_for_timeout(2_000)  # the first charts
+    heights = []
+    for _ in range(20):  # 5 s
+        heights.append(page.evaluate("document.querySelector('[data-testid=stMain]').scrollHeight"))
+        page.wait_for_timeout(250)
+    page.get_by_role("button", name="Pause").first.click()
+    assert max(heights) - min(heights) <= 2, f"page height changed while playing: {sorted(set(heights))}"
