@@ -164,12 +164,39 @@ def _choice_name(p: Param) -> Callable[[Any], str]:
     return lambda c: p.labels.get(c, f"{c:g}" if isinstance(c, float) else str(c))
 
 
+def hidden_params() -> frozenset[str]:
+    """The parameters a lesson link asks the page not to show: ``?hide=lr,momentum`` (their values still come from the URL)."""
+    return frozenset(name.strip() for name in st.query_params.get("hide", "").split(",") if name.strip())
+
+
+def url_value(p: Param, key: str, default: Any) -> Any:
+    """The value the URL gives ``key`` (as a bound widget writes it: a choice by its label), else ``default``
+    (with a warning naming the allowed range when the URL's value is out of it)."""
+    text = st.query_params.get(key)
+    if text is None:
+        return default
+    options = p.choices if p.choices is not None else p.ticks
+    if options is not None:
+        name = _choice_name(p)
+        return next((o for o in options if text in (name(o), str(o))), default)
+    if p.kind is bool:
+        return text.lower() in ("true", "1")
+    try:
+        value = p.kind(text)
+        p.check(value)
+    except ValueError as err:
+        st.warning(f"Not applied from the link: {err}.", icon=":material/link_off:")
+        return default
+    return value
+
+
 def param_widget(params: Params, name: str, prefix: str, *, dataset: str | None = None, horizontal: bool | None = None) -> Any:
     """The widget of one declared parameter, at its starting value for ``dataset``; returns its value.
 
     Choices become a radio row (``horizontal``, the default for up to three) or a select box;
     a bool a toggle; ``ticks`` a slider over those values; a number with a ``step`` a slider,
-    without one a number box."""
+    without one a number box. A parameter the URL hides (:func:`hidden_params`) gets no widget: its value
+    is the URL's, else its default."""
     p = params[name]
     key, label, help, value = f"{prefix}.{name}", widget_label(p), widget_help(p), p.default_for(dataset)
     if p.per_dataset and dataset is not None:
@@ -177,6 +204,8 @@ def param_widget(params: Params, name: str, prefix: str, *, dataset: str | None 
         if st.session_state.get(seen, dataset) != dataset and key in st.session_state:
             del st.session_state[key]  # a new dataset starts from its own default, as the CLI does
         st.session_state[seen] = dataset
+    if name in hidden_params():
+        return url_value(p, key, value)
     if p.kind is bool:
         return st.toggle(label, value=value, key=key, help=help, **_BOUND)
     if p.choices is not None:

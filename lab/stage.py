@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import urlencode
 
 import streamlit as st
 
@@ -110,10 +111,21 @@ def frame(page: str) -> None:
     _stage_script(key="stage.script", data=f"{page}|{presenting()}", height=0)
 
 
+def lesson_link() -> str:
+    """This page's URL with every setting in it (widgets write theirs into the query string)."""
+    base = (st.context.url or "").split("?")[0]  # no URL without a browser (AppTest)
+    query = urlencode(st.query_params.to_dict(), safe=",")
+    return f"{base}?{query}" if query else base
+
+
 def title(text: str) -> None:
-    """The page's title, one line at a projector's 1280x720, with the presenter-mode switch at its right."""
+    """The page's title, one line at a projector's 1280x720, with the lesson link and the presenter-mode switch at its right."""
     with st.container(horizontal=True, vertical_alignment="center"):
         st.title(text, anchor=False)
+        with st.popover("Link", icon=":material/link:", help="A link to this page with these settings, for a lesson"):
+            st.code(lesson_link(), language=None, wrap_lines=True)
+            st.caption("The copy button is at the right of the link. Add `&hide=lr,momentum` (parameter names) to hide those settings, "
+                       "and `&present=1` to open in presenter mode.")  # fmt: skip
         st.button("Present" if not presenting() else "Leave", icon=":material/slideshow:", key="stage-present", on_click=_toggle_presenter,
                   help="Presenter mode (key P): the navigation and the settings hide and the type grows; press again to leave.")  # fmt: skip
 

@@ -1,0 +1,28 @@
+"""Lesson links: ``hide=`` takes settings off the page while the URL still sets them; the Link menu holds the setup."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+RBM_PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "rbm.py")
+
+
+def test_hidden_settings_have_no_widget_and_take_their_values_from_the_url():
+    at = AppTest.from_file(RBM_PAGE, default_timeout=120)
+    at.query_params.update({"rbm.dataset": "digits 8x8", "rbm.lr": "0.3", "rbm.k": "5", "hide": "lr,k,momentum"})
+    at.run()
+    assert not at.exception
+    keys = {w.key for w in at.select_slider} | {w.key for w in at.slider}
+    assert {"rbm.lr", "rbm.k", "rbm.momentum"}.isdisjoint(keys) and "rbm.batch_size" in keys
+    run = at.session_state["shared.rbm.train"]
+    assert run.params["dataset"] == "digits" and run.params["lr"] == 0.3 and run.params["k"] == 5 and run.params["momentum"] == 0.5
+
+
+def test_a_hidden_setting_out_of_range_is_refused_with_its_range():
+    at = AppTest.from_file(RBM_PAGE, default_timeout=120)
+    at.query_params.update({"rbm.dataset": "digits 8x8", "rbm.k": "99", "hide": "k"})
+    at.run()
+    assert not at.exception and any("Not applied from the link: k must be between 1 and 25, got 99" in w.value for w in at.warning)
+    assert at.session_state["shared.rbm.train"].params["k"] == 1
