@@ -45,7 +45,9 @@ class Task(Protocol):
     data (an image index past the end of the test set);
     ``nonfinite()`` names a parameter holding NaN or Inf (or returns None);
     ``state()`` / ``restore(state)`` copy and restore the model, letting the
-    run roll back after a divergence; ``divergence_hint`` says what to change.
+    run roll back after a divergence; ``divergence_hint`` says what to change;
+    ``wrecked(metrics)`` says, in words, why a run whose numbers are all finite is nonetheless
+    ruined (or returns None): the run then pauses with that reason and the hint.
     """
 
     def reset(self, params: Mapping[str, Any]) -> None: ...
@@ -317,6 +319,9 @@ class Run:
                     self._diverged(bad, metrics.get(bad))
                 for k, v in metrics.items():
                     self._hist.setdefault(k, _History(self._history_limit)).add(self._step, float(v))
+                why = self.task.wrecked(metrics) if hasattr(self.task, "wrecked") else None
+                if why is not None:
+                    self._wrecked(why)
 
     def _diverged(self, what: str, value: Any) -> None:
         kind = "NaN" if value is not None and math.isnan(float(value)) else "NaN or Inf"
@@ -336,6 +341,14 @@ class Run:
             if self._status != CLOSED:
                 self._status = PAUSED
             self._message = f"Paused: {what} became {kind} at step {bad_step}; {where}. Try this: {hint}."
+        raise Diverged(self._message)
+
+    def _wrecked(self, why: str) -> None:
+        hint = getattr(self.task, "divergence_hint", "lower the learning rate")
+        with self._cond:
+            if self._status != CLOSED:
+                self._status = PAUSED
+            self._message = f"Paused at step {self._step}: {why}. Try this: {hint}, then press Play (or Reset)."
         raise Diverged(self._message)
 
     def _fail(self, err: BaseException) -> None:

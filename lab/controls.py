@@ -11,7 +11,7 @@
   Their values go into ``run.update_params`` through ``push_params``; moving a slider never
   restarts training.
 - Widgets for page-only settings that are no Task parameter (``slider``, ``select``, ...),
-  bound to the URL the same way.
+  bound to the URL the same way, and a lesson's named setups (``presets``).
 """
 
 from __future__ import annotations
@@ -99,9 +99,12 @@ def push_params(run: Run, params: Mapping[str, Any]) -> None:
         st.error(f"Not applied: {err}")
 
 
-def run_controls(run: Run, key: str, *, step_label: str = "Step", show_speed: bool = True, default_speed: str = "full speed") -> None:
-    """The run bar: Play / Pause / Step / Reset buttons and the speed control on one row (they wrap, never clip), and the
-    run's status line. Keys (lab.stage): Space plays or pauses, the right arrow steps, R resets."""
+def run_controls(run: Run, key: str, *, step_label: str = "Step", show_speed: bool = True, default_speed: str = "full speed", export: bool = True) -> None:
+    """The run bar: Play / Pause / Step / Reset buttons, the speed control and (``export``, for a page whose live panel
+    returns its picture) the Export menu on one row (they wrap, never clip), and the run's status line. Keys (lab.stage):
+    Space plays or pauses, the right arrow steps, R resets."""
+    if st.session_state.pop(f"{key}.preset_pending", False):  # a preset was applied (presets): start again from it
+        run.reset()
     running = run.status == RUNNING
     with st.container(horizontal=True, vertical_alignment="center", key=f"{key}-runbar"):
         if st.button("Play", icon=":material/play_arrow:", key=f"{key}.play", disabled=running or run.status == FAILED, type="primary", help="Key: Space"):
@@ -129,7 +132,8 @@ def run_controls(run: Run, key: str, *, step_label: str = "Step", show_speed: bo
             )
             if run.speed[0] != SPEEDS[label]:
                 run.set_speed(SPEEDS[label])
-        stage.export_menu(run, key)
+        if export:
+            stage.export_menu(run, key)
     status_line(run)
 
 
@@ -248,6 +252,22 @@ def param_rest(params: Params, placed: Iterable[str], prefix: str, *, dataset: s
                 with col:
                     values[name] = param_widget(params, name, prefix, dataset=dataset)
     return values
+
+
+def presets(prefix: str, choices: Mapping[str, Mapping[str, Any]], *, help: str | None = None) -> None:
+    """A lesson's named setups: choosing one and pressing Apply sets those widgets (so the URL holds the setup, seed
+    included) and restarts the run from them when the run bar is drawn (:func:`run_controls` with the same key)."""
+
+    def apply() -> None:
+        values = choices[st.session_state[f"{prefix}.preset"]]
+        for name, value in values.items():
+            st.session_state[f"{prefix}.{name}"] = value
+            if "dataset" in values:  # the preset's own values, not the new dataset's defaults (param_widget)
+                st.session_state[f"{prefix}.{name}@dataset"] = values["dataset"]
+        st.session_state[f"{prefix}.preset_pending"] = True
+
+    st.selectbox("Lesson preset", list(choices), key=f"{prefix}.preset", help=help, **_BOUND)
+    st.button("Apply preset", on_click=apply, icon=":material/tune:", key=f"{prefix}.apply", help="Sets the settings above and restarts the run from them")
 
 
 def slider(key: str, label: str, min_value: float, max_value: float, value: float, step: float | None = None, help: str | None = None, format: str | None = None) -> Any:

@@ -11,88 +11,38 @@ from engine.models.gan import MIN_USER_POINTS, VIEW, fit_user_points
 from engine.run import RUNNING, Snapshot
 from engine.tasks.gan import PRESETS_2D, GAN2DTask
 from lab import controls as ui
+from lab import stage
 from lab.gan.figures import LAYERS, click_grid, curves_figure, fast_figure, gan2d_figure
 
 P = GAN2DTask.PARAMS
 SCENE_EVERY = 0.15  # seconds between redraws of the 2-D picture while the run plays (Plotly updates it in place)
 
-st.title("GAN on 2-D data, live")
-st.caption(
-    "The discriminator D(x) learns to tell real samples (blue) from the generator's samples G(z) (red); the generator follows −∇ₓ of its loss "
-    "through D (arrows). Minimax: G minimizes log(1 − D(G(z))); non-saturating: G maximizes log D(G(z)) (section 20.10.4). "
-    "The background is D's output; the grey mesh is G's image of a square grid of z: watch how G folds and stretches its latent space."
-)
+stage.title("GAN on 2-D data, live")
 
 
-def apply_preset() -> None:
-    """Preset button callback: set the widgets, then the run restarts from fresh networks."""
-    for name, value in PRESETS_2D[st.session_state["gan2d.preset"]].items():
-        st.session_state[f"gan2d.{name}"] = value
-    st.session_state["gan2d.reset_pending"] = True
-
-
-top = st.columns([3, 1, 2, 2])
-with top[0]:
-    st.selectbox("Preset", list(PRESETS_2D), key="gan2d.preset", help="Mode collapse: D learns 33x slower than G, G chases one mode. The cure: balanced learning rates.")
-with top[1]:
-    st.write("")
-    st.button("Apply preset", on_click=apply_preset, icon=":material/tune:", width="stretch")
-with top[2]:
-    shown = {"data": ui.param_widget(P, "data", "gan2d")}
-with top[3]:
-    shown["loss"] = ui.param_widget(P, "loss", "gan2d")
-shown |= ui.param_row(P, ("optimizer", "lr_g", "lr_d", "d_steps", "batch_size", "seed"), "gan2d", horizontal=("optimizer",))
-
-with st.expander("Networks (changing one restarts from fresh networks)"):
-    shown |= ui.param_row(P, ("noise_dim", "width_g", "depth_g", "width_d", "depth_d", "gp_weight"), "gan2d")
-
-layers = st.pills("Layers", list(LAYERS), selection_mode="multi", default=list(LAYERS), key="gan2d.layers", persist_state="session") or []
+with stage.parameters():
+    ui.presets("gan2d", PRESETS_2D, help="Mode collapse: D learns 33x slower than G, G chases one mode. The cure: balanced learning rates.")
+    shown = ui.param_column(P, ("data", "loss", "optimizer", "lr_g", "lr_d", "d_steps", "batch_size", "seed"), "gan2d", horizontal=("optimizer",))
+    st.markdown("**Networks** (changing one restarts from fresh networks)")
+    shown |= ui.param_column(P, ("noise_dim", "width_g", "depth_g", "width_d", "depth_d", "gp_weight"), "gan2d")
+    shown |= ui.param_rest(P, shown, "gan2d", per_row=1)
+    layers = st.pills("Layers", list(LAYERS), selection_mode="multi", default=list(LAYERS), key="gan2d.layers", persist_state="session") or []
 
 # --------------------------------------------------------------------------- user-placed points
 points: list[tuple[float, float]] = st.session_state.setdefault("gan2d.points", [])
-target_ok = True
+target_ok, target_notice = True, ""
 if shown["data"] == "custom":
-    st.subheader("Place your points")
-    st.caption(f"Click in the square to add a point (at least {MIN_USER_POINTS}); the GAN trains on small Gaussian blobs around them.")
-
-    def add_point() -> None:
-        event = st.session_state.get("gan2d.place")
-        sel = event.get("selection", {}) if isinstance(event, dict) else getattr(event, "selection", {})
-        pts = sel.get("points", []) if isinstance(sel, dict) else getattr(sel, "points", [])
-        for p in pts:
-            st.session_state["gan2d.points"].append((round(float(p["x"]), 2), round(float(p["y"]), 2)))
-
-    pc = st.columns([3, 1])
-    with pc[0]:
-        arr = np.array(points, dtype=float).reshape(-1, 2)
-        traces = [click_grid(0.9 * VIEW, 28), {"type": "scatter", "x": arr[:, 0], "y": arr[:, 1], "mode": "markers", "name": "your points", "marker": {"size": 14, "color": "#1f5fbf"}}]
-        fig = fast_figure(traces, f"{len(points)} points placed", "x₁", "x₂", height=440, xaxis={"range": [-VIEW, VIEW], "constrain": "domain"},
-                          yaxis={"range": [-VIEW, VIEW], "scaleanchor": "x", "scaleratio": 1, "constrain": "domain"},
-                          clickmode="event+select", dragmode=False, showlegend=False)  # fmt: skip
-        st.plotly_chart(fig, key="gan2d.place", on_select=add_point, selection_mode="points", width="stretch", config={"displayModeBar": False})
-    with pc[1]:
-        if st.button("Clear points", icon=":material/delete:"):
-            points.clear()
-            st.rerun()
-        if st.button("Undo last", icon=":material/undo:") and points:
-            points.pop()
-            st.rerun()
     try:
-        _, notice = fit_user_points(np.array(points, dtype=float))
-        if notice:
-            st.info(notice)
+        _, target_notice = fit_user_points(np.array(points, dtype=float))
     except ValueError as err:
-        st.info(f"Not training on your points yet: {err}. Training continues on the previous target.")
-        target_ok = False
+        target_notice, target_ok = f"Not training on your points yet: {err}. Training continues on the previous target.", False
 
 params = P.complete({**shown, "user_points": ui.array_param(points) if shown["data"] == "custom" else ()})
 run = ui.session_run("gan2d.run", GAN2DTask, params if target_ok else {**params, "data": "ring", "user_points": ()}, max_fps=12)
 if not target_ok:
     params |= {"data": run.params["data"], "user_points": run.params["user_points"]}
 ui.push_params(run, params)
-if st.session_state.pop("gan2d.reset_pending", False):
-    run.reset()
-ui.run_controls(run, "gan2d")
+ui.run_controls(run, "gan2d", export=False)
 centers = toy_points(run.params["data"], 1).centers if run.params["data"] in ("ring", "grid") else None
 
 
@@ -108,9 +58,9 @@ def draw_readouts(snap: Snapshot) -> None:
 
 def draw_live(snap: Snapshot) -> None:
     """The whole live area: the 2-D picture, the readouts and the curves (Plotly charts with stable keys update in place)."""
-    left, right = st.columns([3, 1])
+    left, right = stage.picture().columns([3, 1])
     with left:
-        fig = gan2d_figure(snap.arrays, layers, VIEW, snap.params["loss"], centers, title=f"Real vs generated, step {snap.step:,}")
+        fig = gan2d_figure(snap.arrays, layers, VIEW, snap.params["loss"], centers, title=f"Real vs generated, step {snap.step:,}", height=500)
         st.plotly_chart(fig, key="gan2d.scene", width="stretch", config={"displayModeBar": False})
     with right:
         draw_readouts(snap)
@@ -146,4 +96,37 @@ st.caption(
     "Arrows: −∂L_G/∂x at 120 generated points, scaled for visibility (the direction each sample is pushed). "
     "Presets measured over seeds 0-5 (2500 samples): after 2000 steps balanced learning rates cover 7 or 8 of the 8 ring modes; "
     "with D 33x slower 86-99% of the samples sit nearest one mode (G hops between modes) and at most 1 of 8 modes is covered."
+)
+if shown["data"] == "custom":
+    st.subheader("Place your points")
+    st.caption(f"Click in the square to add a point (at least {MIN_USER_POINTS}); the GAN trains on small Gaussian blobs around them.")
+
+    def add_point() -> None:
+        event = st.session_state.get("gan2d.place")
+        sel = event.get("selection", {}) if isinstance(event, dict) else getattr(event, "selection", {})
+        pts = sel.get("points", []) if isinstance(sel, dict) else getattr(sel, "points", [])
+        for p in pts:
+            st.session_state["gan2d.points"].append((round(float(p["x"]), 2), round(float(p["y"]), 2)))
+
+    pc = st.columns([3, 1])
+    with pc[0]:
+        arr = np.array(points, dtype=float).reshape(-1, 2)
+        traces = [click_grid(0.9 * VIEW, 28), {"type": "scatter", "x": arr[:, 0], "y": arr[:, 1], "mode": "markers", "name": "your points", "marker": {"size": 14, "color": "#1f5fbf"}}]
+        fig = fast_figure(traces, f"{len(points)} points placed", "x₁", "x₂", height=440, xaxis={"range": [-VIEW, VIEW], "constrain": "domain"},
+                          yaxis={"range": [-VIEW, VIEW], "scaleanchor": "x", "scaleratio": 1, "constrain": "domain"},
+                          clickmode="event+select", dragmode=False, showlegend=False)  # fmt: skip
+        st.plotly_chart(fig, key="gan2d.place", on_select=add_point, selection_mode="points", width="stretch", config={"displayModeBar": False})
+    with pc[1]:
+        if st.button("Clear points", icon=":material/delete:"):
+            points.clear()
+            st.rerun()
+        if st.button("Undo last", icon=":material/undo:") and points:
+            points.pop()
+            st.rerun()
+    if target_notice:
+        st.info(target_notice)
+stage.explain(
+    r"The discriminator $D(\mathbf x)$ learns to tell real samples (blue) from the generator's samples $G(\mathbf z)$ (red); the generator follows $-\nabla_{\mathbf x}$ of its loss "
+    r"through $D$ (arrows). Minimax: $G$ minimizes $\log\big(1 - D(G(\mathbf z))\big)$; non-saturating: $G$ maximizes $\log D(G(\mathbf z))$ (section 20.10.4). "
+    r"The background is $D$'s output; the grey mesh is $G$'s image of a square grid of $\mathbf z$: watch how $G$ folds and stretches its latent space."
 )

@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 from engine.run import Snapshot
-from engine.tasks.rbm import PRETRAINED, RBMTrainTask, scheme_of
+from engine.tasks.rbm import PRESETS, PRETRAINED, RBMTrainTask, scheme_of
 from lab import controls as ui
 from lab import stage, views
 from lab.live import live_panel
@@ -17,6 +17,7 @@ stage.title("Restricted Boltzmann machine: training live")
 
 P = RBMTrainTask.PARAMS
 with stage.parameters():
+    ui.presets("rbm", PRESETS)
     dataset = ui.param_widget(P, "dataset", "rbm", horizontal=True)
     shown = {"dataset": dataset}
     shown |= ui.param_column(P, ("start", "hidden", "seed", "method", "k", "lr", "momentum", "batch_size", "weight_decay", "centering", "learn_precision"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ import torch
 from engine.checkpoint import CheckpointError
 from engine.eval.mcmc import autocorrelation
 from engine.run import PAUSED, Run
-from engine.tasks.rbm import TRAIN_PARAMS, GibbsTask, RBMTrainTask, clamp_mask, load_pretrained
+from engine.tasks.rbm import PRESETS, TRAIN_PARAMS, GibbsTask, RBMTrainTask, clamp_mask, load_pretrained
 
 torch.set_num_threads(1)
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
@@ -98,3 +99,18 @@ def test_pretrained_checkpoints_load_and_refuse_a_wrong_shape(tmp_path):
     with pytest.raises(CheckpointError, match="mnist_pcd_500.safetensors"):
         frey.load_into(Path(__file__).resolve().parents[2] / "assets" / "rbm" / "mnist_pcd_500")
     assert torch.equal(frey.W, before)
+
+
+def test_a_learning_rate_far_too_large_pauses_the_run_naming_it_while_the_lessons_own_settings_train():
+    wrecked = Run(RBMTrainTask(), PRESETS["Learning rate too large (ε = 3)"])
+    snap = wrecked.step(200)
+    assert snap.status == PAUSED and snap.step == 1  # the first monitor already sees it
+    found = re.search(r"the reconstruction error \((\d+\.\d)\) is (\d+\.\d) times its best \((\d+\.\d)\)", snap.message)
+    assert found and float(found[2]) >= 1.5 and abs(float(found[3]) - 9.2) < 0.3  # about 19 against the starting 9.2
+    assert "Try this: lower the learning rate or the momentum" in snap.message
+    for name in ("CD-1: negative samples start at the data", "PCD: negative samples from persistent chains"):
+        healthy = Run(RBMTrainTask(), PRESETS[name])
+        snap = healthy.step(600)
+        assert snap.step == 600 and snap.status != PAUSED
+        values = snap.metrics["recon_error"].values
+        assert values[-1] < 0.85 * values[0]  # about 9.2 -> 7.0-7.9

@@ -26,3 +26,18 @@ def test_a_hidden_setting_out_of_range_is_refused_with_its_range():
     at.run()
     assert not at.exception and any("Not applied from the link: k must be between 1 and 25, got 99" in w.value for w in at.warning)
     assert at.session_state["shared.rbm.train"].params["k"] == 1
+
+
+def test_a_preset_sets_its_widgets_and_the_url_and_restarts_the_run_from_them():
+    at = AppTest.from_file(RBM_PAGE, default_timeout=120)
+    at.query_params.update({"rbm.dataset": "digits 8x8"})
+    at.run()
+    run = at.session_state["shared.rbm.train"]
+    run.step(5)
+    at.selectbox(key="rbm.preset").set_value("Learning rate too large (ε = 3)").run()
+    at.button(key="rbm.apply").click().run()
+    assert not at.exception
+    assert at.select_slider(key="rbm.lr").value == 3.0 and at.slider(key="rbm.momentum").value == 0.9
+    assert run.params["lr"] == 3.0 and run.params["momentum"] == 0.9 and run.params["batch_size"] == 10 and run.params["method"] == "cd"
+    assert run.snapshot().step == 0  # started again from the preset's seed
+    assert at.query_params["rbm.lr"] == "3" and at.query_params["rbm.batch_size"] == "10"  # the link holds the setup
