@@ -6,6 +6,8 @@ size and the browser upscales it nearest-neighbour, so a live panel shows crisp 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
@@ -13,7 +15,7 @@ import streamlit as st
 from lab.figures import FONT_SIZE, curves, histogram, scatter, style
 from lab.pictures import PALETTE, fit_scale, png_bytes, strip, tile_grid, to_uint8, upscale
 
-__all__ = ["FONT_SIZE", "PALETTE", "crisp_pixels", "curves", "fit_scale", "histogram", "plot", "png_bytes", "scatter", "show_image", "strip", "style", "tile_grid", "to_uint8", "upscale"]
+__all__ = ["FONT_SIZE", "PALETTE", "crisp_pixels", "curves", "fit_scale", "histogram", "number", "plot", "png_bytes", "scatter", "show_image", "strip", "style", "tile_grid", "to_uint8", "upscale"]
 """The page-facing names: a page draws with ``views.*`` alone."""
 
 
@@ -35,6 +37,11 @@ def show_image(picture: np.ndarray, caption: str | None = None, target_width: in
     picture = to_uint8(picture)
     # output_format="PNG": with "auto", Streamlit decodes the bytes and re-encodes a gray picture as JPEG
     st.image(png_bytes(picture), caption=caption, width=picture.shape[1] * fit_scale(picture.shape[1], target_width), output_format="PNG")
+
+
+def number(value: float | None, spec: str = ".2f") -> str:
+    """A metric as the page shows it: "—" while there is none yet (before the first step), never "nan"."""
+    return "—" if value is None or not math.isfinite(value) else format(value, spec)
 
 
 def plot(fig: go.Figure, key: str | None = None) -> None:

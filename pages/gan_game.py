@@ -20,11 +20,12 @@ from engine.models.game import (
 )
 from engine.tasks.gan import DIRAC_PARAMS, GAME_PARAMS
 from lab import controls as ui
-from lab import views
+from lab import stage, views
 from lab.gan.figures import eigen_figure, game_figure, radius_figure
 
 VIEW = 2.0
 FRAMES = 40
+PICTURE_HEIGHT = 460
 RULE_NAMES = {
     "simultaneous": "simultaneous GD",
     "alternating": "alternating GD",
@@ -42,13 +43,19 @@ THEORY = {
     "flow": "1 (a rotation by η)",
 }
 
-st.title("The a·b game: why GAN training can circle")
-st.caption(
-    "Book section 20.10.4: V(a, b) = a·b, player a minimizes, player b maximizes. The only equilibrium is (0, 0). "
-    "Gradient steps follow the field (−∂V/∂a, +∂V/∂b) = (−b, a), which turns around the equilibrium instead of pointing at it. "
-    "**Click anywhere** on a picture to start from there; press **Play** to watch the steps unfold."
-)
+stage.title("The a·b game: why GAN training can circle")
 
+with stage.parameters():
+    st.markdown("**The a·b game**")
+    rules = st.pills("Update rules", list(RULES), selection_mode="multi", default=["simultaneous", "alternating", "extragradient", "flow"],
+                     format_func=RULE_NAMES.get, key="game.rules", persist_state="session")  # fmt: skip
+    game = ui.param_column(GAME_PARAMS, ("lr", "steps"), "game")
+    if "consensus" in (rules or []):
+        game["gamma"] = ui.param_widget(GAME_PARAMS, "gamma", "game")
+    st.markdown("**The Dirac-GAN**")
+    d_rules = st.pills("Update rules", list(DIRAC_RULES), selection_mode="multi", default=list(DIRAC_RULES), key="dirac.rules", persist_state="session") or ["simultaneous"]
+    dirac = {"loss": ui.param_widget(DIRAC_PARAMS, "loss", "dirac", horizontal=False)}
+    dirac |= ui.param_column(DIRAC_PARAMS, ("lr", "r1", "noise", "steps"), "dirac")
 
 def _set_start(chart_key: str, state_key: str) -> None:
     """on_select callback: the clicked (invisible) grid point becomes the start."""
@@ -80,12 +87,13 @@ def _verdict(r: float) -> str:
 
 
 def _play_controls(key: str) -> None:
-    c = st.columns([1, 1, 2])
-    if c[0].button("Play", icon=":material/play_arrow:", key=f"{key}.play", type="primary", width="stretch"):
-        st.session_state[f"{key}.frame"] = 0
-        st.session_state[f"{key}.playing"] = True
-    if c[1].button("Show all", icon=":material/fast_forward:", key=f"{key}.all", width="stretch"):
-        st.session_state[f"{key}.playing"] = False
+    """The panel's run bar: Play animates the steps from the start, Show all draws them at once."""
+    with st.container(horizontal=True, vertical_alignment="center", key=f"{key}-runbar"):
+        if st.button("Play", icon=":material/play_arrow:", key=f"{key}.play", type="primary", help="Key: Space"):
+            st.session_state[f"{key}.frame"] = 0
+            st.session_state[f"{key}.playing"] = True
+        if st.button("Show all", icon=":material/fast_forward:", key=f"{key}.all"):
+            st.session_state[f"{key}.playing"] = False
 
 
 def _upto(key: str, steps: int) -> tuple[int, bool]:
@@ -100,93 +108,93 @@ def _upto(key: str, steps: int) -> tuple[int, bool]:
     return max(1, round(steps * frame / FRAMES)), True
 
 
-left, right = st.columns(2, gap="large")
-
 # --------------------------------------------------------------------------- the bilinear game
-with left:
-    st.header("V(a, b) = a·b")
-    rules = st.pills("Update rules", list(RULES), selection_mode="multi", default=["simultaneous", "alternating", "extragradient", "flow"],
-                     format_func=RULE_NAMES.get, key="game.rules", persist_state="session")  # fmt: skip
-    game = ui.param_row(GAME_PARAMS, ("lr", "steps"), "game")
-    if "consensus" in (rules or []):
-        game["gamma"] = ui.param_widget(GAME_PARAMS, "gamma", "game")
-    game = GAME_PARAMS.complete(game)
-    lr, steps, gamma = game["lr"], game["steps"], game["gamma"]
-    _play_controls("game")
-    rules = rules or ["simultaneous"]
+game = GAME_PARAMS.complete(game)
+lr, steps, gamma = game["lr"], game["steps"], game["gamma"]
+_play_controls("game")
+rules = rules or ["simultaneous"]
 
-    @st.fragment(run_every=0.25 if st.session_state.get("game.playing") else None)
-    @_tolerate_double_run
-    def bilinear_panel() -> None:
-        start = st.session_state.setdefault("game.start", (1.0, 0.5))
-        upto, playing = _upto("game", steps)
-        trajs = {r: bilinear_trajectory(start[0], start[1], lr, steps, r, gamma) for r in rules}
-        fig = game_figure(trajs, lambda a, b: bilinear_field(a, b), VIEW, upto, f"Trajectories from ({start[0]:.2f}, {start[1]:.2f}), step {upto} of {steps}", "a (minimizes)", "b (maximizes)")
+
+@st.fragment(run_every=0.25 if st.session_state.get("game.playing") else None)
+@_tolerate_double_run
+def bilinear_panel() -> None:
+    start = st.session_state.setdefault("game.start", (1.0, 0.5))
+    upto, playing = _upto("game", steps)
+    trajs = {r: bilinear_trajectory(start[0], start[1], lr, steps, r, gamma) for r in rules}
+    field, radii = st.columns([3, 2])
+    with field:
+        fig = game_figure(trajs, lambda a, b: bilinear_field(a, b), VIEW, upto, f"From ({start[0]:.2f}, {start[1]:.2f}), step {upto} of {steps}", "a (minimizes)", "b (maximizes)", height=PICTURE_HEIGHT)
         st.plotly_chart(fig, key="game.chart", on_select=lambda: _set_start("game.chart", "game.start"), selection_mode="points",
                         width="stretch", config={"displaylogo": False, "displayModeBar": False})  # fmt: skip
-        views.plot(radius_figure({r: radius(t) for r, t in trajs.items()}, upto), key="game.radius")
-        if not playing and st.session_state.get("game.frame", 0) >= FRAMES:
-            st.session_state["game.frame"] = 0
-            st.rerun()
+    with radii:
+        views.plot(radius_figure({r: radius(t) for r, t in trajs.items()}, upto, height=PICTURE_HEIGHT), key="game.radius")
+    if not playing and st.session_state.get("game.frame", 0) >= FRAMES:
+        st.session_state["game.frame"] = 0
+        st.rerun()
 
+
+with stage.picture():
     bilinear_panel()
-    rows = []
-    for r in rules:
-        ev = bilinear_eigenvalues(lr, r, gamma)
-        mag = float(np.abs(ev).max())
-        rows.append({"rule": RULE_NAMES[r], "largest |λ| (computed)": f"{mag:.6f}", "theory": THEORY[r], "= theory": f"{theory_radius(lr, r, gamma):.6f}", "so it": _verdict(mag)})
-    st.dataframe(rows, hide_index=True, width="stretch")
-    views.plot(eigen_figure({r: bilinear_eigenvalues(lr, r, gamma) for r in rules}, f"Eigenvalues of one update (η = {lr:g})"), key="game.eigs")
+rows = []
+for r in rules:
+    ev = bilinear_eigenvalues(lr, r, gamma)
+    mag = float(np.abs(ev).max())
+    rows.append({"rule": RULE_NAMES[r], "largest |λ| (computed)": f"{mag:.6f}", "theory": THEORY[r], "= theory": f"{theory_radius(lr, r, gamma):.6f}", "so it": _verdict(mag)})
+st.dataframe(rows, hide_index=True, width="stretch")
+steps_note, eigen = st.columns([3, 2])
+with steps_note:
     st.caption(
         "One simultaneous step is (a, b) ↦ (a − ηb, b + ηa): √(1 + η²) times a rotation, so the radius grows by exactly √(1 + η²) per step. "
         "Alternating steps (b sees the new a) have determinant 1 and conserve a² + b² − ηab: a closed orbit. "
         "Extragradient takes the step with the gradient at a look-ahead point and scales the radius by √(1 − η² + η⁴): a contraction for η < 1 only."
     )
+with eigen:
+    views.plot(eigen_figure({r: bilinear_eigenvalues(lr, r, gamma) for r in rules}, f"Eigenvalues of one update (η = {lr:g})"), key="game.eigs")
+stage.explain(
+    r"Book section 20.10.4: $V(a, b) = a \cdot b$, player $a$ minimizes, player $b$ maximizes. The only equilibrium is $(0, 0)$. "
+    r"Gradient steps follow the field $\big(-\partial V/\partial a, +\partial V/\partial b\big) = (-b, a)$, which turns around the equilibrium instead of pointing at it. "
+    r"**Click anywhere** on a picture to start from there; press **Play** to watch the steps unfold."
+)
 
 # --------------------------------------------------------------------------- the Dirac-GAN
-with right:
-    st.header("Dirac-GAN")
-    st.caption(
-        "Mescheder et al. (2018): real data is a point mass at 0, the generator a point mass at θ, the discriminator D(x) = ψ·x. "
-        "The equilibrium is (θ, ψ) = (0, 0). R1 penalizes D's gradient on real data, (γ/2)·ψ²; instance noise blurs both samples with N(0, σ²)."
-    )
-    d_rules = st.pills("Update rules", list(DIRAC_RULES), selection_mode="multi", default=list(DIRAC_RULES), key="dirac.rules", persist_state="session") or ["simultaneous"]
-    c = st.columns(2)
-    with c[0]:
-        dirac = {"loss": ui.param_widget(DIRAC_PARAMS, "loss", "dirac", horizontal=False)}
-    with c[1]:
-        dirac["lr"] = ui.param_widget(DIRAC_PARAMS, "lr", "dirac")
-    dirac = DIRAC_PARAMS.complete(dirac | ui.param_row(DIRAC_PARAMS, ("r1", "noise", "steps"), "dirac"))
-    loss, d_lr, r1, noise, d_steps = dirac["loss"], dirac["lr"], dirac["r1"], dirac["noise"], dirac["steps"]
-    _play_controls("dirac")
-    games = {rule: DiracGAN(loss=loss, lr=d_lr, rule=rule, r1=r1, noise=noise) for rule in d_rules}
+st.subheader("Dirac-GAN")
+dirac = DIRAC_PARAMS.complete(dirac)
+loss, d_lr, r1, noise, d_steps = dirac["loss"], dirac["lr"], dirac["r1"], dirac["noise"], dirac["steps"]
+_play_controls("dirac")
+games = {rule: DiracGAN(loss=loss, lr=d_lr, rule=rule, r1=r1, noise=noise) for rule in d_rules}
 
-    @st.fragment(run_every=0.25 if st.session_state.get("dirac.playing") else None)
-    @_tolerate_double_run
-    def dirac_panel() -> None:
-        start = st.session_state.setdefault("dirac.start", (1.0, 1.0))
-        upto, playing = _upto("dirac", d_steps)
-        trajs = {rule: g.trajectory(start[0], start[1], d_steps) for rule, g in games.items()}
-        field = next(iter(games.values())).field
-        fig = game_figure(trajs, field, VIEW, upto, f"(θ, ψ) from ({start[0]:.2f}, {start[1]:.2f}), step {upto} of {d_steps}", "θ (generator)", "ψ (discriminator)")
+
+@st.fragment(run_every=0.25 if st.session_state.get("dirac.playing") else None)
+@_tolerate_double_run
+def dirac_panel() -> None:
+    start = st.session_state.setdefault("dirac.start", (1.0, 1.0))
+    upto, playing = _upto("dirac", d_steps)
+    trajs = {rule: g.trajectory(start[0], start[1], d_steps) for rule, g in games.items()}
+    field, radii = st.columns([3, 2])
+    with field:
+        fig = game_figure(trajs, next(iter(games.values())).field, VIEW, upto, f"(θ, ψ) from ({start[0]:.2f}, {start[1]:.2f}), step {upto} of {d_steps}", "θ (generator)", "ψ (discriminator)", height=PICTURE_HEIGHT)
         st.plotly_chart(fig, key="dirac.chart", on_select=lambda: _set_start("dirac.chart", "dirac.start"), selection_mode="points",
                         width="stretch", config={"displaylogo": False, "displayModeBar": False})  # fmt: skip
-        views.plot(radius_figure({r: radius(t) for r, t in trajs.items()}, upto, ylabel="√(θ² + ψ²) (log scale)"), key="dirac.radius")
-        m = st.columns(len(trajs))
-        for col, (rule, t) in zip(m, trajs.items(), strict=True):
-            col.metric(f"{rule}: final distance to (0, 0)", f"{radius(t)[-1]:.2e}", delta=f"{radius(t)[-1] - radius(t)[0]:+.2e} from the start", delta_color="inverse")
-        if not playing and st.session_state.get("dirac.frame", 0) >= FRAMES:
-            st.session_state["dirac.frame"] = 0
-            st.rerun()
+    with radii:
+        views.plot(radius_figure({r: radius(t) for r, t in trajs.items()}, upto, ylabel="√(θ² + ψ²) (log scale)", height=PICTURE_HEIGHT), key="dirac.radius")
+    m = st.columns(len(trajs))
+    for col, (rule, t) in zip(m, trajs.items(), strict=True):
+        col.metric(f"{rule}: final distance to (0, 0)", f"{radius(t)[-1]:.2e}", delta=f"{radius(t)[-1] - radius(t)[0]:+.2e} from the start", delta_color="inverse")
+    if not playing and st.session_state.get("dirac.frame", 0) >= FRAMES:
+        st.session_state["dirac.frame"] = 0
+        st.rerun()
 
-    dirac_panel()
-    eigs = {rule: g.eigenvalues() for rule, g in games.items()}
-    if loss == "wgan":
-        jac = "[[1, η], [−η, 1 − ηγ]] (instance noise leaves the WGAN's expected gradient unchanged)"
-        plain = np.sqrt(1 + d_lr**2)
-    else:
-        jac = "[[1, η/2], [−η/2, 1 − ηγ − ησ²/2]] (σ′(0) = 1/4 and σ(0) = 1/2 with the logistic σ)"
-        plain = np.sqrt(1 + d_lr**2 / 4)
+
+dirac_panel()
+eigs = {rule: g.eigenvalues() for rule, g in games.items()}
+if loss == "wgan":
+    jac = "[[1, η], [−η, 1 − ηγ]] (instance noise leaves the WGAN's expected gradient unchanged)"
+    plain = np.sqrt(1 + d_lr**2)
+else:
+    jac = "[[1, η/2], [−η/2, 1 − ηγ − ησ²/2]] (σ′(0) = 1/4 and σ(0) = 1/2 with the logistic σ)"
+    plain = np.sqrt(1 + d_lr**2 / 4)
+verdicts, eigen = st.columns([3, 2])
+with verdicts:
     for rule, ev in eigs.items():
         mag = float(np.abs(ev).max())
         st.markdown(f"**{rule}**: Jacobian of one update at the equilibrium has largest **|λ| = {mag:.6f}**, so it **{_verdict(mag)}**.")
@@ -194,4 +202,10 @@ with right:
         f"Simultaneous steps: J = {jac}; without a regularizer (γ = σ = 0) |λ| = {plain:.6f} > 1, the iterates spiral out. "
         "Alternating steps (D moves first, G answers the new D): without a regularizer J has determinant 1, so near the equilibrium the iterates orbit."
     )
+with eigen:
     views.plot(eigen_figure(eigs, "Eigenvalues of one update at (0, 0)"), key="dirac.eigs")
+stage.explain(
+    r"Mescheder et al. (2018): real data is a point mass at $0$, the generator a point mass at $\theta$, the discriminator $D(x) = \psi \cdot x$. "
+    r"The equilibrium is $(\theta, \psi) = (0, 0)$. R1 penalizes $D$'s gradient on real data, $(\gamma/2) \cdot \psi^2$; instance noise blurs both samples with $\mathcal N(0, \sigma^2)$.",
+    label="The Dirac-GAN",
+)

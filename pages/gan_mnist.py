@@ -9,11 +9,11 @@ import streamlit as st
 
 from engine import checkpoint
 from engine.data import DataError, data_root, load
-from engine.run import Snapshot
 from engine.models.gan_mnist import real_neighbour_distances
+from engine.run import Snapshot
 from engine.tasks.gan import MnistGANTask, read_pretrained
 from lab import controls as ui
-from lab import views
+from lab import stage, views
 from lab.live import live_panel
 
 P = MnistGANTask.PARAMS
@@ -35,12 +35,7 @@ def neighbour_scale(root: str) -> tuple[float, float, float]:
     return float(np.percentile(d, 5)), float(np.median(d)), float(np.percentile(d, 95))
 
 
-st.title("GAN on MNIST, live")
-st.caption(
-    "A multilayer-perceptron GAN: G maps z ~ N(0, I) (32 numbers) through two hidden layers to 28×28 pixels; D maps pixels to a logit. "
-    "D maximizes log D(x) + log(1 − D(G(z))), G maximizes log D(G(z)) (the non-saturating game, section 20.10.4). "
-    "The grid always shows the same 64 noise vectors z, so you watch one set of samples change as training goes on."
-)
+stage.title("GAN on MNIST, live")
 
 try:
     images = mnist_images(str(data_root()))
@@ -51,45 +46,46 @@ ckpt = pretrained()
 
 if ckpt is None:
     P = P.replace(start=dataclasses.replace(P["start"], choices=("scratch",), default="scratch"))  # no checkpoint on this machine
-c = st.columns([2, 2, 2, 2, 2, 1.5])
-shown = {}
-for col, name in zip(c, ("start", "loss", "lr_g", "lr_d", "batch_size", "seed"), strict=True):
-    with col:
-        shown[name] = ui.param_widget(P, name, "ganm", horizontal=name == "start")
-with st.expander("Networks from scratch (on Reset)"):
-    shown |= ui.param_row(P, ("noise_dim", "width"), "ganm")
+with stage.parameters():
+    shown = ui.param_column(P, ("start", "loss", "lr_g", "lr_d", "batch_size", "seed"), "ganm", horizontal=("start",))
+    shown |= ui.param_rest(P, shown, "ganm", per_row=1)
 params = P.complete(shown)
 run = ui.session_run("ganm.run", lambda: MnistGANTask(images, ckpt), params, max_fps=6)
 ui.push_params(run, params)
 ui.run_controls(run, "ganm")
 task: MnistGANTask = run.task
-st.caption(f"Model: **{task.source}** · trains on the 10,000 MNIST test images (the only split available offline). Start, seed and the networks' sizes apply on Reset.")
 
 
-def draw_fast(snap: Snapshot) -> None:
+def draw_fast(snap: Snapshot) -> np.ndarray:
     a = snap.arrays
     left, right = st.columns([3, 2], gap="large")
+    grid = views.tile_grid(a["grid"], ncols=8, pad=2)
     with left:
-        views.show_image(views.tile_grid(a["grid"], ncols=8, pad=2), caption=f"G(z) for 64 fixed z, generator step {snap.step:,}", target_width=620)
+        views.show_image(grid, caption=f"G(z) for 64 fixed z, step {snap.step:,}", target_width=620)
     with right:
         pairs = np.concatenate([a["grid"][: len(a["nearest"])], a["nearest"]], axis=2)
-        views.show_image(views.tile_grid(pairs, ncols=2, pad=3, pad_value=255), caption="Left: a sample; right: its nearest training image (Euclidean distance in pixels)", target_width=420)
-        st.markdown("Distances: " + ", ".join(f"{d:.1f}" for d in a["nearest_dist"]))
-        m = st.columns(2)
-        m[0].metric("Steps / s", f"{snap.steps_per_second:.0f}")
-        m[1].metric("D(G(z)) on fakes", f"{snap.latest('d_fake'):.2f}", help="D's average probability that a generated batch is real; 0.5 when D cannot tell.")
+        views.show_image(views.tile_grid(pairs, ncols=2, pad=3, pad_value=255), caption="A sample | its nearest training image", target_width=420)
+    return grid
 
 
 def draw_slow(snap: Snapshot) -> None:
-    m = snap.metrics
-    losses = {k: m[k] for k in ("loss_d", "loss_g") if k in m}
+    st.markdown("Nearest-neighbour distances (Euclidean, in pixels): " + ", ".join(f"{d:.1f}" for d in snap.arrays["nearest_dist"]))
+    m = st.columns(2)
+    m[0].metric("Steps / s", f"{snap.steps_per_second:.0f}")
+    m[1].metric("D(G(z)) on fakes", views.number(snap.latest("d_fake")), help="D's average probability that a generated batch is real; 0.5 when D cannot tell. Shown from the first step on.")
+    losses = {k: snap.metrics[k] for k in ("loss_d", "loss_g") if k in snap.metrics}
     if losses:
         views.plot(views.curves(losses, "Losses (per batch)", "loss", names={"loss_d": "D loss", "loss_g": "G loss"}), key=f"ganm.loss.{snap.version}")
 
 
 live_panel(run, draw_fast, draw_slow, key="ganm.live", fps=6, slow_fps=1)
+st.caption(f"Model: **{task.source}** · trains on the 10,000 MNIST test images (the only split available offline). Start, seed and the networks' sizes apply on Reset.")
 lo, mid, hi = neighbour_scale(str(data_root()))
-st.caption(
+stage.explain(
+    r"A multilayer-perceptron GAN: $G$ maps $\mathbf z \sim \mathcal N(\mathbf 0, I)$ (32 numbers) through two hidden layers to $28 \times 28$ pixels; $D$ maps pixels to a logit. "
+    r"$D$ maximizes $\log D(\mathbf x) + \log\big(1 - D(G(\mathbf z))\big)$, $G$ maximizes $\log D(G(\mathbf z))$ (the non-saturating game, section 20.10.4). "
+    r"The grid always shows the same 64 noise vectors $\mathbf z$, so you watch one set of samples change as training goes on."
+    "\n\n"
     "Memorization check (section 20.14): a generator that copied its training set would show each sample identical to its neighbour, "
     f"at distance near 0. For scale: a real test digit's nearest other test digit lies at {mid:.1f} (median; 5-95%: {lo:.1f} to {hi:.1f}). "
     "Pretrained checkpoint: assets/gan/mnist_mlp (command in assets/README.md)."

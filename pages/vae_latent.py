@@ -9,7 +9,7 @@ import torch
 
 from engine.tasks.vae import DATASET_NAMES, heldout_images, heldout_rows
 from lab import controls as ui
-from lab import views
+from lab import stage, views
 from lab.drawing import draw_digit, read_upload
 from lab.vae.pictures import tiles
 from lab.vae.views import pretrained, vae_data
@@ -17,17 +17,14 @@ from lab.vae.views import pretrained, vae_data
 GRID_SIDE = 41
 INTERPOLATION_STEPS = 10
 
-st.title("VAE: the latent space")
-st.caption(
-    "Each dot is a held-out image x placed at the mean of q(z | x). Click **anywhere** in the plane to decode that z "
-    "(the decoder mean E[x | z] appears on the right); click two dots to walk the straight line between them."
-)
+stage.title("VAE: the latent space, click to decode")
 
 choices = [d for d in ("mnist", "frey") if pretrained(d) is not None]
 if not choices:
     st.error("No pretrained VAE in assets/vae/: train one with `genlab train vae --dataset mnist --n-z 2 --out assets/vae/mnist_z2`.")
     st.stop()
-dataset = ui.select("vae.latent.data", "Dataset", choices, choices[0], format_func=DATASET_NAMES.get, horizontal=True)
+with stage.parameters():
+    dataset = ui.select("vae.latent.data", "Dataset", choices, choices[0], format_func=DATASET_NAMES.get, horizontal=True)
 model, meta = pretrained(dataset)
 data = vae_data(dataset)
 if data is None:
@@ -75,7 +72,7 @@ def latent_figure(extra: list[go.Scatter]) -> go.Figure:
     fig.update_layout(clickmode="event+select", dragmode="pan", legend={"title": {"text": "label"}, "itemsizing": "constant"})
     fig.update_xaxes(range=[lo[0], hi[0]])
     fig.update_yaxes(range=[lo[1], hi[1]], scaleanchor="x", scaleratio=1)
-    return views.style(fig, f"q(z | x) means of {len(mu_np)} held-out {DATASET_NAMES[dataset]}", "z₁", "z₂", height=680)
+    return views.style(fig, f"q(z | x) means of {len(mu_np)} held-out {DATASET_NAMES[dataset]}", "z₁", "z₂", height=540)
 
 
 def decode(z: np.ndarray) -> np.ndarray:
@@ -83,14 +80,14 @@ def decode(z: np.ndarray) -> np.ndarray:
 
 
 def show_big(image: np.ndarray, caption: str) -> None:
-    views.show_image(tiles(image[None], 1, pad=0), caption=caption, target_width=300)
+    views.show_image(tiles(image[None], 1, pad=0), caption=caption, target_width=200)
 
 
 # ---------------------------------------------------------------- the input image: uploaded or picked
 SOURCES = {"pick": "a held-out image", "draw": "my drawing", "upload": "an uploaded picture"}
 probe, probe_name = None, ""
 with st.sidebar:
-    st.subheader("Where does q(z|x) put this image?")
+    st.markdown("**Where does q(z|x) put this image?**")
     source = ui.select("vae.latent.src", "Image", list(SOURCES), "pick", format_func=SOURCES.get, horizontal=True) if dataset == "mnist" else "pick"
     pick = ui.number("vae.latent.pick", "Held-out image number", 0, len(x_test) - 1, 0)
     if source == "draw":
@@ -134,26 +131,33 @@ if len(picks) == 2:
     a, b = mu_np[picks[0]], mu_np[picks[1]]
     extra.append(go.Scatter(x=[a[0], b[0]], y=[a[1], b[1]], mode="lines+markers", name="interpolation", line={"color": "black", "width": 3}, marker={"size": 12, "symbol": "x"}))
 
-left, right = st.columns([3, 1])
-with left:
-    st.plotly_chart(latent_figure(extra), key=plot_key, on_select="rerun", selection_mode="points", width="stretch", config={"displaylogo": False})
+with stage.picture():
+    left, right = st.columns([3, 1])
+    with left:
+        st.plotly_chart(latent_figure(extra), key=plot_key, on_select="rerun", selection_mode="points", width="stretch", config={"displaylogo": False})
+    with right:
+        if clicked is None:
+            z = p_mu
+            show_big(decode(z[None])[0], f"decoded at z = ({z[0]:.2f}, {z[1]:.2f}) (the star)")
+            st.info("Click anywhere in the plane to decode that point.")
+        else:
+            z = np.array([clicked["x"], clicked["y"]], dtype=np.float32)
+            show_big(decode(z[None])[0], f"decoded at z = ({z[0]:.2f}, {z[1]:.2f})")
+            if clicked_index is not None:
+                show_big(data.heldout[clicked_index].reshape(shape).numpy(), f"held-out image {clicked_index}")
 
-with right:
-    if clicked is None:
-        z = p_mu
-        show_big(decode(z[None])[0], f"decoded at z = ({z[0]:.2f}, {z[1]:.2f}) (the star)")
-        st.info("Click anywhere in the plane to decode that point.")
-    else:
-        z = np.array([clicked["x"], clicked["y"]], dtype=np.float32)
-        show_big(decode(z[None])[0], f"decoded at z = ({z[0]:.2f}, {z[1]:.2f})")
-        if clicked_index is not None:
-            show_big(data.heldout[clicked_index].reshape(shape).numpy(), f"held-out image {clicked_index}")
+cols = st.columns([1, 1, 4], vertical_alignment="center")
+with cols[0]:
+    views.show_image(tiles(probe.reshape(1, *shape).numpy(), 1, pad=0), caption="x", target_width=120)
+with cols[1]:
+    views.show_image(tiles(decode(p_mu[None]), 1, pad=0), caption="E[x | z = mean of q]", target_width=120)
+with cols[2]:
     st.markdown(f"**{probe_name}** (the star): q(z|x) = N(({p_mu[0]:.2f}, {p_mu[1]:.2f}), diag({p_std[0]:.2f}², {p_std[1]:.2f}²))")
-    cols = st.columns(2)
-    with cols[0]:
-        views.show_image(tiles(probe.reshape(1, *shape).numpy(), 1, pad=0), caption="x", target_width=120)
-    with cols[1]:
-        views.show_image(tiles(decode(p_mu[None]), 1, pad=0), caption="E[x | z = mean of q]", target_width=120)
+stage.explain(
+    r"Each dot is a held-out image $\mathbf x$ placed at the mean of $q(\mathbf z \mid \mathbf x)$. Click **anywhere** in the plane to decode that $\mathbf z$ "
+    r"(the decoder mean $\mathbb E[\mathbf x \mid \mathbf z]$ appears on the right); click two dots to walk the straight line between them. "
+    r"The star and its ellipses ($1\sigma$, $2\sigma$) are $q(\mathbf z \mid \mathbf x)$ of the image chosen under *Settings*."
+)
 
 st.subheader("Straight-line interpolation in z")
 if len(picks) < 2:

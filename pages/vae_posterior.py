@@ -11,35 +11,28 @@ from engine.eval.quadrature import high_density_box, posterior_gap_on_grid, post
 from engine.eval.vae_bounds import importance_bound_curve
 from engine.tasks.vae import DATASET_NAMES, heldout_images, heldout_rows
 from lab import controls as ui
-from lab import views
+from lab import stage, views
 from lab.vae.pictures import tiles
 from lab.vae.views import pretrained, vae_data
 
 KS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 N_WEIGHTS = 20000
 
-st.title("VAE: the true posterior p(z|x) against q(z|x)")
-st.caption(
-    "For one image x and a 2-D latent space, p(z|x) = p(x|z) p(z) / p(x) is computed on a fine grid "
-    "(log p(x) by quadrature, log-sum-exp in float64). The encoder's q(z|x) is a Gaussian with diagonal covariance: "
-    "its ellipses cannot follow a tilted or curved posterior. **log p(x) = ELBO + KL(q(z|x) ‖ p(z|x))**."
-)
+stage.title("VAE: the true posterior p(z|x) against q(z|x)")
 
 choices = [d for d in ("mnist", "frey") if pretrained(d) is not None]
 if not choices:
     st.error("No pretrained VAE in assets/vae/: train one with `genlab train vae --dataset mnist --n-z 2 --out assets/vae/mnist_z2`.")
     st.stop()
-cols = st.columns([2, 2, 3])
-with cols[0]:
+with stage.parameters():
     dataset = ui.select("vae.post.data", "Dataset", choices, choices[0], format_func=DATASET_NAMES.get, horizontal=True)
 model, meta = pretrained(dataset)
 data = vae_data(dataset)
 if data is None:
     st.stop()
 heldout = heldout_rows(data)
-with cols[1]:
+with st.sidebar:
     index = ui.number("vae.post.x", "Held-out image number", 0, len(heldout) - 1, 13, help="MNIST: try 0 (q fits), 13, and 16, 18 or 45 (q sits in the wrong place entirely: the amortization gap)")
-with cols[2]:
     contours = ui.toggle("vae.post.log", "Contours of log p(z|x) (instead of p(z|x))", False)
 
 
@@ -69,8 +62,8 @@ res = analyse(dataset, int(index))
 grid, mu, std, curve = res["grid"], res["mu"], res["std"], res["curve"]
 elbo, log_px = curve[1], res["log_px"]
 
-left, right = st.columns([3, 2])
-with left:
+picture, readouts = stage.picture().columns([3, 2])
+with picture:
     fig = go.Figure()
     z = grid.log_density if contours else np.exp(grid.log_density)
     if contours:
@@ -89,34 +82,42 @@ with left:
     fig.add_trace(go.Scatter(x=[mu[0]], y=[mu[1]], mode="markers", name="mean of q", marker={"color": "#d62728", "size": 12, "symbol": "x"}))
     fig.update_xaxes(range=[grid.z1[0], grid.z1[-1]])
     fig.update_yaxes(range=[grid.z2[0], grid.z2[-1]], scaleanchor="x", scaleratio=1)
-    fig.update_layout(legend={"orientation": "h", "y": -0.15})
-    views.plot(views.style(fig, f"True posterior p(z|x) (blue) and q(z|x) (red), image {index}", "z₁", "z₂", height=640), key=f"vae.post.fig.{dataset}.{index}.{contours}")
+    fig.update_layout(legend={"orientation": "h", "y": -0.22})
+    views.plot(views.style(fig, f"p(z|x) (blue) and q(z|x) (red), image {index}", "z₁", "z₂", height=500), key=f"vae.post.fig.{dataset}.{index}.{contours}")
 
-with right:
+with readouts:
     img_cols = st.columns(3)
     with img_cols[0]:
         views.show_image(tiles(data.heldout[index].reshape(1, *model.config.image_shape).numpy(), 1, pad=0), caption="x (held out)", target_width=160)
     with img_cols[1]:
         recon = model.decode_mean(torch.from_numpy(mu[None])).numpy()
-        views.show_image(tiles(recon, 1, pad=0), caption="E[x | z] at the mean of q", target_width=160)
+        views.show_image(tiles(recon, 1, pad=0), caption="E[x|z], mean of q", target_width=160)
     with img_cols[2]:
         row, col = np.unravel_index(np.argmax(grid.log_density), grid.log_density.shape)
         mode = np.array([[grid.z1[col], grid.z2[row]]], dtype=np.float32)
-        views.show_image(tiles(model.decode_mean(torch.from_numpy(mode)).numpy(), 1, pad=0), caption="E[x | z] at the mode of p(z|x)", target_width=160)
-    m = st.columns(3)
-    m[0].metric("log p(x) (quadrature)", f"{log_px:.2f}")
-    m[1].metric("ELBO", f"{elbo:.2f}")
-    m[2].metric("KL(q ‖ p(z|x)) = gap", f"{log_px - elbo:.2f}")
-    st.caption(
-        f"Nats. ELBO = E_q[log p(x|z)] − KL(q ‖ p(z)) from {N_WEIGHTS:,} samples of q. Check: the KL computed directly on the grid, "
-        f"∫ q log(q / p(z|x)) dz = {res['kl_grid']:.2f} (q's mass on the grid: {res['q_mass']:.3f}). "
-        f"x is held-out image {index}: {heldout_images(data, 1, int(index))}."
-    )
-    ks = np.array(list(curve))
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=ks, y=[curve[k] for k in ks], mode="lines+markers", name="L_k (IWAE)", line={"width": 3, "color": "#d62728"}, marker={"size": 9}))
-    fig.add_trace(go.Scatter(x=[ks[0], ks[-1]], y=[log_px, log_px], mode="lines", name="log p(x)", line={"width": 3, "dash": "dash", "color": "#1f77b4"}))
-    fig.update_xaxes(type="log")
-    fig.update_layout(legend={"orientation": "h", "y": -0.3})
-    views.plot(views.style(fig, "L_k climbs to log p(x) as k grows", "k (importance samples)", "nats", height=360), key=f"vae.post.lk.{dataset}.{index}")
-    st.caption("L_k = E[log (1/k) Σᵢ p(x, zᵢ) / q(zᵢ|x)], zᵢ ~ q(z|x) (Burda et al. 2015); L₁ = ELBO ≤ L_k ≤ L_{k+1} ≤ log p(x).")
+        views.show_image(tiles(model.decode_mean(torch.from_numpy(mode)).numpy(), 1, pad=0), caption="E[x|z], mode of p", target_width=160)
+    st.metric("log p(x) (quadrature)", f"{log_px:.2f}")
+    st.metric("ELBO", f"{elbo:.2f}")
+    st.metric("KL(q ‖ p(z|x)) = gap", f"{log_px - elbo:.2f}")
+st.caption(
+    f"Nats. ELBO = E_q[log p(x|z)] − KL(q ‖ p(z)) from {N_WEIGHTS:,} samples of q. Check: the KL computed directly on the grid, "
+    f"∫ q log(q / p(z|x)) dz = {res['kl_grid']:.2f} (q's mass on the grid: {res['q_mass']:.3f}). "
+    f"x is held-out image {index}: {heldout_images(data, 1, int(index))}."
+)
+ks = np.array(list(curve))
+fig = go.Figure()
+fig.add_trace(go.Scatter(x=ks, y=[curve[k] for k in ks], mode="lines+markers", name="L_k (IWAE)", line={"width": 3, "color": "#d62728"}, marker={"size": 9}))
+fig.add_trace(go.Scatter(x=[ks[0], ks[-1]], y=[log_px, log_px], mode="lines", name="log p(x)", line={"width": 3, "dash": "dash", "color": "#1f77b4"}))
+fig.update_xaxes(type="log")
+fig.update_layout(legend={"orientation": "h", "y": -0.3})
+views.plot(views.style(fig, "L_k climbs to log p(x) as k grows", "k (importance samples)", "nats", height=360), key=f"vae.post.lk.{dataset}.{index}")
+stage.explain(
+    r"For one image $\mathbf x$ and a 2-D latent space, $p(\mathbf z \mid \mathbf x) = p(\mathbf x \mid \mathbf z)\, p(\mathbf z) / p(\mathbf x)$ is computed on a fine grid "
+    r"($\log p(\mathbf x)$ by quadrature, log-sum-exp in float64). The encoder's $q(\mathbf z \mid \mathbf x)$ is a Gaussian with diagonal covariance: "
+    r"its ellipses cannot follow a tilted or curved posterior."
+    "\n\n"
+    r"$$\log p(\mathbf x) = \mathrm{ELBO} + \mathrm{KL}\big(q(\mathbf z \mid \mathbf x) \,\|\, p(\mathbf z \mid \mathbf x)\big).$$"
+    "\n\n"
+    r"The importance-weighted bound (Burda et al. 2015): $\mathcal L_k = \mathbb E\Big[\log \frac1k \sum_i \frac{p(\mathbf x, \mathbf z_i)}{q(\mathbf z_i \mid \mathbf x)}\Big]$, "
+    r"$\mathbf z_i \sim q(\mathbf z \mid \mathbf x)$; $\mathcal L_1 = \mathrm{ELBO} \le \mathcal L_k \le \mathcal L_{k+1} \le \log p(\mathbf x)$."
+)

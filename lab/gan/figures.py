@@ -106,17 +106,17 @@ def game_figure(trajectories: Mapping[str, np.ndarray], field, view: float, upto
     return fast_figure(
         traces, title, xlabel, ylabel, height=height,
         xaxis={"range": [-view, view], "constrain": "domain"}, yaxis={"range": [-view, view], "scaleanchor": "x", "scaleratio": 1, "constrain": "domain"},
-        legend={"orientation": "h", "y": -0.15, "font": {"size": FONT_SIZE - 2}}, clickmode="event+select", dragmode=False,
+        legend={"orientation": "h", "y": -0.27, "yanchor": "top", "font": {"size": FONT_SIZE - 2}}, clickmode="event+select", dragmode=False,
     )  # fmt: skip
 
 
-def radius_figure(radii: Mapping[str, np.ndarray], upto: int, title: str = "Distance from the equilibrium", ylabel: str = "radius (log scale)") -> go.Figure:
+def radius_figure(radii: Mapping[str, np.ndarray], upto: int, title: str = "Distance from the equilibrium", ylabel: str = "radius (log scale)", height: int = 360) -> go.Figure:
     """Radius over steps for each rule, on a log axis (geometric growth or decay is a straight line)."""
     traces = [
         {"type": "scatter", "x": np.arange(upto + 1), "y": np.maximum(r[: upto + 1], 1e-12), "mode": "lines", "name": rule, "line": {"width": 3, "color": RULE_COLORS.get(rule)}}
         for rule, r in radii.items()
     ]
-    return fast_figure(traces, title, "step", ylabel, height=360, yaxis={"type": "log", "tickformat": ".2~g"}, legend={"orientation": "h", "y": -0.35})
+    return fast_figure(traces, title, "step", ylabel, height=height, yaxis={"type": "log", "tickformat": ".2~g"}, legend={"orientation": "h", "y": -0.35})
 
 
 def eigen_figure(eigs: Mapping[str, np.ndarray], title: str = "Eigenvalues of one update") -> go.Figure:
@@ -188,7 +188,7 @@ def gan2d_figure(
     return fast_figure(
         traces, title, "x₁", "x₂", height=height,
         xaxis={"range": [-view, view], "constrain": "domain"}, yaxis={"range": [-view, view], "scaleanchor": "x", "scaleratio": 1, "constrain": "domain"},
-        legend={"orientation": "h", "y": -0.12, "font": {"size": FONT_SIZE - 2}}, uirevision="gan2d",
+        legend={"orientation": "h", "y": -0.2, "yanchor": "top", "font": {"size": FONT_SIZE - 2}}, uirevision="gan2d",
     )  # fmt: skip
 
 

@@ -41,7 +41,7 @@ def test_gan_2d_page_trains_and_applies_presets():
     assert not at.exception
     assert any("step 1" in str(c.proto) for c in at.get("plotly_chart"))
     at.selectbox(key="gan2d.preset").set_value("Mode collapse: D learns 33x slower").run()
-    at.button[0].click().run()
+    at.button(key="gan2d.apply").click().run()
     assert not at.exception
     assert at.select_slider(key="gan2d.lr_d").value == 3e-5
     at.selectbox(key="gan2d.data").set_value("custom").run()

@@ -66,6 +66,7 @@ def test_each_declaration_becomes_a_widget_with_its_range_default_and_help():
     assert at.radio(key="vae.train.decoder_variance").help == widget_help(P["decoder_variance"])  # under More settings
     seed = at.number_input(key="vae.train.seed")
     assert (seed.min, seed.max, seed.value) == (P["seed"].low, P["seed"].high, 0)
+    at.radio(key="vae.train.view").set_value("compare").run()  # the comparison's settings show with the comparison
     cmp_hidden, cmp_batch = at.select_slider(key="vae.cmp.hidden"), at.select_slider(key="vae.cmp.batch_size")
     assert cmp_hidden.value == COMPARE_PARAMS["hidden"].default == 200 and cmp_batch.label == "Batch size M · on Reset"
 

@@ -69,6 +69,7 @@ def test_training_page_steps_both_runs():
     assert not at.exception
     at.button(key="vae.train.step").click().run()
     assert metric(at, "Examples seen").startswith("100")
+    at.radio(key="vae.train.view").set_value("compare").run()  # the comparison has the stage to itself
     at.button(key="vae.compare.step").click().run()
     assert not at.exception
 
