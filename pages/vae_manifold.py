@@ -20,7 +20,8 @@ EXPLANATION = (
     r"in prior probability. $z_1$ grows to the right, $z_2$ upwards."
     "\n\n"
     "**MNIST**: digits morph into one another; similar digits are neighbours. **Frey faces**: expression and pose "
-    "change smoothly as $\\mathbf z$ moves. Press **Play** to train a fresh model and watch the manifold form."
+    "change smoothly as $\\mathbf z$ moves. Press **Play** to train the pretrained model on; to watch the manifold form from nothing, "
+    "start from random weights and press **Reset**."
 )
 
 stage.title("VAE: the learned manifold of a 2-D latent space")
@@ -31,7 +32,7 @@ with stage.parameters():
     dataset = ui.param_widget(P, "dataset", "vae", horizontal=True)
     n = ui.slider("vae.grid", "Grid size (tiles per side)", 5, 30, 20, 1)
     settings = {"dataset": dataset, **FIXED}
-    settings |= ui.param_column(P, ("lr", "batch_size", "beta", "k"), "vae", dataset=dataset)
+    settings |= ui.param_column(P, ("start", "lr", "batch_size", "beta", "k"), "vae", dataset=dataset, horizontal=("start",))
     settings |= ui.param_rest(P, settings, "vae", dataset=dataset, per_row=1)
 
 shown = pretrained(dataset)
@@ -51,14 +52,11 @@ ui.run_controls(run, "vae.manifold")
 
 
 def draw_fast(snap: Snapshot) -> np.ndarray:
-    if snap.step == 0 and shown is not None:
-        model, meta = shown
-        picture = manifold_picture(model.decoder, model.config.image_shape, n)
-        caption = f"Pretrained: {meta['dataset']} N_z = 2, held-out ELBO {meta['test_elbo']:.1f}"
+    task: VAETask = run.task
+    picture = manifold_picture(decoder_from_arrays(task.config, snap.arrays), task.config.image_shape, n)
+    if snap.step == 0:
+        caption = f"Step 0: {task.source}"
     else:
-        task: VAETask = run.task
-        decoder = decoder_from_arrays(task.config, snap.arrays)
-        picture = manifold_picture(decoder, task.config.image_shape, n)
         caption = f"Live: step {snap.step}, epoch {snap.latest('epoch', 0.0):.2f}, ELBO {snap.latest('elbo'):.1f}"
     left, right = st.columns([3, 2])
     with left:

@@ -20,6 +20,7 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,9 @@ from engine.models.vae_training import RULES, VAETrainer
 from engine.params import RESET, Param, Params
 
 DATASETS = ("mnist", "frey", "digits")
+ASSETS = Path(__file__).resolve().parents[2] / "assets" / "vae"
+PRETRAINED = {"mnist": ASSETS / "mnist_z2", "frey": ASSETS / "frey_z2"}
+"""The shipped N_z = 2 models (commands in assets/README.md); ``start="pretrained"`` trains on from them."""
 TRAIN_SCHEMES = ("dynamic", "fixed", "threshold")
 MNIST_HOLDOUT = 1000
 """When only MNIST's test split is on disk, its last 1000 images are held out and the first 9000 train."""
@@ -116,6 +120,9 @@ def epoch_steps(dataset: str, batch_size: int, epochs: float, root: str | None =
 _DATASET_HELP = "MNIST: Bernoulli decoder on binarized digits; Frey faces: Gaussian decoder on gray values; 8x8 digits: Bernoulli, always offline."
 TRAIN_PARAMS = Params(
     Param("dataset", "mnist", str, choices=DATASETS, when=RESET, label="Dataset", labels=DATASET_NAMES, help=_DATASET_HELP),
+    Param("start", "scratch", str, choices=("pretrained", "scratch"), when=RESET, label="Start from",
+          labels={"pretrained": "the pretrained model", "scratch": "random weights"},
+          help="pretrained: train on from the N_z = 2 model in assets/vae (MNIST, Frey faces; its sizes are the checkpoint's); other datasets start from random weights."),
     Param("n_z", 2, int, choices=LATENT_SIZES, when=RESET, label="Latent size", symbol="N_z", help="Units of z; the manifold, latent and posterior pictures need N_z = 2."),
     Param("hidden", 400, int, 0, 2000, ticks=(16, 32, 50, 100, 200, 400, 500, 1000), when=RESET, label="Hidden units",
           help="One hidden layer in the encoder and in the decoder (0: linear maps).", per_dataset={"frey": 200, "digits": 200}),
@@ -137,8 +144,9 @@ TRAIN_PARAMS = Params(
 )
 """The VAE training task's parameters: the pages' widgets, ``genlab train vae``'s options and the Run's checks."""
 
-MANIFOLD_PARAMS = TRAIN_PARAMS.replace(lr=replace(TRAIN_PARAMS["lr"], default=3e-3))
-"""The manifold page's variant of :data:`TRAIN_PARAMS`: a larger starting learning rate (ε = 3e-3) than the training page's."""
+MANIFOLD_PARAMS = TRAIN_PARAMS.replace(lr=replace(TRAIN_PARAMS["lr"], default=3e-3), start=replace(TRAIN_PARAMS["start"], default="pretrained"))
+"""The manifold page's variant of :data:`TRAIN_PARAMS`: it opens on the pretrained model (Play trains it on) and starts
+with a larger learning rate (ε = 3e-3) than the training page's."""
 
 COMPARE_PARAMS = Params(
     *TRAIN_PARAMS.subset(("dataset",)),
@@ -182,7 +190,15 @@ class VAETask:
         self.rows = training_rows(self.data, params["binarization"], params["seed"])
         h, w = self.data.image_shape
         self.config = VAEConfig(h * w, params["n_z"], params["hidden"], params["activation"], decoder_likelihood(self.data), (h, w), decoder_variance=params["decoder_variance"])
+        start = PRETRAINED.get(params["dataset"]) if params.get("start") == "pretrained" else None
+        if start is not None:
+            pretrained, extra = VAE.load(start)
+            self.config, self.source = pretrained.config, f"pretrained {start.name} (held-out ELBO {extra['test_elbo']:.1f} when shipped)"
+        else:
+            self.source = "random weights"
         self.trainer = VAETrainer(self.config, params["rule"], params["lr"], params["seed"])
+        if start is not None:
+            self.trainer.model.load_state_dict({k: v.float() for k, v in pretrained.state_dict().items()})
         self.generator = torch.Generator().manual_seed(params["seed"])
         self.sampler = datalib.EpochSampler(len(self.rows), self.generator)
         self.test_x = heldout_rows(self.data)[: self.eval_size]

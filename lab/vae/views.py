@@ -5,7 +5,6 @@ Pictures only; the math lives in ``engine.models.vae`` and ``engine.eval``.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,20 +12,17 @@ import streamlit as st
 
 from engine.data import DataError, Split
 from engine.models.vae import VAE
-from engine.tasks.vae import data_root, load_vae_data
+from engine.tasks.vae import PRETRAINED, data_root, load_vae_data
 from lab.pictures import png_bytes
-
-ASSETS = Path(__file__).resolve().parents[2] / "assets" / "vae"
-PRETRAINED = {"mnist": "mnist_z2", "frey": "frey_z2"}
 
 
 @st.cache_resource(show_spinner="Loading the pretrained VAE ...")
 def pretrained(dataset: str) -> tuple[VAE, dict[str, Any]] | None:
     """The pretrained N_z = 2 model for ``dataset`` (shared by every session, used under no_grad), or None."""
-    name = PRETRAINED.get(dataset)
-    if name is None or not (ASSETS / f"{name}.safetensors").exists():
+    path = PRETRAINED.get(dataset)
+    if path is None or not path.with_suffix(".safetensors").exists():
         return None
-    model, meta = VAE.load(ASSETS / name)
+    model, meta = VAE.load(path)
     for p in model.parameters():
         p.requires_grad_(False)
     return model, meta

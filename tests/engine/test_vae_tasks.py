@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from engine.eval.vae_bounds import mean_elbo
+from engine.models.vae import VAE
 from engine.run import Run
-from engine.tasks.vae import COMPARE_PARAMS, TRAIN_PARAMS, CompareTask, VAETask, decoder_from_arrays
+from engine.tasks.vae import COMPARE_PARAMS, MANIFOLD_PARAMS, PRETRAINED, TRAIN_PARAMS, CompareTask, VAETask, decoder_from_arrays, heldout_rows
 from lab import cli
 
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 DIGITS = {"dataset": "digits", "hidden": 64, "lr": 3e-3, "batch_size": 100}
 
 
@@ -123,3 +127,19 @@ def test_a_diverging_run_pauses_with_a_message_and_rolls_back():
     np.testing.assert_array_equal(run.task.arrays()["out.bias"], good)
     run.close()
 
+
+
+@pytest.mark.skipif(not (SHARED / "frey").exists(), reason="Frey faces not in ../shared/data")
+def test_a_pretrained_start_trains_on_from_the_checkpoint(monkeypatch):
+    monkeypatch.setenv("GENLAB_DATA", str(SHARED))
+    shipped, extra = VAE.load(PRETRAINED["frey"])
+    run = Run(VAETask(), MANIFOLD_PARAMS.complete({"dataset": "frey", "lr": 1e-4}))
+    model = run.task.model
+    assert run.task.source.startswith("pretrained frey_z2") and model.config == shipped.config
+    assert all(torch.equal(p, q.float()) for p, q in zip(model.state_dict().values(), shipped.state_dict().values()))
+    run.step(50)
+    elbo = mean_elbo(model, heldout_rows(run.task.data), seed=0)["elbo"]
+    assert abs(elbo - extra["test_elbo"]) < 15  # trained on, not restarted (random weights start hundreds of nats lower)
+    scratch = Run(VAETask(), MANIFOLD_PARAMS.complete({"dataset": "frey", "start": "scratch", "lr": 1e-4}))
+    scratch.step(50)
+    assert mean_elbo(scratch.task.model, heldout_rows(scratch.task.data), seed=0)["elbo"] < extra["test_elbo"] - 100

@@ -45,7 +45,7 @@ def test_manifold_opens_on_the_pretrained_frey_model():
     at = page("vae_manifold", **{"vae.dataset": "Frey faces"})
     assert not at.exception and not at.error
     (image,) = at.get("image")
-    assert image.proto.imgs[0].caption.startswith("Pretrained: frey N_z = 2")
+    assert image.proto.imgs[0].caption.startswith("Step 0: pretrained frey_z2")
 
 
 @needs_data
