@@ -99,6 +99,25 @@ def push_params(run: Run, params: Mapping[str, Any]) -> None:
         st.error(f"Not applied: {err}")
 
 
+def push_params_restarting(run: Run, params: Mapping[str, Any]) -> None:
+    """:func:`push_params` for a page whose Reset-time settings take effect at once (chains, examples, the model
+    shown): when one of them changed, the run starts again from step 0 with it, keeps playing if it was, and a
+    notice names what changed."""
+    declared = getattr(run.task, "PARAMS", None)
+    resetting = declared.acting(RESET) if declared is not None else ()
+    changed = [name for name in resetting if name in params and run.params.get(name) != params[name]]
+    push_params(run, params)
+    applied = [name for name in changed if run.params.get(name) == params[name]]
+    if not applied:
+        return
+    playing = run.status == RUNNING
+    run.reset()
+    if playing:
+        run.start()
+    names = ", ".join(declared[name].label or name for name in applied)
+    st.toast(f"{names} changed: the run started again from step 0{' and plays on' if playing else ''}.", icon=":material/restart_alt:")
+
+
 def run_controls(run: Run, key: str, *, step_label: str = "Step", show_speed: bool = True, default_speed: str = "full speed", export: bool = True) -> None:
     """The run bar: Play / Pause / Step / Reset buttons, the speed control and (``export``, for a page whose live panel
     returns its picture) the Export menu on one row (they wrap, never clip), and the run's status line. Keys (lab.stage):

@@ -46,7 +46,7 @@ PRESENTER_CSS = """
 html, body, [data-testid="stMarkdownContainer"] p {font-size: 22px;}
 [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p, [data-testid="stImageCaption"] {font-size: 24px !important;}
 [data-testid="stMain"] h1 {font-size: clamp(1.4rem, 2.6vw, 2.1rem);}
-[data-testid="stImage"] img {max-height: calc(100vh - 260px);}
+[data-testid="stImage"] img {max-height: calc(100vh - 280px);}
 </style>
 """
 

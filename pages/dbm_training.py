@@ -2,34 +2,25 @@
 
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
 from engine.run import Snapshot
 from engine.tasks.dbm import DBMTrainingTask, mnist_available
 from lab import controls as ui
-from lab import views
+from lab import stage, views
 from lab.dbm.pictures import filter_grid, samples_grid, units_picture
 from lab.dbm.views import FILTER_NOTE, SUPERSCRIPTS, filter_caption
 from lab.live import live_panel
 
-st.title("Deep Boltzmann machine: training live")
-st.caption(
-    "First a stack of RBMs, trained greedily, bottom-up (section 20.4.5): the bottom RBM sees two tied copies of v "
-    "(P(h¹|v) = σ(2v′W¹ + c¹)), the top RBM two tied copies of its hidden layer, a middle RBM's weights are halved when the "
-    "DBM is assembled. Then joint training by algorithm 20.1: the positive phase from mean field (eqs. 20.33-20.34), the negative "
-    "phase from persistent two-block Gibbs chains: ΔWˡ ∝ ⟨xˡ⁻¹xˡ′⟩_(data, μ) − ⟨xˡ⁻¹xˡ′⟩_chains."
-)
+stage.title("Deep Boltzmann machine: training live")
 
 P = DBMTrainingTask.PARAMS
-c = st.columns([3, 1, 1, 1, 1, 1])
-with c[0]:
+with stage.parameters():
     dataset = ui.param_widget(P, "dataset", "dbm.t", horizontal=True)
-shown = {"dataset": dataset}
-for col, name in zip(c[1:], ("n1", "n2", "n3", "greedy_updates", "seed"), strict=True):
-    with col:
-        shown[name] = ui.param_widget(P, name, "dbm.t", dataset=dataset)
-shown |= ui.param_row(P, ("rbm_lr", "lr", "momentum", "mf_iterations", "gibbs_steps", "centering"), "dbm.t", dataset=dataset)
-shown |= ui.param_rest(P, shown, "dbm.t", dataset=dataset)
+    shown = {"dataset": dataset}
+    shown |= ui.param_column(P, ("n1", "n2", "n3", "greedy_updates", "seed", "rbm_lr", "lr", "momentum", "mf_iterations", "gibbs_steps", "centering"), "dbm.t", dataset=dataset)
+    shown |= ui.param_rest(P, shown, "dbm.t", dataset=dataset, per_row=1)
 if dataset == "mnist" and not mnist_available():
     st.error("MNIST is not on disk: run `genlab data fetch mnist` (or set GENLAB_DATA), or pick another dataset.")
     st.stop()
@@ -39,23 +30,20 @@ run = ui.session_run("dbm.train", DBMTrainingTask, params)
 ui.push_params(run, params)
 ui.run_controls(run, "dbm.t")
 task: DBMTrainingTask = run.task
-st.caption(f"DBM {'-'.join(map(str, task.sizes_))} on {task.data.source}, binarisation: {task.binary.scheme}. "
-           "The settings marked “on Reset” apply when you press Reset.")
 shape = task.data.image_shape
 
 
-def draw_fast(snap: Snapshot) -> None:
+def draw_fast(snap: Snapshot) -> np.ndarray:
     a = snap.arrays
     phase = str(a["phase"])
     st.markdown(f"**Phase: {phase}** · update {int(a['updates'])} · {snap.steps_per_second:.0f} updates/s")
     sizes = [int(n) for n in a["sizes"]]
-    weights = "the greedy RBMs" if phase.startswith("greedy") else "the DBM"
-    first, deeper, chains = st.columns([1, 1, 1])
-    with first:
-        views.show_image(filter_grid(a["filters1"], shape), caption=filter_caption(1, a["filters1"], sizes[1]), target_width=420)
-        st.caption(f"Weights of {weights}. {FILTER_NOTE}")
-    with deeper:
-        for l in range(2, len(sizes)):
+    *layers, chains = st.columns(len(sizes))  # one column per hidden layer's filters, then the chains
+    first_layer = filter_grid(a["filters1"], shape)
+    with layers[0]:
+        views.show_image(first_layer, caption=filter_caption(1, a["filters1"], sizes[1]), target_width=420)
+    for l, col in enumerate(layers[1:], start=2):
+        with col:
             if f"filters{l}" in a:
                 views.show_image(filter_grid(a[f"filters{l}"], shape), caption=filter_caption(l, a[f"filters{l}"], sizes[l]), target_width=420)
             else:
@@ -65,13 +53,18 @@ def draw_fast(snap: Snapshot) -> None:
             views.show_image(samples_grid(a["chain_v"][:32], shape, ncols=8, target_width=420), caption="Persistent chains: v (P(v=1|h¹) in joint training)", target_width=420)
         elif "chain_input" in a:
             views.show_image(units_picture(a["chain_input"][:16], target_width=420), caption="Persistent chains of this RBM: its input layer", target_width=420)
-        for l in range(1, len(sizes)):
-            if f"chain_h{l}" in a:
-                views.show_image(units_picture(a[f"chain_h{l}"][:16], target_width=420), caption=f"Persistent chains: h{SUPERSCRIPTS[l]} (one row per chain)", target_width=420)
+    return first_layer
 
 
 def draw_slow(snap: Snapshot) -> None:
     m = snap.metrics
+    weights = "the greedy RBMs" if str(snap.arrays["phase"]).startswith("greedy") else "the DBM"
+    st.caption(f"Filters: weights of {weights}. {FILTER_NOTE}")
+    layers = [l for l in range(1, len(snap.arrays["sizes"])) if f"chain_h{l}" in snap.arrays]
+    if layers:
+        for col, l in zip(st.columns(len(layers)), layers, strict=True):
+            with col:
+                views.show_image(units_picture(snap.arrays[f"chain_h{l}"][:16], target_width=420), caption=f"Persistent chains: h{SUPERSCRIPTS[l]} (one row per chain)", target_width=420)
     c = st.columns(3)
     recon = {k: v for k, v in m.items() if k.endswith("_reconstruction")}
     with c[0]:
@@ -95,5 +88,16 @@ def draw_slow(snap: Snapshot) -> None:
 
 
 live_panel(run, draw_fast, draw_slow, key="dbm.t.live")
-st.caption("Centering subtracts sliding means of every layer before the gradient's outer products and moves the biases so that the "
-           "model is unchanged; with it, larger learning rates stay stable (Montavon & Müller 2012).")  # fmt: skip
+st.caption(f"DBM {'-'.join(map(str, task.sizes_))} on {task.data.source}, binarisation: {task.binary.scheme}. "
+           "The settings marked “on Reset” apply when you press Reset.")
+stage.explain(
+    r"First a stack of RBMs, trained greedily, bottom-up (section 20.4.5): the bottom RBM sees two tied copies of $\mathbf v$ "
+    r"($P(\mathbf h^{(1)} \mid \mathbf v) = \sigma(2\,\mathbf v^\top W^{(1)} + \mathbf c^{(1)})$), the top RBM two tied copies of its hidden layer, "
+    r"a middle RBM's weights are halved when the DBM is assembled. Then joint training by algorithm 20.1: the positive phase from mean field "
+    r"(eqs. 20.33-20.34), the negative phase from persistent two-block Gibbs chains:"
+    "\n\n"
+    r"$$\Delta W^{(l)} \propto \big\langle \mathbf x^{(l-1)} \mathbf x^{(l)\top} \big\rangle_{\text{data},\,\mu} - \big\langle \mathbf x^{(l-1)} \mathbf x^{(l)\top} \big\rangle_{\text{chains}}.$$"
+    "\n\n"
+    r"Centering subtracts sliding means of every layer before the gradient's outer products and moves the biases so that the "
+    r"model is unchanged; with it, larger learning rates stay stable (Montavon & Müller 2012)."
+)

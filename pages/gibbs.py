@@ -10,58 +10,40 @@ import streamlit as st
 from engine.run import Snapshot
 from engine.tasks.rbm import GibbsTask
 from lab import controls as ui
-from lab import views
+from lab import stage, views
 from lab.live import live_panel
 from lab.rbm.pictures import activation_picture, example_picture, image_grid
 from lab.rbm.views import data_if_available
 
-st.title("Gibbs chain: watching an RBM sample")
-st.caption(
-    "One step is a block Gibbs sweep: h ~ P(h | v) = Πⱼ σ(β(cⱼ + v′W:,ⱼ)), then v ~ P(v | h) (eqs. 20.14 and 20.16) at inverse temperature β: "
-    "β = 1 samples the model, β < 1 a flatter (hotter) version, β > 1 a peakier (colder) one. Clamped pixels stay fixed, so the chain "
-    "samples the other pixels given them (in-painting)."
-)
+stage.title("Gibbs chain: watching an RBM sample")
 
 P = GibbsTask.PARAMS
 trained_run = ui.shared_run("rbm.train")
-top = st.columns([3, 2, 2, 1])
-with top[0]:
+with stage.parameters():
     model = ui.param_widget(P, "model", "gibbs")
     if model == "given" and trained_run is None:
         st.info("Open the RBM training page first: its model then appears here. Showing the pretrained MNIST RBM.")
         model = "mnist"
-with top[1]:
-    init = ui.param_widget(P, "init", "gibbs", horizontal=True)
-with top[2]:
-    image = ui.param_widget(P, "image", "gibbs")
-    if init == "image":
+    shown = {"model": model} | ui.param_column(P, ("init", "image"), "gibbs", horizontal=("init",))
+    if shown["init"] == "image":
         examples = trained_run.task.data if model == "given" and trained_run is not None else data_if_available(model)
         if examples is not None:
-            views.show_image(example_picture(examples, image), caption=f"training image {image % len(examples.train)}", target_width=112)
+            views.show_image(example_picture(examples, shown["image"]), caption=f"training image {shown['image'] % len(examples.train)}", target_width=112)
         else:
             st.caption("This model's data is not on this machine: start from noise.")
-with top[3]:
-    seed = ui.param_widget(P, "seed", "gibbs")
-cols = st.columns(5)
-with cols[0]:
-    chains = ui.param_widget(P, "chains", "gibbs", dataset=model)
-with cols[1]:
-    beta = ui.param_widget(P, "beta", "gibbs")
-with cols[2]:
-    clamp = ui.param_widget(P, "clamp", "gibbs")
-with cols[3]:
+    shown |= ui.param_column(P, ("chains", "beta", "clamp", "seed"), "gibbs", dataset=model)
+    shown |= ui.param_rest(P, shown, "gibbs", dataset=model, per_row=1)
     per_frame = ui.select("gibbs.spf", "Gibbs steps per frame", [1, 2, 5, 10, 50, 100], 1)
-with cols[4]:
     fps = ui.select("gibbs.fps", "Frames per second", [1, 2, 5, 10, 25], 10)
-show_means = st.toggle("Show E[v | h] instead of the sampled v", value=True, key="gibbs.means")
+    show_means = st.toggle("Show E[v | h] instead of the sampled v", value=True, key="gibbs.means")
+    take_model = model == "given" and st.button("Take the RBM page's current model", icon=":material/download:", key="gibbs.take")
 
-params = P.complete({"model": model, "init": init, "image": image, "chains": chains, "beta": beta, "clamp": clamp, "seed": seed})
+params = P.complete(shown)
 if model == "given":
-    if st.button("Take the RBM page's current model", icon=":material/download:", key="gibbs.take") or "gibbs.given" not in st.session_state:
+    if take_model or "gibbs.given" not in st.session_state:
         snap = trained_run.snapshot()
         st.session_state["gibbs.given"] = (trained_run.task.model_from(snap.arrays), trained_run.task.data, snap.step)
     given_rbm, given_view, given_step = st.session_state["gibbs.given"]
-    st.caption(f"Sampling the RBM page's model as it was at training step {given_step:,}.")
     run = ui.session_run(f"gibbs.given.{id(given_rbm)}", lambda: GibbsTask(rbm=given_rbm, view=given_view), params,
                          steps_per_second=float(per_frame * fps), steps_per_frame=per_frame)  # fmt: skip
 else:
@@ -74,21 +56,23 @@ task: GibbsTask = run.task
 exact = task.exact is not None
 
 
-def draw_fast(snap: Snapshot) -> None:
+def draw_fast(snap: Snapshot) -> np.ndarray:
     a = snap.arrays
     pictures = a["visible_mean"] if show_means else a["visible"]
     n = len(pictures)
     left, right = st.columns([3, 2])
+    grid = image_grid(pictures, ncols=int(np.ceil(np.sqrt(n))))
     with left:
         label = "E[v | h]" if show_means else "sampled v"
-        views.show_image(image_grid(pictures, ncols=int(np.ceil(np.sqrt(n)))), caption=f"The chains' visible units ({label}) after {snap.step} Gibbs steps, β = {snap.params['beta']:g}", target_width=620)
+        views.show_image(grid, caption=f"{n} chains: {label}, β = {snap.params['beta']:g}", target_width=620)
     with right:
-        views.show_image(activation_picture(a["hidden"][:32]), caption="Hidden layer: P(h | v) of each chain (rows) for every hidden unit (columns)", target_width=460)
         m = st.columns(2)
         m[0].metric("Gibbs steps", f"{snap.step:,}")
-        m[1].metric("Mean free energy F(v)", f"{float(a['mean_free_energy']):.1f}")
+        m[1].metric("Mean F(v)", f"{float(a['mean_free_energy']):.1f}", help="The chains' mean free energy F(v) = −log Σₕ exp(−E(v, h))")
         if exact:
-            st.metric("Total variation to the exact P(v)", f"{snap.latest('tv'):.3f}")
+            st.metric("Total variation to the exact P(v)", views.number(snap.latest("tv"), ".3f"))
+        views.show_image(activation_picture(a["hidden"][:32]), caption="P(h | v): chains (rows) × hidden units", target_width=460)
+    return grid
 
 
 def draw_slow(snap: Snapshot) -> None:
@@ -123,6 +107,8 @@ def draw_slow(snap: Snapshot) -> None:
 
 
 live_panel(run, draw_fast, draw_slow, key="gibbs.live", slow_fps=2)
+if model == "given":
+    st.caption(f"Sampling the RBM page's model as it was at training step {given_step:,}.")
 if exact:
     st.caption("The states in the chart above, in order (white = on):")
     views.show_image(image_grid(run.snapshot().arrays["states"], ncols=32), target_width=1200)
@@ -130,3 +116,11 @@ if exact:
         "The 4×4 bars-and-stripes RBM has 16 visible units, so P(v) = exp(−F(v)) / Z is computed exactly over all 2¹⁶ states. "
         "The chains' histogram of visited states converges to it: total variation → 0 (slowly at β = 1 when modes are far apart; try β < 1)."
     )
+stage.explain(
+    r"One step is a block Gibbs sweep at inverse temperature $\beta$: first $\mathbf h \sim P(\mathbf h \mid \mathbf v)$, then $\mathbf v \sim P(\mathbf v \mid \mathbf h)$ (eqs. 20.14 and 20.16), with"
+    "\n\n"
+    r"$$P(\mathbf h \mid \mathbf v) = \prod_j P(h_j \mid \mathbf v), \qquad P(h_j = 1 \mid \mathbf v) = \sigma\big(\beta\,(c_j + \mathbf v^\top W_{:,j})\big).$$"
+    "\n\n"
+    r"$\beta = 1$ samples the model, $\beta < 1$ a flatter (hotter) version, $\beta > 1$ a peakier (colder) one. "
+    r"Clamped pixels stay fixed, so the chain samples the other pixels given them (in-painting)."
+)

@@ -6,21 +6,15 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from engine.params import RESET
 from engine.run import Snapshot
 from engine.tasks.gsn import FreeChainTask, free_chain_params, noise_param
 from lab import controls as ui
-from lab import views
+from lab import stage, views
 from lab.gsn.pictures import clamped_tiles, filmstrip
 from lab.gsn.views import mnist_split, pixel_classifier, pretrained_models
 from lab.live import live_panel
 
-st.title("Free-running chain: does it mix between digits?")
-st.caption(
-    "Book section 20.11.1, Figure 20.11: x → corrupt x̃ ~ C(x̃ | x) → encode h = f(x̃) → decode p(x | h) → sample x'. "
-    "Repeat. Bengio et al. (2013): if p(x | x̃) is the true denoising distribution, this chain's stationary distribution is the data's. "
-    "A classifier labels every chain at every frame: a chain that **mixes** hops between classes."
-)
+stage.title("Free-running chain: does it mix between digits?")
 
 models, titles = pretrained_models()
 split = mnist_split()
@@ -31,38 +25,31 @@ if split is None:
     st.stop()
 
 P = free_chain_params(models, titles)
-with st.sidebar:
-    st.subheader("Free chain")
+with stage.parameters():
     shown = {"model_name": ui.param_widget(P, "model_name", "gsn.chain", horizontal=False), "start": ui.param_widget(P, "start", "gsn.chain")}
     corruption = models[shown["model_name"]].config.corruption
     shown["noise"] = ui.param_widget(P.replace(noise=noise_param(corruption)), "noise", "gsn.chain")
-    shown |= {name: ui.param_widget(P, name, "gsn.chain") for name in ("chain_steps", "n_chains", "seed")}
+    shown |= ui.param_column(P, ("chain_steps", "n_chains", "seed"), "gsn.chain")
 
 params = P.complete(shown)
 run = ui.session_run("gsn.chain", lambda: FreeChainTask(models, split, pixel_classifier(), titles), params, steps_per_second=8.0)
-if any(run.params[k] != params[k] for k in P.acting(RESET)):
-    ui.push_params(run, params)
-    run.reset()
-else:
-    ui.push_params(run, params)
+ui.push_params_restarting(run, params)
 ui.run_controls(run, "gsn.chain", step_label="Frame", default_speed="15 steps / s")
 
 ncols = max(1, round(params["n_chains"] ** 0.5))
 
 
-def draw_fast(snap: Snapshot) -> None:
+def draw_fast(snap: Snapshot) -> np.ndarray:
     a = snap.arrays
     left, right = st.columns([1, 1])
+    chains = clamped_tiles(a["current"], None, ncols, scale=4)
     with left:
-        st.markdown(f"**{len(a['current'])} chains at step {int(a['film_steps'][-1])}** (Bernoulli means of p(x | h))")
-        st.image(clamped_tiles(a["current"], None, ncols, scale=4), output_format="PNG")
+        st.markdown(f"**{len(a['current'])} chains at step {int(a['film_steps'][-1])}**, means of p(x | h)")
+        st.image(chains, width=440, output_format="PNG")
     with right:
-        st.markdown(f"**Filmstrip** of the first 8 chains, steps {int(a['film_steps'][0])} to {int(a['film_steps'][-1])} (left to right)")
-        st.image(filmstrip(a["film"], None, rows=8, scale=3), output_format="PNG")
-        if "label_history" in a:
-            latest = a["label_history"][-1]
-            counts = np.bincount(latest, minlength=10)
-            st.markdown("**Classifier's labels now**: " + "  ".join(f"{d}: {c}" for d, c in enumerate(counts)))
+        st.markdown(f"**Filmstrip** of 8 chains, steps {int(a['film_steps'][0])} → {int(a['film_steps'][-1])}")
+        st.image(filmstrip(a["film"], None, rows=8, scale=2), output_format="PNG")
+    return chains
 
 
 def label_figure(history: np.ndarray, steps_per_frame: int) -> go.Figure:
@@ -75,6 +62,9 @@ def label_figure(history: np.ndarray, steps_per_frame: int) -> go.Figure:
 
 def draw_slow(snap: Snapshot) -> None:
     a = snap.arrays
+    if "label_history" in a:
+        counts = np.bincount(a["label_history"][-1], minlength=10)
+        st.markdown("**Classifier's labels now**: " + "  ".join(f"{d}: {c}" for d, c in enumerate(counts)))
     if "label_history" not in a or len(a["label_history"]) < 2:
         st.caption("Press **Play** to watch the labels change over time.")
         return
@@ -86,3 +76,8 @@ def draw_slow(snap: Snapshot) -> None:
 
 
 live_panel(run, draw_fast, draw_slow, key="gsn.chain")
+stage.explain(
+    r"Book section 20.11.1, Figure 20.11: $\mathbf x \to$ corrupt $\tilde{\mathbf x} \sim C(\tilde{\mathbf x} \mid \mathbf x) \to$ encode $\mathbf h = f(\tilde{\mathbf x}) \to$ "
+    r"decode $p(\mathbf x \mid \mathbf h) \to$ sample $\mathbf x'$. Repeat. Bengio et al. (2013): if $p(\mathbf x \mid \tilde{\mathbf x})$ is the true denoising distribution, "
+    r"this chain's stationary distribution is the data's. A classifier labels every chain at every frame: a chain that **mixes** hops between classes."
+)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
-from engine.params import RESET
 from engine.run import Snapshot
 from engine.tasks.gsn import ClampedChainTask, clamped_chain_params, noise_param
 from lab import controls as ui
-from lab import views
+from lab import stage, views
 from lab.drawing import draw_digit
 from lab.gsn.pictures import clamped_tiles, filmstrip
 from lab.gsn.views import mnist_split, paint_mask, pixel_classifier, pretrained_models
@@ -16,15 +16,7 @@ from lab.live import live_panel
 
 SOURCES = {"heldout": "held-out digits", "draw": "my drawing"}  # a page-only setting: a drawing becomes the task's image
 
-st.title("Clamped sampling: the chain fills in the missing half")
-st.caption(
-    "Book section 20.11.2, Figure 20.12. Every chain step corrupts x, encodes, decodes and samples "
-    "x' ~ p(x | h); then the **clamped** pixels (gray) are put back to the observed digit and only the "
-    "**free** pixels (amber) keep their new values. This only *approximates* sampling p(x_free | x_clamped): "
-    "clamped Gibbs sampling converges to the exact conditional of a Boltzmann machine's explicit joint, but a DAE / GSN defines p(x) only "
-    "implicitly, as the stationary distribution of a learned, approximate transition, and clamping changes that "
-    "chain, so the completions are not guaranteed to be exact draws from the model's conditional."
-)
+stage.title("Clamped sampling: the chain fills in the missing half")
 
 models, titles = pretrained_models()
 split = mnist_split()
@@ -35,8 +27,7 @@ if split is None:
     st.stop()
 
 P = clamped_chain_params(models, titles)
-with st.sidebar:
-    st.subheader("Clamped chain")
+with stage.parameters():
     shown = {"model_name": ui.param_widget(P, "model_name", "gsn.clamped", horizontal=False)}
     source = ui.select("gsn.clamped.source", "Digits", list(SOURCES), "heldout", format_func=SOURCES.get, horizontal=True)
     shown["first"] = ui.param_widget(P, "first", "gsn.clamped")
@@ -49,7 +40,7 @@ with st.sidebar:
         painted = paint_mask("gsn.clamped.mask", split.image_shape, under)
     corruption = models[shown["model_name"]].config.corruption
     shown["noise"] = ui.param_widget(P.replace(noise=noise_param(corruption)), "noise", "gsn.clamped")
-    shown |= {name: ui.param_widget(P, name, "gsn.clamped") for name in ("chain_steps", "n_examples", "init", "seed", "rbm")}
+    shown |= ui.param_column(P, ("chain_steps", "n_examples", "init", "seed", "rbm"), "gsn.clamped")
 region, n_examples = shown["region"], shown["n_examples"]
 
 if source == "draw" and drawn is None:
@@ -64,44 +55,49 @@ if region == "custom" and painted.all():
 
 params = P.complete({**shown, "image": ui.array_param(drawn), "mask": ui.array_param(painted)})
 run = ui.session_run("gsn.clamped", lambda: ClampedChainTask(models, split, pixel_classifier(), titles=titles), params, steps_per_second=8.0)
-if any(run.params[k] != params[k] for k in P.acting(RESET)):
-    ui.push_params(run, params)
-    run.reset()
-else:
-    ui.push_params(run, params)
+ui.push_params_restarting(run, params)
 ui.run_controls(run, "gsn.clamped", step_label="Frame", default_speed="15 steps / s")
 
 ncols = 4 if n_examples <= 16 else 8
 
 
-def draw_fast(snap: Snapshot) -> None:
+def draw_fast(snap: Snapshot) -> np.ndarray:
     a = snap.arrays
     mask = a["mask"]
     left, right = st.columns([1, 1])
+    chains = clamped_tiles(a["current"], mask, ncols, scale=4)
     with left:
         st.markdown(f"**Now: chain step {int(a['film_steps'][-1])}** ({titles.get(snap.params['model_name'], snap.params['model_name'])})")
-        st.image(clamped_tiles(a["current"], mask, ncols, scale=4), output_format="PNG")
+        st.image(chains, width=400, output_format="PNG")
     with right:
         frames = a["film_steps"]
-        st.markdown(f"**Filmstrip**: the last {len(frames)} frames, steps {int(frames[0])} to {int(frames[-1])}, time runs left to right")
-        st.image(filmstrip(a["film"], mask, rows=min(8, len(a["current"])), scale=3), output_format="PNG")
-        if "labels" in a:
-            st.markdown("**The true digits** (what was clamped came from these)")
-            st.image(clamped_tiles(a["original"][:8], None, 8, scale=3), output_format="PNG")
-        else:
-            st.markdown("**Your drawing** (every chain completes it)")
-            st.image(clamped_tiles(a["original"][:1], None, 1, scale=3), output_format="PNG")
+        st.markdown(f"**Filmstrip**: steps {int(frames[0])} → {int(frames[-1])}")
+        st.image(filmstrip(a["film"], mask, rows=min(8, len(a["current"])), scale=2), output_format="PNG")
+    return chains
+
+
+def draw_references(snap: Snapshot) -> None:
+    """What was clamped, and the RBM's clamped Gibbs chain beside the DAE / GSN one."""
+    a = snap.arrays
+    mask = a["mask"]
+    if "labels" in a:
+        st.markdown("**The true digits** (what was clamped came from these)")
+        st.image(clamped_tiles(a["original"][:8], None, 8, scale=3), output_format="PNG")
+    else:
+        st.markdown("**Your drawing** (every chain completes it)")
+        st.image(clamped_tiles(a["original"][:1], None, 1, scale=3), output_format="PNG")
     if "rbm_current" in a:
         left, right = st.columns([1, 1])
         with left:
             st.markdown(f"**RBM, clamped Gibbs sampling: step {int(a['film_steps'][-1])}** (E[v | h] in the free pixels)")
-            st.image(clamped_tiles(a["rbm_current"], mask, ncols, scale=4), output_format="PNG")
+            st.image(clamped_tiles(a["rbm_current"], mask, ncols, scale=4), width=400, output_format="PNG")
         with right:
             st.markdown("**RBM filmstrip**: the same frames, time runs left to right")
-            st.image(filmstrip(a["rbm_film"], mask, rows=min(8, len(a["rbm_current"])), scale=3), output_format="PNG")
+            st.image(filmstrip(a["rbm_film"], mask, rows=min(8, len(a["rbm_current"])), scale=2), output_format="PNG")
 
 
 def draw_slow(snap: Snapshot) -> None:
+    draw_references(snap)
     if snap.params["image"] is not None:
         st.caption("Your drawing has no true label, so no accuracy is plotted: judge the completions by eye.")
         return
@@ -122,14 +118,20 @@ def draw_slow(snap: Snapshot) -> None:
 
 
 live_panel(run, draw_fast, draw_slow, key="gsn.clamped")
-st.caption(
-    "Accuracy is that of a logistic-regression classifier on pixels (trained on the 8000 training digits) applied to the "
-    "chain's current Bernoulli means; the true labels are the held-out digits' labels. The dashed line is the floor a "
-    "chain must beat: the same classifier on these digits with the free pixels filled by the mean training image (no model "
-    "at all); a blank fill scores lower still. Compare *walkback* with *one-step* "
-    "training and the DAE with the GSN. The RBM comparison (sidebar) runs block Gibbs sampling of the pretrained MNIST RBM "
-    "with the same pixels clamped (book section 20.2): the RBM has an explicit energy E(v, h), linear in v, so with the clamped "
-    "pixels fixed (gray levels included) its chain converges to the exact conditional P(v_free | v_clamped) of that energy. "
-    "It starts from the same state as the DAE / GSN chain and takes one Gibbs sweep per chain step. "
-    "(The DBM's clamped Gibbs sampling is not on this page yet.)"
+stage.explain(
+    r"Book section 20.11.2, Figure 20.12. Every chain step corrupts $\mathbf x$, encodes, decodes and samples $\mathbf x' \sim p(\mathbf x \mid \mathbf h)$; "
+    r"then the **clamped** pixels (gray) are put back to the observed digit and only the **free** pixels (amber) keep their new values. "
+    r"This only *approximates* sampling $p(\mathbf x_{\text{free}} \mid \mathbf x_{\text{clamped}})$: clamped Gibbs sampling converges to the exact conditional "
+    r"of a Boltzmann machine's explicit joint, but a DAE / GSN defines $p(\mathbf x)$ only implicitly, as the stationary distribution of a learned, "
+    r"approximate transition, and clamping changes that chain, so the completions are not guaranteed to be exact draws from the model's conditional."
+    "\n\n"
+    r"Accuracy is that of a logistic-regression classifier on pixels (trained on the 8000 training digits) applied to the "
+    r"chain's current Bernoulli means; the true labels are the held-out digits' labels. The dashed line is the floor a "
+    r"chain must beat: the same classifier on these digits with the free pixels filled by the mean training image (no model "
+    r"at all); a blank fill scores lower still. Compare *walkback* with *one-step* "
+    r"training and the DAE with the GSN. The RBM comparison (sidebar) runs block Gibbs sampling of the pretrained MNIST RBM "
+    r"with the same pixels clamped (book section 20.2): the RBM has an explicit energy $E(\mathbf v, \mathbf h)$, linear in $\mathbf v$, so with the clamped "
+    r"pixels fixed (gray levels included) its chain converges to the exact conditional $P(\mathbf v_{\text{free}} \mid \mathbf v_{\text{clamped}})$ of that energy. "
+    r"It starts from the same state as the DAE / GSN chain and takes one Gibbs sweep per chain step. "
+    r"(The DBM's clamped Gibbs sampling is not on this page yet.)"
 )

@@ -5,63 +5,53 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from engine.params import RESET
 from engine.run import Snapshot
 from engine.tasks.gsn import GSNTrainTask, noise_param
 from lab import controls as ui
-from lab import views
+from lab import stage, views
 from lab.gsn.pictures import clamped_tiles
 from lab.gsn.views import mnist_available
 from lab.live import live_panel
 
 P = GSNTrainTask.PARAMS
 
-st.title("Training a denoising autoencoder (or a GSN) as a generative model")
-st.caption(
-    "Book sections 20.11.3 and 20.12. Loss: the reconstruction negative log-likelihood -log p(x | h = f(x̃)) with "
-    "x̃ ~ C(x̃ | x). **Walkback**: run the chain k steps from each training x and penalise every reconstruction "
-    "against the original x, so the spurious modes the chain visits far from the data get trained away."
-)
+stage.title("Training a denoising autoencoder (or a GSN) live")
 
-with st.sidebar:
-    st.subheader("Model")
+with stage.parameters():
+    st.markdown("**Model**")
     shown = {name: ui.param_widget(P, name, "gsn.train") for name in ("architecture", "start", "dataset", "hidden")}
     gsn = shown["architecture"] == "gsn"
     if gsn:
         shown["hidden2"] = ui.param_widget(P, "hidden2", "gsn.train")
     shown["corruption"] = ui.param_widget(P, "corruption", "gsn.train")
     shown["seed"] = ui.param_widget(P, "seed", "gsn.train")
-    st.subheader("Training (live)")
+    st.markdown("**Training (live)**")
     shown["walkback"] = ui.param_widget(P, "walkback", "gsn.train")
     shown["noise"] = ui.param_widget(P.replace(noise=noise_param(shown["corruption"])), "noise", "gsn.train")
     if gsn:
         shown["hidden_noise"] = ui.param_widget(P, "hidden_noise", "gsn.train")
-    shown |= {name: ui.param_widget(P, name, "gsn.train") for name in ("lr", "batch_size")}
+    shown |= ui.param_column(P, ("lr", "batch_size"), "gsn.train")
 
 if shown["dataset"] == "mnist" and not mnist_available():
     st.info("MNIST's test files are not in the data folder (set GENLAB_DATA): training the 8x8 digits from scratch instead.")
     shown["dataset"] = "digits"
 params = P.complete(shown)
 run = ui.session_run("gsn.train", GSNTrainTask, params)
-if any(run.params[k] != params[k] for k in P.acting(RESET)):
-    ui.push_params(run, params)
-    run.reset()
-else:
-    ui.push_params(run, params)
+ui.push_params_restarting(run, params)
 ui.run_controls(run, "gsn.train")
-st.caption(f"Model: **{run.task.source}**. The settings marked “on Reset” restart the run as soon as they change.")
 
 
-def draw_fast(snap: Snapshot) -> None:
+def draw_fast(snap: Snapshot) -> np.ndarray:
     a = snap.arrays
     left, right = st.columns([1, 1])
+    denoising = clamped_tiles(np.concatenate([a["inputs"], a["corrupted"], a["reconstructions"]]), None, len(a["inputs"]), scale=3)
     with left:
         st.markdown(f"**Step {snap.step}**: held-out x (top), corrupted x̃ (middle), reconstruction E[x | f(x̃)] (bottom)")
-        rows = [a["inputs"], a["corrupted"], a["reconstructions"]]
-        st.image(clamped_tiles(np.concatenate(rows), None, len(a["inputs"]), scale=3), output_format="PNG")
+        st.image(denoising, output_format="PNG")
     with right:
         st.markdown("**16 chains**, one chain step per training step, started from noise")
         st.image(clamped_tiles(a["samples"], None, 4, scale=3), output_format="PNG")
+    return denoising
 
 
 def draw_slow(snap: Snapshot) -> None:
@@ -75,3 +65,9 @@ def draw_slow(snap: Snapshot) -> None:
 
 
 live_panel(run, draw_fast, draw_slow, key="gsn.train")
+st.caption(f"Model: **{run.task.source}**. The settings marked “on Reset” restart the run as soon as they change.")
+stage.explain(
+    r"Book sections 20.11.3 and 20.12. Loss: the reconstruction negative log-likelihood $-\log p(\mathbf x \mid \mathbf h = f(\tilde{\mathbf x}))$ with "
+    r"$\tilde{\mathbf x} \sim C(\tilde{\mathbf x} \mid \mathbf x)$. **Walkback**: run the chain $k$ steps from each training $\mathbf x$ and penalise every reconstruction "
+    r"against the original $\mathbf x$, so the spurious modes the chain visits far from the data get trained away."
+)

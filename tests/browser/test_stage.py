@@ -10,21 +10,30 @@ from PIL import Image
 
 from lab.catalog import LAB_PAGES
 from lab.export import SETTINGS_KEY
-from tests.browser.conftest import wait_idle
+from tests.browser.conftest import SHOTS, wait_idle
 
 PROJECTOR = {"width": 1280, "height": 720}
 
-CLIPPED_TEXT = """() => [...document.querySelectorAll(
-    '[data-testid="stMain"] [data-testid="stWidgetLabel"] p, [data-testid="stSidebar"] [data-testid="stWidgetLabel"] p, '
-    + '[data-testid="stMetricValue"] div, [data-testid="stMetricLabel"] p, button p, h1, h2, h3, [data-testid="stCaptionContainer"] p')]
+CLIPPED_TEXT = """(roots) => [...document.querySelectorAll(roots.flatMap((root) => [
+        '[data-testid="stWidgetLabel"] p', '[data-testid="stMetricValue"] div', '[data-testid="stMetricLabel"] p', 'button p',
+        'h1', 'h2', 'h3', '[data-testid="stCaptionContainer"] p'].map((what) => `${root} ${what}`)).join(', '))]
     .filter((e) => e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1)
     .map((e) => e.innerText.slice(0, 60))"""
+"""The texts cut short (scrollWidth > clientWidth) under the given roots: labels, metrics, buttons, titles, captions."""
+EVERYWHERE = ["[data-testid='stMain']", "[data-testid='stSidebar']"]
 
 
-def picture_box(page) -> dict:
-    box = page.locator(".st-key-stage-picture").first.bounding_box()
-    assert box is not None, "the page has no stage picture"
-    return box
+def first_screen_box(page) -> dict:
+    """The stage picture's box; on a machine without the page's data (CI has no MNIST), the notice that names
+    the command fetching it, which must then be on the first screen instead."""
+    picture = page.locator(".st-key-stage-picture")
+    if picture.count():
+        box = picture.first.bounding_box()
+        assert box["height"] > 150, f"the picture is only {box['height']:.0f} px high"
+        return box
+    notice = page.get_by_text("genlab data fetch").first
+    assert notice.count(), "the page shows neither a stage picture nor how to fetch its data"
+    return notice.bounding_box()
 
 
 @pytest.fixture
@@ -36,22 +45,24 @@ def projector(page):
 @pytest.mark.parametrize("lab_page", LAB_PAGES, ids=lambda p: p.url_path)
 def test_the_picture_is_on_the_first_screen_and_no_text_is_clipped(projector, open_page, shoot, lab_page):
     page = open_page(lab_page.url_path)
-    page.wait_for_timeout(1500)  # the first live frame
-    box = picture_box(page)
+    page.wait_for_timeout(1500)  # the first live frame, and any rerun it asks for
+    wait_idle(page)
+    box = first_screen_box(page)
     shoot(page, f"stage-{lab_page.url_path}")
-    assert box["height"] > 150 and box["y"] + box["height"] <= PROJECTOR["height"], f"picture at {box}"
-    assert page.evaluate(CLIPPED_TEXT) == []
+    assert box["y"] + box["height"] <= PROJECTOR["height"], f"picture at {box}"
+    assert page.evaluate(CLIPPED_TEXT, EVERYWHERE) == []
 
 
 @pytest.mark.parametrize("lab_page", LAB_PAGES, ids=lambda p: p.url_path)
 def test_presenter_mode_hides_the_settings_and_keeps_the_picture_on_screen(projector, open_page, shoot, lab_page):
     page = open_page(f"{lab_page.url_path}?present=1")
     page.wait_for_timeout(1500)
+    wait_idle(page)
     assert not page.locator("[data-testid='stSidebar']").is_visible()
-    box = picture_box(page)
+    box = first_screen_box(page)
     shoot(page, f"stage-{lab_page.url_path}-presenter")
-    assert box["height"] > 150 and box["y"] + box["height"] <= PROJECTOR["height"], f"picture at {box}"
-    assert page.evaluate(CLIPPED_TEXT) == []
+    assert box["y"] + box["height"] <= PROJECTOR["height"], f"picture at {box}"
+    assert page.evaluate(CLIPPED_TEXT, EVERYWHERE) == []
 
 
 def wait_until(page, running: bool) -> None:
@@ -124,3 +135,29 @@ def test_the_page_does_not_change_height_while_it_plays(projector, open_page):
         page.wait_for_timeout(250)
     page.get_by_role("button", name="Pause").first.click()
     assert max(heights) - min(heights) <= 2, f"page height changed while playing: {sorted(set(heights))}"
+
+
+FIXED_HEIGHT_FIGURES = {"gan-2d", "gan-game", "vae-latent", "vae-posterior"}
+"""Pages whose stage picture is a Plotly figure of a fixed pixel height (460-540 px): taller than a 150% window (480 CSS px).
+Not yet sized to the window; the browser-side renderer (canvas) is to do that."""
+
+
+@pytest.mark.parametrize("lab_page", [p for p in LAB_PAGES if p.url_path not in FIXED_HEIGHT_FIGURES], ids=lambda p: p.url_path)
+def test_at_150_percent_zoom_with_the_sidebar_collapsed_the_picture_still_fits(browser, lab_url, lab_page):
+    context = browser.new_context(viewport={"width": 853, "height": 480}, device_scale_factor=1.5)  # 1280x720 at 150%
+    try:
+        page = context.new_page()
+        page.goto(f"{lab_url}/{lab_page.url_path}", wait_until="domcontentloaded")
+        page.wait_for_selector("[data-testid='stMain'] h1", timeout=60_000)
+        wait_idle(page)
+        page.locator("[data-testid='stSidebar']").hover()
+        page.locator("[data-testid='stSidebarCollapseButton'] button").first.click()
+        page.wait_for_timeout(1500)
+        wait_idle(page)
+        box = first_screen_box(page)
+        SHOTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"stage-{lab_page.url_path}-zoom150.png"))
+        assert box["y"] + box["height"] <= 480, f"picture at {box} (CSS px of a 480 px high window)"
+        assert page.evaluate(CLIPPED_TEXT, ["[data-testid='stMain']"]) == []
+    finally:
+        context.close()

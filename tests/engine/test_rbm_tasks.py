@@ -102,13 +102,13 @@ def test_pretrained_checkpoints_load_and_refuse_a_wrong_shape(tmp_path):
 
 
 def test_a_learning_rate_far_too_large_pauses_the_run_naming_it_while_the_lessons_own_settings_train():
-    wrecked = Run(RBMTrainTask(), PRESETS["Learning rate too large (ε = 3)"])
+    wrecked = Run(RBMTrainTask(), PRESETS["Learning rate too large"])
     snap = wrecked.step(200)
     assert snap.status == PAUSED and snap.step == 1  # the first monitor already sees it
     found = re.search(r"the reconstruction error \((\d+\.\d)\) is (\d+\.\d) times its best \((\d+\.\d)\)", snap.message)
     assert found and float(found[2]) >= 1.5 and abs(float(found[3]) - 9.2) < 0.3  # about 19 against the starting 9.2
     assert "Try this: lower the learning rate or the momentum" in snap.message
-    for name in ("CD-1: negative samples start at the data", "PCD: negative samples from persistent chains"):
+    for name in ("CD-1 samples", "PCD samples"):
         healthy = Run(RBMTrainTask(), PRESETS[name])
         snap = healthy.step(600)
         assert snap.step == 600 and snap.status != PAUSED

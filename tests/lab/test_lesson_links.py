@@ -34,7 +34,7 @@ def test_a_preset_sets_its_widgets_and_the_url_and_restarts_the_run_from_them():
     at.run()
     run = at.session_state["shared.rbm.train"]
     run.step(5)
-    at.selectbox(key="rbm.preset").set_value("Learning rate too large (ε = 3)").run()
+    at.selectbox(key="rbm.preset").set_value("Learning rate too large").run()
     at.button(key="rbm.apply").click().run()
     assert not at.exception
     assert at.select_slider(key="rbm.lr").value == 3.0 and at.slider(key="rbm.momentum").value == 0.9

@@ -43,7 +43,7 @@ def test_rbm_page_without_mnist_shows_the_pretrained_filters_and_how_to_get_the_
     assert "genlab data fetch mnist" in at.info[0].value
     assert len(at.get("image")) == 1
     assert "The pretrained mnist 784-500 PCD" in str(at.get("image")[0].proto)
-    assert [b.key for b in at.button] == ["stage-present"]  # no run controls: nothing can train without the data
+    assert not {"rbm.play", "rbm.step", "rbm.reset"} & {b.key for b in at.button}  # no run controls: nothing can train without the data
 
 
 def test_rbm_page_trains_bars_and_stripes_and_ais_matches_the_exact_log_z():
