@@ -143,9 +143,9 @@ TRAIN_PARAMS = Params(
 
 _DIGITS_FROM_SCRATCH = {"dataset": "digits", "start": "scratch", "hidden": 100, "k": 1, "lr": 0.05, "momentum": 0.5, "batch_size": 100, "seed": 0}
 PRESETS: dict[str, dict[str, Any]] = {
-    "CD-1: negative samples start at the data": {**_DIGITS_FROM_SCRATCH, "method": "cd"},
-    "PCD: negative samples from persistent chains": {**_DIGITS_FROM_SCRATCH, "method": "pcd"},
-    "Learning rate too large (ε = 3)": {**_DIGITS_FROM_SCRATCH, "method": "cd", "lr": 3.0, "momentum": 0.9, "batch_size": 10},
+    "CD-1 samples": {**_DIGITS_FROM_SCRATCH, "method": "cd"},
+    "PCD samples": {**_DIGITS_FROM_SCRATCH, "method": "pcd"},
+    "Learning rate too large": {**_DIGITS_FROM_SCRATCH, "method": "cd", "lr": 3.0, "momentum": 0.9, "batch_size": 10},
 }
 """The RBM page's lessons, on the 8x8 digits (always offline) from seed 0. CD-1's negative samples are one Gibbs step from
 the training images, PCD's come from chains that keep running. At ε = 3 with momentum 0.9 the first update already
