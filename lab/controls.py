@@ -147,7 +147,7 @@ def run_controls(run: Run, key: str, *, step_label: str = "Step", show_speed: bo
                 persist_state="session",
                 label_visibility="collapsed",
                 help="Slow motion down to one step every 4 seconds",
-                width=260,
+                width=180,
             )
             if run.speed[0] != SPEEDS[label]:
                 run.set_speed(SPEEDS[label])

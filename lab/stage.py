@@ -35,7 +35,7 @@ html, body, [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownConta
 [data-testid="stMain"] h1 {font-size: clamp(1.15rem, 2.1vw, 1.6rem); line-height: 1.25; padding: 0.2rem 0;}
 [data-testid="stMetricValue"] {font-size: 1.6rem;}
 [data-testid="stMetricValue"] > div, [data-testid="stMetricLabel"] p {overflow: visible; white-space: nowrap;}
-[data-testid="stImage"] img {max-height: calc(100vh - 250px); width: auto; object-fit: contain;}
+[data-testid="stImage"] img {max-height: calc(100vh - 280px); width: auto; object-fit: contain;}
 </style>
 """
 
@@ -46,7 +46,7 @@ PRESENTER_CSS = """
 html, body, [data-testid="stMarkdownContainer"] p {font-size: 22px;}
 [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p, [data-testid="stImageCaption"] {font-size: 24px !important;}
 [data-testid="stMain"] h1 {font-size: clamp(1.4rem, 2.6vw, 2.1rem);}
-[data-testid="stImage"] img {max-height: calc(100vh - 280px);}
+[data-testid="stImage"] img {max-height: calc(100vh - 290px);}
 </style>
 """
 

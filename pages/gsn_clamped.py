@@ -16,7 +16,7 @@ from lab.live import live_panel
 
 SOURCES = {"heldout": "held-out digits", "draw": "my drawing"}  # a page-only setting: a drawing becomes the task's image
 
-stage.title("Clamped sampling: the chain fills in the missing half")
+stage.title("Clamped chain: filling in the missing half")
 
 models, titles = pretrained_models()
 split = mnist_split()

@@ -41,7 +41,7 @@ def weight_product(l: int) -> str:
 def filter_caption(l: int, filters: np.ndarray, n_units: int) -> str:
     """What a filter grid shows: the layer, which product of weights, how many of its units."""
     seen = "" if l == 1 else ", seen in pixel space"
-    return f"h{SUPERSCRIPTS[l]} filters{seen}: columns of {weight_product(l)} ({len(filters)} of {n_units} units)"
+    return f"h{SUPERSCRIPTS[l]} filters{seen}: {weight_product(l)}, {len(filters)} of {n_units} units"
 
 
 FILTER_NOTE = ("Each tile is stretched to its own range (black: its most negative weight, white: its most positive). "

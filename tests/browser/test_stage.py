@@ -77,6 +77,7 @@ DIGITS_RBM = "rbm?rbm.dataset=digits+8x8"
 
 def test_space_plays_and_pauses_and_p_toggles_presenter_mode(projector, open_page):
     page = open_page(DIGITS_RBM)
+    page.wait_for_function("() => window.__genlabStage === true", timeout=20_000)  # the stage's key script is loaded
     page.locator("[data-testid='stMain'] h1").click()  # focus on the page, not on a field
     page.keyboard.press("Space")
     wait_until(page, running=True)

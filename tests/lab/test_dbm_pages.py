@@ -124,9 +124,9 @@ def test_training_page_shows_the_filters_of_a_third_layer(monkeypatch):
     assert not at.exception
     assert any("Phase: joint" in m.value for m in at.markdown)
     captions = [i.proto.imgs[0].caption for i in at.get("image")]
-    assert "h¹ filters: columns of W¹ (20 of 20 units)" in captions
-    assert "h² filters, seen in pixel space: columns of W¹W² (12 of 12 units)" in captions
-    assert "h³ filters, seen in pixel space: columns of W¹W²W³ (10 of 10 units)" in captions
+    assert "h¹ filters: W¹, 20 of 20 units" in captions
+    assert "h² filters, seen in pixel space: W¹W², 12 of 12 units" in captions
+    assert "h³ filters, seen in pixel space: W¹W²W³, 10 of 10 units" in captions
     assert any("Each tile is stretched to its own range" in c.value for c in at.caption)
 
 
