@@ -7,9 +7,11 @@ At a projector's 1280x720 the live picture is the star, so a page is laid out as
 - the page's parameters in the sidebar (:func:`parameters`), built from the task's declarations;
 - the explanation, with its equations typeset, in an expander under the picture (:func:`explain`).
 
-Presenter mode (``?present=1``, the "Presenter" button or the P key) hides the navigation and the
+Presenter mode (``?present=1``, the "Present" button or the P key) hides the navigation and the
 parameters and enlarges the type. Keys on every page: Space plays or pauses, the right arrow takes
-one step, R resets, P toggles presenter mode (:func:`keyboard`; never while typing in a field).
+one step, R resets, P toggles presenter mode (the script :func:`frame` mounts; never while typing in
+a field). The run bar's Export menu (:func:`export_menu`) saves the live picture; the Link menu
+beside the title (:func:`lesson_link`) holds the page's URL with every setting.
 """
 
 from __future__ import annotations
