@@ -36,11 +36,12 @@ with stage.parameters():
     settings |= ui.param_rest(P, settings, "vae", dataset=dataset, per_row=1)
 
 shown = pretrained(dataset)
+first_screen = st.empty()  # without the data the pretrained manifold goes here, above the notice saying why
 data = vae_data(dataset)
 if data is None:
     if shown is not None:
         model, meta = shown
-        with stage.picture():
+        with first_screen.container(), stage.picture():
             show_manifold(manifold_picture(model.decoder, model.config.image_shape, n), caption="Pretrained model", height=MANIFOLD_HEIGHT)
     stage.explain(EXPLANATION)
     st.stop()
