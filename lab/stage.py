@@ -34,7 +34,7 @@ CSS = """
 html, body, [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li {font-size: 16px;}
 [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p, [data-testid="stImageCaption"] {font-size: 16px !important; color: #3d4150 !important;}
 [data-testid="stWidgetLabel"] p {font-size: 15px;}
-[data-testid="stMain"] h1 {font-size: clamp(1.15rem, 2.1vw, 1.6rem); line-height: 1.25; padding: 0.2rem 0;}
+.st-key-stage-title h1 {font-size: clamp(1.15rem, 2.1vw, 1.6rem); line-height: 1.25; padding: 0.2rem 0;}
 [data-testid="stMetricValue"] {font-size: 1.6rem;}
 [data-testid="stMetricValue"] > div, [data-testid="stMetricLabel"] p {overflow: visible; white-space: nowrap;}
 [data-testid="stImage"] img {max-height: calc(100vh - 280px); width: auto; object-fit: contain;}
@@ -47,7 +47,7 @@ PRESENTER_CSS = """
 .block-container {padding-top: 1.2rem;}
 html, body, [data-testid="stMarkdownContainer"] p {font-size: 22px;}
 [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p, [data-testid="stImageCaption"] {font-size: 24px !important;}
-[data-testid="stMain"] h1 {font-size: clamp(1.4rem, 2.6vw, 2.1rem);}
+.st-key-stage-title h1 {font-size: clamp(1.4rem, 2.6vw, 2.1rem);}
 [data-testid="stImage"] img {max-height: calc(100vh - 290px);}
 </style>
 """
@@ -122,7 +122,7 @@ def lesson_link() -> str:
 
 def title(text: str) -> None:
     """The page's title, one line at a projector's 1280x720, with the lesson link and the presenter-mode switch at its right."""
-    with st.container(horizontal=True, vertical_alignment="center"):
+    with st.container(horizontal=True, vertical_alignment="center", key="stage-title"):
         st.title(text, anchor=False)
         with st.popover("Link", icon=":material/link:", help="A link to this page with these settings, for a lesson"):
             st.code(lesson_link(), language=None, wrap_lines=True)
