@@ -116,3 +116,5 @@ def test_a_learning_rate_far_too_large_pauses_the_run_naming_it_while_the_lesson
         assert snap.step == 600 and snap.status != PAUSED
         values = snap.metrics["recon_error"].values
         assert values[-1] < 0.85 * values[0]  # about 9.2 -> 7.0-7.9
+    tiny = Run(RBMTrainTask(), {"dataset": "bars-stripes", "start": "scratch"}).step(3000)  # errors near 0.03 that double are no wreck
+    assert tiny.step == 3000 and tiny.status != PAUSED and tiny.metrics["recon_error"].values.min() < 0.2
