@@ -11,7 +11,7 @@ from engine.models.gan import MIN_USER_POINTS, VIEW, fit_user_points
 from engine.run import RUNNING, Snapshot
 from engine.tasks.gan import PRESETS_2D, GAN2DTask
 from lab import controls as ui
-from lab import stage
+from lab import stage, views
 from lab.gan.figures import LAYERS, click_grid, curves_figure, fast_figure, gan2d_figure
 
 P = GAN2DTask.PARAMS
@@ -50,7 +50,7 @@ def draw_readouts(snap: Snapshot) -> None:
     st.metric("Generator step", f"{snap.step:,}")
     st.metric("Steps / s", f"{snap.steps_per_second:.0f}")
     js = snap.latest("js")
-    st.metric("JS divergence", f"{js:.3f}" if np.isfinite(js) else "–", help="Jensen-Shannon divergence between 2-D histograms of 1000 real and 1000 generated points; at most log 2 ≈ 0.693.")
+    st.metric("JS divergence", views.number(js, ".3f"), help="Jensen-Shannon divergence between 2-D histograms of 1000 real and 1000 generated points; at most log 2 ≈ 0.693.")
     if snap.params["data"] in ("ring", "grid"):
         st.metric("Modes covered", f"{snap.latest('modes_covered', 0.0):.0%}", help="A mode counts when at least 0.8% of samples lie within 3 std of it (PacGAN's 20 of 2500).")
         st.metric("High-quality samples", f"{snap.latest('high_quality', 0.0):.0%}", help="Share of samples within 3 standard deviations of some mode.")
