@@ -8,7 +8,7 @@ import numpy as np
 import streamlit as st
 
 from engine.run import Snapshot
-from engine.tasks.dbm import MeanFieldTask
+from engine.tasks.dbm import PRESETS_MEANFIELD, MeanFieldTask
 from lab import controls as ui
 from lab import stage, views
 from lab.dbm.pictures import image_picture, layer_picture
@@ -37,6 +37,7 @@ if trained.net is None:  # this checkpoint cannot start Q from an inference netw
 SOURCES = {"pick": "a test image", "draw": "my drawing"}
 shape = trained.dbm.config.image_shape or (28, 28)
 with stage.parameters():
+    ui.presets("dbm.mf", PRESETS_MEANFIELD)
     source = ui.select("dbm.mf.source", "Image", list(SOURCES), "pick", format_func=SOURCES.get, horizontal=True)
     index_param = P["index"]
     index = ui.number("dbm.mf.index", f"{ui.widget_label(index_param)} (0-{len(data.heldout) - 1})", index_param.low, len(data.heldout) - 1, index_param.default,

@@ -340,3 +340,11 @@ def is_finite_model(model: nn.Module) -> bool:
 def mean_distance(a: np.ndarray, b: np.ndarray) -> float:
     """Distance between the sample means of two point sets."""
     return float(math.dist(np.mean(a, 0), np.mean(b, 0)))
+
+
+def spread(samples: np.ndarray, data: np.ndarray) -> float:
+    """The samples' median distance from the data's mean, in units of the data's radius (the largest distance of a
+    data point from that mean): about 1 or less for a generator on the data, huge for one whose points flew off."""
+    centre = np.mean(data, 0)
+    radius = float(np.linalg.norm(data - centre, axis=1).max())
+    return float(np.median(np.linalg.norm(samples - centre, axis=1))) / radius

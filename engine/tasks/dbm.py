@@ -75,6 +75,17 @@ MEANFIELD_PARAMS = Params(
     Param("seed", 0, int, 0, 9999, when=RESET, label="Seed", help="The binarization draw of the image and the Gibbs comparison."),
 )
 """The mean-field task's parameters (the mean-field page's widgets)."""
+_STRONGLY_COUPLED = {"index": 0, "clamp": "all", "init": "uniform", "binarize": True, "coupling": 4.0, "n_iter": 30, "damping": 0.0, "seed": 0}
+PRESETS_MEANFIELD: dict[str, dict[str, Any]] = {
+    "Parallel updates oscillate": {**_STRONGLY_COUPLED, "schedule": "parallel"},
+    "Sequential updates converge": {**_STRONGLY_COUPLED, "schedule": "sequential"},
+}
+"""The mean-field page's lessons (section 20.4.2), on test image 0 with W² × 4, which makes the mean-field problem bimodal.
+Measured on the pretrained MNIST DBM (test images 0, 1, 2, 7): updating h¹ and h² at once, max |Δμ| stays at 1.00 from
+iteration 10 to 100 (on image 0, 12-14% of the 1000 hidden units flip between 0 and 1 at every iteration) and the bound
+falls at every other one; layer by layer, each half-step maximises the bound over its layer, which never falls, and
+max |Δμ| is below 1e-7 by iteration 10. With the trained coupling (× 1) both schedules converge (parallel: max |Δμ|
+under 1e-6 by iteration 30)."""
 
 
 def observed_mask(clamp: str, image_shape: tuple[int, int]) -> torch.Tensor:

@@ -11,6 +11,7 @@ each rerun); their parameters are declared here too (:data:`GAME_PARAMS`, :data:
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ from engine.models.gan import (
     js_divergence_histogram,
     latent_mesh,
     mode_quality,
+    spread,
 )
 from engine.models.gan_mnist import MnistGANConfig, MnistGANTrainer, fixed_noise, model_from_checkpoint
 from engine.params import ARRAY, RESET, Param, Params
@@ -47,6 +49,14 @@ N_TARGET = 4000
 N_SHOW = 400
 N_ARROWS = 120
 EVAL_EVERY = 25
+WRECKED_SPREAD = 1e4
+"""A 2-D GAN is wrecked when its generated points fly off: their median distance from the data's centre passes 10⁴ times
+the data's radius (engine.models.gan.spread, on the N_SHOW points the page draws). Measured every step from seeds 0-2 over
+400 steps: the presets that train stay under 13 (12.6: the mode-collapse preset's generator chasing modes; the others
+under 1.4); the exploding-SGD preset's points reach 450-840 radii, then infinity, and its weights become NaN at step 4
+or 5 (that lesson is the NaN check's); Adam at lr_G = 10 throws them 6.2e5-9.2e5 radii out at step 1, and at the first
+step after lr_G is raised to 10 at step 200 (lr_G = 3: 1.7e4-2.6e4 at step 1; lr_G = 1: under 10⁴ from a fresh start,
+past it at one seed in three when raised at step 200)."""
 ARCH_KEYS = ("noise_dim", "width_g", "width_d", "depth_g", "depth_d", "seed")
 """Parameters that change the networks' shapes (or their seed): changing one starts from fresh networks."""
 
@@ -111,9 +121,9 @@ def target_points(params: Mapping[str, Any]) -> np.ndarray:
 
 
 class GAN2DTask:
-    """A 2-D GAN that trains one generator step (after k discriminator steps) per Run step."""
+    """A 2-D GAN that trains one generator step (after k discriminator steps) per Run step (section 20.10.4)."""
 
-    divergence_hint = "lower lr_G and lr_D (below 0.1 for SGD, below 0.01 for Adam) and press Reset"
+    divergence_hint = "lower lr_G (and lr_D if it is as large) below 0.01 with Adam or 0.1 with SGD"
     PARAMS = GAN2D_PARAMS
 
     def __init__(self) -> None:
@@ -129,6 +139,7 @@ class GAN2DTask:
         self.trainer = GAN2DTrainer(config_from(params), target_points(params))
         self.params = dict(params)
         self._key = self._data_key(params)
+        self.flown = False
 
     @staticmethod
     def _data_key(params: Mapping[str, Any]) -> tuple:
@@ -152,6 +163,21 @@ class GAN2DTask:
         if self.trainer.steps % EVAL_EVERY == 0 or self.trainer.steps == 1:
             metrics.update(self.evaluate())
         return metrics
+
+    def spread(self) -> float:
+        """How far the drawn generated points lie from the data, in data radii (engine.models.gan.spread)."""
+        return spread(self.trainer.sample(N_SHOW), self.trainer.target.numpy())
+
+    def wrecked(self, metrics: Mapping[str, float]) -> str | None:
+        """Finite but ruined: the generated points flew off, past :data:`WRECKED_SPREAD` data radii from the data's
+        centre (a learning rate far too large, e.g. lr_G = 10 with Adam). It says so when they fly off, not again while
+        they stay out, so Play after lowering lr_G lets them come back. Points at infinity (float32 overflow) are left
+        to the NaN check, which a step later rolls the model back."""
+        value = self.spread()
+        was, self.flown = self.flown, WRECKED_SPREAD < value < math.inf
+        if self.flown and not was:
+            return f"the generated points flew off, to a median distance from the data's centre of {value:,.0f} times the data's radius"
+        return None
 
     def evaluate(self, n: int = 1000) -> dict[str, float]:
         """Histogram JS divergence, and for ring and grid the modes covered and the high-quality share."""
@@ -201,6 +227,7 @@ class GAN2DTask:
         tr.opt_g.load_state_dict(state["opt_g"])
         tr.opt_d.load_state_dict(state["opt_d"])
         tr.steps = state["steps"]
+        self.flown = WRECKED_SPREAD < self.spread() < math.inf
 
 
 # --------------------------------------------------------------------------- the MNIST GAN
@@ -229,6 +256,12 @@ The parameters both GANs have share the 2-D GAN's ranges (``genlab train gan`` h
 
 N_GRID = 64
 N_NEAREST = 8
+WRECKED_D_FAKE = (0.01, 50)
+"""The MNIST GAN is wrecked when D(G(z)) stays below 0.01 (D tells every generated image from a real one) or above 0.99
+(D takes every one for real) for 50 steps in a row. Measured on the 10,000 MNIST test images from seeds 0-2: with the
+default settings, from the checkpoint or from scratch, D(G(z)) stays within 0.014-0.94 over 500 steps and never two
+steps in a row below 0.05 or above 0.95; at lr_G = 0.1 it sinks below 0.01 for good, pausing the run at steps 94-138
+from the checkpoint and 70-263 from scratch."""
 
 
 def read_pretrained() -> checkpoint.Checkpoint | None:
@@ -239,9 +272,10 @@ def read_pretrained() -> checkpoint.Checkpoint | None:
 
 
 class MnistGANTask:
-    """The MLP GAN on MNIST, from the pretrained checkpoint or from scratch; one D step and one G step per Run step."""
+    """The MLP GAN on MNIST, from the pretrained checkpoint or from scratch; one D step and one G step per Run step
+    (section 20.10.4)."""
 
-    divergence_hint = "lower lr_G and lr_D (2e-4 is the usual Adam setting) and press Reset"
+    divergence_hint = "lower lr_G to 2e-4, the usual Adam setting (and lr_D if it is as large)"
     PARAMS = MNIST_PARAMS
 
     def __init__(self, images01: np.ndarray, pretrained: checkpoint.Checkpoint | None = None):
@@ -269,11 +303,28 @@ class MnistGANTask:
         self.trainer = MnistGANTrainer(cfg, self.images, model=model)
         self.z = fixed_noise(N_GRID, cfg.noise_dim)
         self.source = f"pretrained ({self.pretrained.extra.get('steps', '?')} steps)" if model is not None else f"scratch ({cfg.noise_dim}-{'-'.join(map(str, cfg.hidden_g))}-784)"
+        self.decided = (0, 0)
 
     def step(self, params: Mapping[str, Any]) -> dict[str, float]:
         self.trainer.retune(params["lr_g"], params["lr_d"], params["loss"])
         self.trainer.cfg.batch_size = params["batch_size"]
         return self.trainer.train_step()
+
+    def wrecked(self, metrics: Mapping[str, float]) -> str | None:
+        """Finite but ruined: D has decided, D(G(z)) outside [0.01, 0.99] on the same side for 50 steps in a row
+        (:data:`WRECKED_D_FAKE`). At lr_G = 0.1 the generator's pixels saturate at ±1 and D rejects them all; with
+        the game balanced (section 20.10.4) D(G(z)) wanders around its middle. After saying so it counts afresh."""
+        edge, steps = WRECKED_D_FAKE
+        d_fake = metrics["d_fake"]
+        side = -1 if d_fake < edge else 1 if d_fake > 1 - edge else 0
+        run = self.decided[1] + 1 if side == self.decided[0] else 1
+        self.decided = (side, run)
+        if side == 0 or run < steps:
+            return None
+        self.decided = (0, 0)
+        if side < 0:
+            return f"D(G(z)) has stayed below {edge:g} for {steps} steps in a row: D tells every generated image from a real one"
+        return f"D(G(z)) has stayed above {1 - edge:g} for {steps} steps in a row: D takes every generated image for real"
 
     def arrays(self) -> dict[str, np.ndarray]:
         grid = np.nan_to_num(self.trainer.model.images(self.z))
@@ -293,6 +344,7 @@ class MnistGANTask:
         tr.opt_g.load_state_dict(state["opt_g"])
         tr.opt_d.load_state_dict(state["opt_d"])
         tr.steps = state["steps"]
+        self.decided = (0, 0)
 
 
 # --------------------------------------------------------------------------- the a*b game and the Dirac-GAN (no Run)

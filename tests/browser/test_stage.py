@@ -15,11 +15,13 @@ from tests.browser.conftest import SHOTS, wait_idle
 PROJECTOR = {"width": 1280, "height": 720}
 
 CLIPPED_TEXT = """(roots) => [...document.querySelectorAll(roots.flatMap((root) => [
-        '[data-testid="stWidgetLabel"] p', '[data-testid="stMetricValue"] div', '[data-testid="stMetricLabel"] p', 'button p',
+        '[data-testid="stWidgetLabel"] p', '[data-testid="stMetricValue"] div', '[data-testid="stMetricLabel"] *', 'button p',
         'h1', 'h2', 'h3', '[data-testid="stCaptionContainer"] p'].map((what) => `${root} ${what}`)).join(', '))]
     .filter((e) => e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1)
     .map((e) => e.innerText.slice(0, 60))"""
-"""The texts cut short (scrollWidth > clientWidth) under the given roots: labels, metrics, buttons, titles, captions."""
+"""The texts cut short (scrollWidth > clientWidth) under the given roots: labels, metrics, buttons, titles, captions. A
+metric label is cut in its ellipsis box, one element above its <p> (an inline box, whose widths read 0): every element
+inside the label is examined."""
 EVERYWHERE = ["[data-testid='stMain']", "[data-testid='stSidebar']"]
 
 

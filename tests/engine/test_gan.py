@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import math
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from engine.data import toy_points
+from engine import checkpoint
+from engine.data import load, toy_points
+from engine.eval.neighbours import nearest_neighbours
 from engine.models.gan import (
     GAN2D,
     GAN2DConfig,
@@ -20,12 +24,11 @@ from engine.models.gan import (
     latent_mesh,
     mean_distance,
     mode_quality,
+    spread,
 )
-from engine import checkpoint
-from engine.eval.neighbours import nearest_neighbours
 from engine.models.gan_mnist import MnistGANConfig, MnistGANTrainer, model_from_checkpoint, write_checkpoint
 from engine.run import PAUSED, Run
-from engine.tasks.gan import GAN2D_PARAMS, PRESETS_2D, GAN2DTask, config_from
+from engine.tasks.gan import GAN2D_PARAMS, PRESETS_2D, WRECKED_D_FAKE, WRECKED_SPREAD, GAN2DTask, MnistGANTask, config_from, read_pretrained
 
 
 @pytest.fixture(autouse=True)
@@ -35,6 +38,8 @@ def one_thread():
 
 SEEDS = (0, 1, 2)
 """Chaotic dynamics diverge between CPU paths (AVX2, AVX-512): each test asserts a property, with a margin, on every seed."""
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
+needs_mnist = pytest.mark.skipif(not (SHARED / "mnist").exists(), reason="MNIST not in ../shared/data")
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -186,3 +191,89 @@ def test_mnist_gan_trains_a_step_and_round_trips_a_checkpoint(tmp_path):
         model_from_checkpoint(wrong)
     with pytest.raises(checkpoint.CheckpointError, match=r"m\.json: not an MNIST GAN"):
         model_from_checkpoint(checkpoint.Checkpoint("gan", ckpt.tensors, {**ckpt.config, "model": "gan-2d"}, {}, ckpt.path))
+
+
+def test_spread_is_the_median_distance_from_the_data_mean_in_data_radii():
+    data = np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 2.0], [-2.0, -2.0]])  # mean (0, 0), radius 2·√2
+    samples = np.array([[3.0, 4.0], [0.0, 10.0], [100.0, 0.0]])  # distances 5, 10, 100
+    assert spread(samples, data) == pytest.approx(10 / (2 * math.sqrt(2)))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_presets_never_fly_off_and_the_exploding_one_is_left_to_the_nan_check(seed):
+    """Measured (WRECKED_SPREAD's docstring): the presets that train stay under 13 data radii (12.6, the mode-collapse
+    preset at seed 0); the exploding-SGD preset's weights become NaN at step 4 or 5, which the NaN check rolls back."""
+    for name, preset in PRESETS_2D.items():
+        run = Run(GAN2DTask(), {**preset, "seed": seed})
+        if name == "Exploding learning rate (SGD)":
+            snap = run.step(300)
+            assert snap.status == PAUSED and "became NaN" in snap.message and "flew off" not in snap.message and snap.step <= 5
+        else:
+            widest = 0.0
+            for _ in range(300):
+                run.step(1)
+                widest = max(widest, run.task.spread())
+            assert run.snapshot().status != PAUSED and run.snapshot().step == 300
+            assert widest < WRECKED_SPREAD / 500
+        run.close()
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_lr_g_10_flies_the_points_off_and_pauses_naming_lr_g_once(seed):
+    """Adam at lr_G = 10 throws the points 6.2e5-9.2e5 data radii out at step 1 (measured, seeds 0-2): 60 times past the
+    rule. After lowering lr_G the run goes on without pausing again while they come back."""
+    run = Run(GAN2DTask(), {"lr_g": 10.0, "seed": seed})
+    snap = run.step(300)
+    assert snap.status == PAUSED and snap.step == 1
+    assert run.task.spread() > 10 * WRECKED_SPREAD
+    assert re.fullmatch(r"Paused at step 1: the generated points flew off, to a median distance from the data's centre of [\d,]+ times the data's radius\. "
+                        r"Try this: lower lr_G \(and lr_D if it is as large\) below 0\.01 with Adam or 0\.1 with SGD, then press Play \(or Reset\)\.", snap.message)  # fmt: skip
+    run.update_params(lr_g=1e-3)
+    assert run.step(50).step == 51
+    run.close()
+    trained = Run(GAN2DTask(), {"seed": seed})
+    trained.step(200)
+    trained.update_params(lr_g=10.0)
+    snap = trained.step(100)
+    assert snap.status == PAUSED and snap.step == 201 and "flew off" in snap.message
+    trained.close()
+
+
+def test_mnist_wreck_rule_counts_steps_in_a_row_on_one_side():
+    task = MnistGANTask(np.random.default_rng(0).uniform(size=(40, 784)).astype(np.float32))
+    task.reset({"start": "scratch", "loss": "nonsaturating", "lr_g": 2e-4, "lr_d": 2e-4, "batch_size": 16, "seed": 0, "noise_dim": 4, "width": 8})
+    edge, steps = WRECKED_D_FAKE
+    high = [task.wrecked({"d_fake": 1 - edge / 2}) for _ in range(steps - 1)]
+    assert high == [None] * (steps - 1)
+    assert task.wrecked({"d_fake": edge / 2}) is None  # the other side starts a new count
+    assert [task.wrecked({"d_fake": edge / 2}) for _ in range(steps - 2)] == [None] * (steps - 2)
+    assert task.wrecked({"d_fake": 0.5}) is None  # back in the middle: the count starts again
+    said = [task.wrecked({"d_fake": 1 - edge / 2}) for _ in range(steps)]
+    assert said[:-1] == [None] * (steps - 1)
+    assert said[-1] == "D(G(z)) has stayed above 0.99 for 50 steps in a row: D takes every generated image for real"
+    assert task.wrecked({"d_fake": 1 - edge / 2}) is None  # after saying so it counts afresh
+
+
+@needs_mnist
+@pytest.mark.parametrize("seed", SEEDS)
+def test_mnist_gan_at_lr_g_0_1_pauses_once_d_rejects_every_sample_and_the_defaults_never(seed):
+    """Measured (WRECKED_D_FAKE's docstring): from the checkpoint at lr_G = 0.1 the run pauses at steps 94-138, its
+    generator's pixels saturated at ±1 (the checkpoint's: 71-74% of them, the background); with the defaults D(G(z))
+    never stays two steps in a row outside [0.05, 0.95] (measured over 500 steps, checked here over 300)."""
+    images = load("mnist", "test", root=SHARED).as_float()
+    run = Run(MnistGANTask(images, read_pretrained()), {"lr_g": 0.1, "seed": seed})
+    snap = run.step(300)
+    assert snap.status == PAUSED and 60 <= snap.step <= 250
+    assert snap.message.startswith(f"Paused at step {snap.step}: D(G(z)) has stayed below 0.01 for 50 steps in a row: D tells every generated image from a real one. "
+                                   "Try this: lower lr_G to 2e-4")  # fmt: skip
+    with torch.no_grad():
+        pixels = run.task.trainer.model.G(torch.randn(256, run.task.trainer.model.noise_dim, generator=torch.Generator().manual_seed(0)))
+    assert float((pixels.abs() > 0.99).float().mean()) > 0.95
+    run.close()
+    run = Run(MnistGANTask(images, read_pretrained()), {"seed": seed})
+    snap = run.step(300)
+    d_fake = snap.metrics["d_fake"].values
+    assert snap.status != PAUSED and snap.step == 300
+    outside = (d_fake < 0.05) | (d_fake > 0.95)
+    assert not (outside[1:] & outside[:-1]).any()
+    run.close()

@@ -125,3 +125,18 @@ def test_gibbs_page_samples_the_model_of_the_rbm_page():
     assert not at.exception
     assert int(metric(at, "Gibbs steps").replace(",", "")) == 1
     assert 0.0 <= float(metric(at, "Total variation")) <= 1.0
+
+
+def test_gibbs_page_applies_the_cold_chain_preset_and_restarts_from_it():
+    at = AppTest.from_file(GIBBS_PAGE, default_timeout=120).run()
+    at.button(key="gibbs.step").click().run()
+    at.selectbox(key="gibbs.preset").set_value("A cold chain does not mix").run()
+    at.button(key="gibbs.apply").click().run()
+    assert not at.exception
+    assert at.selectbox(key="gibbs.model").value == "bars-stripes" and at.slider(key="gibbs.beta").value == 3.0
+    assert at.select_slider(key="gibbs.chains").value == 400 and at.number_input(key="gibbs.seed").value == 0
+    assert int(metric(at, "Gibbs steps").replace(",", "")) == 0  # started again from the preset
+    assert at.query_params["gibbs.beta"] == "3" and at.query_params["gibbs.model"] == "bars and stripes 16-16 (exact distribution known)"  # the link holds the setup
+    for _ in range(3):
+        at.button(key="gibbs.step").click().run()
+    assert int(metric(at, "Gibbs steps").replace(",", "")) == 3 and float(metric(at, "Total variation")) > 0.25
