@@ -14,10 +14,14 @@ its message; a run nobody has read for ``idle_timeout`` seconds pauses itself.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import math
+import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -78,6 +82,8 @@ class Snapshot:
     arrays: Mapping[str, np.ndarray]
     params: Mapping[str, Any]
     steps_per_second: float = 0.0
+    time: float = 0.0
+    """When it was published, in ``time.monotonic()`` seconds: a browser plays a batch of frames at this pace."""
 
     def latest(self, metric: str, default: float | None = math.nan) -> float | None:
         """The most recent value of ``metric``."""
@@ -116,6 +122,18 @@ class _History:
         return Series(_frozen(np.asarray(self.steps, dtype=np.int64)), _frozen(np.asarray(self.values, dtype=np.float64)))
 
 
+OS_THREAD_NAME = b"genlab-run"
+"""The name a run's thread carries in the operating system (Linux: /proc/PID/task/TID/comm), so a benchmark can
+tell the CPU a lab server spends training from what it spends serving pages."""
+
+
+def _name_os_thread(name: bytes) -> None:
+    """Name the calling thread for the OS (Linux ``prctl(PR_SET_NAME)``); elsewhere nothing happens."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        libc.prctl(15, ctypes.c_char_p(name[:15]), 0, 0, 0)
+
+
 class Diverged(Exception):
     """Raised inside the run loop when a step produced NaN or Inf."""
 
@@ -126,7 +144,9 @@ class Run:
     ``steps_per_second`` (None = as fast as possible) gives slow motion;
     ``steps_per_frame`` is how many steps are taken between publications
     (publications are also capped at ``max_fps``, so a fast model does not
-    spend its time copying arrays nobody can see).
+    spend its time copying arrays nobody can see). The last ``recent`` snapshots
+    stay readable (:meth:`since`), so a page that draws a few times a second
+    still shows every frame a chain published.
     """
 
     def __init__(
@@ -136,9 +156,10 @@ class Run:
         *,
         steps_per_second: float | None = None,
         steps_per_frame: int = 1,
-        max_fps: float = 30.0,
+        max_fps: float = 40.0,
         idle_timeout: float = 60.0,
         history: int = 4000,
+        recent: int = 16,
     ):
         self.task = task
         self.idle_timeout = idle_timeout
@@ -152,6 +173,7 @@ class Run:
         self._cond = threading.Condition()  # guards status, params and speed
         self._task_lock = threading.RLock()  # one step, reset or arrays() at a time
         self._snap_lock = threading.Lock()
+        self._recent: deque[Snapshot] = deque(maxlen=recent)
         self._thread: threading.Thread | None = None
         self._status, self._message = IDLE, ""
         self._version = 0
@@ -274,6 +296,15 @@ class Run:
         with self._snap_lock:
             return self._snap
 
+    def since(self, version: int, watch: bool = True) -> list[Snapshot]:
+        """The snapshots published after ``version``, oldest first, at most the last ``recent`` of them (the latest
+        one included, whatever ``version`` is)."""
+        if watch:
+            self._last_read = time.monotonic()
+        with self._snap_lock:
+            newer = [s for s in self._recent if s.version > version]
+            return newer or [self._snap]
+
     # ------------------------------------------------------------------ internals
 
     def _check(self, params: Mapping[str, Any]) -> None:
@@ -358,6 +389,7 @@ class Run:
         self._publish()
 
     def _loop(self) -> None:
+        _name_os_thread(OS_THREAD_NAME)
         while True:
             with self._cond:
                 while self._status not in (RUNNING, CLOSED):
@@ -410,5 +442,6 @@ class Run:
             status, message, params = self._status, self._message, MappingProxyType(dict(self._params))
         with self._snap_lock:
             self._version += 1
-            self._snap = Snapshot(self._version, step, wall, status, message, MappingProxyType(metrics), MappingProxyType(arrays), params, self._rate)
+            self._snap = Snapshot(self._version, step, wall, status, message, MappingProxyType(metrics), MappingProxyType(arrays), params, self._rate, now)
+            self._recent.append(self._snap)
         self._last_publish = now

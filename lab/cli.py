@@ -6,6 +6,7 @@
     genlab train MODEL ...          train and write a checkpoint
     genlab eval MODEL PATH ...      evaluate a checkpoint
     genlab bench MODEL ...          speed against a peer implementation
+    genlab bench live ...           frames displayed per second on the live pages, in headless Chromium
 
 With ``--json`` the last line printed is one strict JSON object (an infinite or NaN number
 is printed as null: JSON has neither). Each model family registered in
@@ -77,6 +78,9 @@ def serve_command(port: int, headless: bool) -> list[str]:
         "--theme.primaryColor", "#1f5fbf",
         "--theme.baseFontSize", "18",
         "--server.runOnSave", "false",
+        # a full garbage collection after every script run holds the GIL 25-50 ms; a live page's picture fragment
+        # runs 8 times a second, so it took 69% of the server's samples (py-spy) and starved the training thread
+        "--runner.postScriptGC", "false",
     ]  # fmt: skip
 
 
@@ -144,7 +148,21 @@ def build_parser(fams: dict[str, ModuleType]) -> argparse.ArgumentParser:
                 mp = models.add_parser(name, help=(module.__doc__ or "").strip().splitlines()[0] if module.__doc__ else None)
                 getattr(module, adder)(mp)
                 mp.add_argument("--json", action="store_true", help="print the result as one JSON object on the last line")
+        if verb == "bench":
+            _add_live_bench(models)
     return parser
+
+
+def _add_live_bench(models: argparse._SubParsersAction) -> None:
+    from lab.live_bench import PAGES
+
+    lp = models.add_parser("live", help="frames displayed per second on the live pages in headless Chromium: the canvas renderer against the old st.image path")
+    lp.add_argument("--pages", nargs="+", default=list(PAGES), help=f"pages to measure (default: {' '.join(PAGES)})")
+    lp.add_argument("--seconds", type=float, default=10.0, help="seconds of play measured per page and renderer (default 10)")
+    lp.add_argument("--threads", type=int, default=1, help="CPU threads per training run in the lab server (default 1, as a laptop class server)")
+    lp.add_argument("--chromium", default=None, help="Chromium executable (default: $GENLAB_CHROMIUM or /usr/bin/chromium)")
+    lp.add_argument("--bench-port", type=int, default=8765, help="port of the lab server the bench starts (default 8765)")
+    lp.add_argument("--json", action="store_true", help="print the result as one JSON object on the last line")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -160,9 +178,13 @@ def main(argv: list[str] | None = None) -> int:
     from engine.checkpoint import CheckpointError
     from engine.data import DataError
 
-    module = fams[args.model]
     try:
-        result = getattr(module, VERBS[args.command][1])(args)
+        if args.command == "bench" and args.model == "live":
+            from lab.live_bench import run_bench
+
+            result = run_bench(args.pages, args.seconds, args.threads, args.chromium, args.bench_port)
+        else:
+            result = getattr(fams[args.model], VERBS[args.command][1])(args)
     except (ValueError, OSError, DataError, CheckpointError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -13,8 +13,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import math
+import sys
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 

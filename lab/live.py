@@ -1,42 +1,111 @@
 """The live panel: pull snapshots from a Run and redraw, the "burst fragment" way.
 
-Measured on Streamlit 1.67 (see ARCHITECTURE.md): a fragment with
-``run_every=1.0`` whose body redraws into ``st.empty()`` slots for up to ~0.9 s
-at <= 30 fps and then returns gives ~25 fps with flat memory. An endless loop
-leaks, a ``run_every`` under 0.1 s stalls, ``st.rerun`` loops crawl. While the
-run is not running the fragment does not poll at all (``run_every=None``).
+Measured on Streamlit 1.67 (see ARCHITECTURE.md): a fragment with ``run_every=1.0`` whose body redraws for up
+to ~0.9 s and then returns keeps memory flat. An endless loop leaks, a ``run_every`` under 0.1 s stalls,
+``st.rerun`` loops crawl. While the run is not running the fragment does not poll at all (``run_every=None``).
 
-Pictures (``draw_fast``: images via ``st.image``, in the stage's picture slot) redraw at up to ``fps``;
-Plotly charts (``draw_slow``) at up to ``slow_fps``, because Plotly re-sends the
-whole figure on every update.
+Pictures (``draw_fast``) are drawn by the browser (lab.frames). A fragment redraws them once per run,
+:data:`BATCHES_PER_SECOND` times a second, sending every frame the run published since the last batch; the
+browser plays them at the pace they were made. One draw per fragment run lets every picture keep one key, so
+the browser updates the same canvas instead of mounting a new one (which showed a blank frame now and then).
+Plotly charts (``draw_slow``) are a second fragment, redrawn ``slow_fps`` times a second, because Plotly
+re-sends the whole figure on every update.
+
+With ``?renderer=png`` (the old path, kept for ``genlab bench live``) a burst fragment redraws the latest
+picture as a PNG through ``st.image`` at up to ``fps``, for up to ~0.9 s per run.
 """
 
 from __future__ import annotations
 
+import contextvars
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import streamlit as st
 
 from engine.run import RUNNING, Run, Snapshot
-from lab import stage
+from lab import frames, stage
 from lab.export import FrameRing
 
 Draw = Callable[[Snapshot], "np.ndarray | None"]
 BURST_SECONDS = 0.9
+BATCHES_PER_SECOND = 8.0
+"""How often a playing page sends the browser a batch of new frames (its text and metrics redraw as often);
+a fragment's ``run_every`` under 0.1 s stalls."""
+
+
+@dataclass
+class _Batch:
+    """What the panel is drawing now: the snapshots new since its last redraw (the latest last) and the pictures
+    drawn so far, which name the browser's players and key their components (``<panel key>.<n>``)."""
+
+    key: str
+    snapshots: Sequence[Snapshot]
+    renderer: str
+    fresh: bool = True
+    """False when nothing was published since the last batch: the pictures only need to stay (lab.frames.keep)."""
+    pictures: int = field(default=0)
+
+    def slot(self) -> str:
+        self.pictures += 1
+        return f"{self.key}.{self.pictures}"
+
+
+_drawing: contextvars.ContextVar[_Batch | None] = contextvars.ContextVar("genlab_live_batch", default=None)
+
+
+def drawing() -> _Batch | None:
+    """The batch a live panel is drawing, or None outside one (a still picture)."""
+    return _drawing.get()
 
 
 def live_panel(run: Run, draw_fast: Draw, draw_slow: Draw | None = None, *, key: str, fps: float = 25.0, slow_fps: float = 3.0) -> None:
     """Draw the run's latest snapshot now, and keep redrawing while it runs.
 
-    ``draw_fast`` and ``draw_slow`` each render one snapshot with ordinary
-    Streamlit calls (columns, images, charts); they are called inside their own
-    ``st.empty()`` container and must not create widgets. ``draw_fast`` returns the main
-    picture it drew (uint8), which the run bar's Export menu saves (lab.stage.frames). A Plotly chart drawn
-    there needs a key that includes ``snap.version`` (e.g. ``f"loss-{snap.version}"``):
-    one burst may draw several versions into the same slot.
+    ``draw_fast`` and ``draw_slow`` each render one snapshot with ordinary Streamlit calls (columns, pictures
+    through ``views.show_image`` / ``views.show_frames``, charts); they must not create widgets. ``draw_fast``
+    returns the main picture it drew (uint8), which the run bar's Export menu saves (lab.stage.frames). A Plotly
+    chart drawn there needs a key that includes ``snap.version`` (e.g. ``f"loss-{snap.version}"``): the old path
+    may draw several versions into the same slot in one burst.
     """
+    renderer = frames.renderer()
+    ring = stage.frames(run)
+    if renderer == "png":
+        _png_panel(run, draw_fast, draw_slow, key, fps, slow_fps, ring)
+        return
+    running = run.status == RUNNING
+    shown = [-1]  # the version last sent to the browser: a page run sends the latest picture, its fragment runs what is new
+
+    @st.fragment(run_every=1.0 / min(fps, BATCHES_PER_SECOND) if running else None)
+    def pictures() -> None:
+        batch = run.since(shown[0]) if shown[0] >= 0 else [run.snapshot()]  # a page run: the picture now, no history
+        snap = batch[-1]
+        token = _drawing.set(_Batch(key, batch, renderer, fresh=snap.version != shown[0]))
+        try:
+            picture = draw_fast(snap)
+        finally:
+            _drawing.reset(token)
+        if isinstance(picture, np.ndarray) and snap.version != shown[0]:
+            ring.add(snap.step, picture)
+        shown[0] = snap.version
+        if running and snap.status != RUNNING:  # the run paused itself (idle, NaN, failure): refresh the whole page once
+            st.rerun()
+
+    @st.fragment(run_every=1.0 / slow_fps if running else None)
+    def charts() -> None:
+        draw_slow(run.snapshot())
+
+    with stage.picture():
+        pictures()
+    if draw_slow is not None:
+        with stage.charts():
+            charts()
+
+
+def _png_panel(run: Run, draw_fast: Draw, draw_slow: Draw | None, key: str, fps: float, slow_fps: float, ring: FrameRing) -> None:
+    """The old path, kept for ``genlab bench live``: a burst fragment redrawing PNGs into ``st.empty()`` slots."""
     running = run.status == RUNNING
 
     @st.fragment(run_every=1.0 if running else None)
@@ -47,7 +116,7 @@ def live_panel(run: Run, draw_fast: Draw, draw_slow: Draw | None = None, *, key:
         if draw_slow is not None:
             with stage.charts():
                 slow_slot = st.empty()
-        _burst(run, fast_slot, slow_slot, draw_fast, draw_slow, fps, slow_fps, was_running=running, ring=stage.frames(run))
+        _burst(run, fast_slot, slow_slot, draw_fast, draw_slow, fps, slow_fps, was_running=running, ring=ring)
 
     panel()
 

@@ -38,6 +38,8 @@ html, body, [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownConta
 [data-testid="stMetricValue"] {font-size: 1.6rem;}
 [data-testid="stMetricValue"] > div, [data-testid="stMetricLabel"] p {overflow: visible; white-space: nowrap;}
 [data-testid="stImage"] img {max-height: calc(100vh - 280px); width: auto; object-fit: contain;}
+canvas.genlab-frame {display: block; image-rendering: pixelated; max-width: 100%; height: auto; max-height: calc(100vh - 280px); object-fit: contain; object-position: left top;}
+.genlab-frame-caption {font-size: 16px; color: #3d4150; padding-top: 0.3rem; line-height: 1.4;}
 </style>
 """
 
@@ -48,7 +50,8 @@ PRESENTER_CSS = """
 html, body, [data-testid="stMarkdownContainer"] p {font-size: 22px;}
 [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p, [data-testid="stImageCaption"] {font-size: 24px !important;}
 .st-key-stage-title h1 {font-size: clamp(1.4rem, 2.6vw, 2.1rem);}
-[data-testid="stImage"] img {max-height: calc(100vh - 290px);}
+[data-testid="stImage"] img, canvas.genlab-frame {max-height: calc(100vh - 290px);}
+.genlab-frame-caption {font-size: 24px;}
 </style>
 """
 

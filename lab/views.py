@@ -1,21 +1,26 @@
-"""Drawing on a page: pictures (lab.pictures) through ``st.image`` and figures (lab.figures) through ``st.plotly_chart``.
+"""Drawing on a page: pictures (lab.pictures) and figures (lab.figures, through ``st.plotly_chart``).
 
-Everything here only draws; nothing here computes model math. The PNG of a picture is sent at its own
-size and the browser upscales it nearest-neighbour, so a live panel shows crisp pixels at ~40 fps.
+Everything here only draws; nothing here computes model math. In a live panel a picture goes to the browser
+as raw pixels and is drawn on a canvas (lab.frames); a still picture, or any picture with ``?renderer=png``,
+is a PNG through ``st.image``. Either way it is sent at its own size and the browser upscales it
+nearest-neighbour, so a projector shows crisp pixels.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from engine.run import Snapshot
+from lab import frames, live
 from lab.figures import FONT_SIZE, curves, histogram, scatter, style
 from lab.pictures import PALETTE, fit_scale, png_bytes, strip, tile_grid, to_uint8, upscale
 
-__all__ = ["FONT_SIZE", "PALETTE", "crisp_pixels", "curves", "fit_scale", "histogram", "number", "plot", "png_bytes", "scatter", "show_image", "strip", "style", "tile_grid", "to_uint8", "upscale"]
+__all__ = ["FONT_SIZE", "PALETTE", "crisp_pixels", "curves", "fit_scale", "histogram", "number", "plot", "png_bytes", "scatter", "show_frames", "show_image", "strip", "style", "tile_grid", "to_uint8", "upscale"]
 """The page-facing names: a page draws with ``views.*`` alone."""
 
 
@@ -29,14 +34,47 @@ def crisp_pixels() -> None:
 
 
 def show_image(picture: np.ndarray, caption: str | None = None, target_width: int = 560) -> None:
-    """Draw a picture with ``st.image`` at about ``target_width`` pixels (an integer multiple of its own width).
+    """Draw a picture at about ``target_width`` pixels (an integer multiple of its own width).
 
-    The PNG is sent at the picture's own size and the browser upscales it (:func:`crisp_pixels`):
-    encoding the small picture is what limits how many frames a second a live panel can show.
+    In a live panel it is the latest frame of a canvas (lab.frames); elsewhere, or with ``?renderer=png``, a PNG
+    through ``st.image``, which the browser upscales (:func:`crisp_pixels`).
     """
     picture = to_uint8(picture)
+    width = picture.shape[1] * fit_scale(picture.shape[1], target_width)
+    batch = live.drawing()
+    if batch is not None and batch.renderer == "canvas":
+        if not batch.fresh:
+            frames.keep(batch.slot())
+            return
+        snap = batch.snapshots[-1]
+        frames.show([frames.Frame(snap.step, picture, snap.time, caption or "")], slot=batch.slot(), width=width)
+        return
     # output_format="PNG": with "auto", Streamlit decodes the bytes and re-encodes a gray picture as JPEG
-    st.image(png_bytes(picture), caption=caption, width=picture.shape[1] * fit_scale(picture.shape[1], target_width), output_format="PNG")
+    st.image(png_bytes(picture), caption=caption, width=width, output_format="PNG")
+
+
+def show_frames(picture_of: Callable[[Snapshot], np.ndarray], snap: Snapshot, caption: Callable[[Snapshot], str] | str = "", target_width: int = 560) -> np.ndarray | None:
+    """Draw a live picture of ``snap`` and, in a live panel, of every snapshot published since its last redraw,
+    which the browser plays at the pace the run made them (a chain shows every step). Returns the latest picture.
+
+    ``picture_of`` turns one snapshot into its picture (uint8); ``caption`` is a text or a snapshot's text (its
+    step, say), shown with each frame. Outside a live panel, or with ``?renderer=png``, only ``snap``'s picture
+    is drawn, like :func:`show_image`. Returns None when nothing is new since the panel's last batch.
+    """
+    caption_of = caption if callable(caption) else (lambda _: caption)
+    batch = live.drawing()
+    if batch is None or batch.renderer != "canvas":
+        picture = to_uint8(picture_of(snap))
+        show_image(picture, caption_of(snap), target_width)
+        return picture
+    if not batch.fresh:
+        frames.keep(batch.slot())
+        return None
+    pictures = [frames.Frame(s.step, to_uint8(picture_of(s)), s.time, caption_of(s)) for s in batch.snapshots]
+    latest = pictures[-1].pixels
+    pictures = [p for p in pictures if p.pixels.shape == latest.shape]  # a setting changed the picture's size: its new frames only
+    frames.show(pictures, slot=batch.slot(), width=latest.shape[1] * fit_scale(latest.shape[1], target_width))
+    return latest
 
 
 def number(value: float | None, spec: str = ".2f") -> str:

@@ -36,11 +36,10 @@ def draw_fast(snap: Snapshot) -> np.ndarray:
     st.markdown(f"**Sweep {int(a['sweeps'])}** · the means P(v = 1 | h¹) of each chain")
     width = 560 if len(a["dbm_v"]) <= 32 else 380  # up to 4 rows of 8 chains across the column, 8 rows at a height that fits the screen
     left, right = st.columns(2)
-    dbm_samples = samples_grid(a["dbm_v"], shape, target_width=width)
     with left:
-        views.show_image(dbm_samples, caption="DBM: Gibbs over all layers", target_width=width)
+        dbm_samples = views.show_frames(lambda s: samples_grid(s.arrays["dbm_v"], shape, target_width=width), snap, caption="DBM: Gibbs over all layers", target_width=width)
     with right:
-        views.show_image(samples_grid(a["dbn_v"], shape, target_width=width), caption="DBN: top-RBM Gibbs, one pass down", target_width=width)
+        views.show_frames(lambda s: samples_grid(s.arrays["dbn_v"], shape, target_width=width), snap, caption="DBN: top-RBM Gibbs, one pass down", target_width=width)
     return dbm_samples
 
 

@@ -59,9 +59,8 @@ task: MnistGANTask = run.task
 def draw_fast(snap: Snapshot) -> np.ndarray:
     a = snap.arrays
     left, right = st.columns([3, 2], gap="large")
-    grid = views.tile_grid(a["grid"], ncols=8, pad=2)
     with left:
-        views.show_image(grid, caption=f"G(z) for 64 fixed z, step {snap.step:,}", target_width=620)
+        grid = views.show_frames(lambda s: views.tile_grid(s.arrays["grid"], ncols=8, pad=2), snap, caption=lambda s: f"G(z) for 64 fixed z, step {s.step:,}", target_width=620)
     with right:
         pairs = np.concatenate([a["grid"][: len(a["nearest"])], a["nearest"]], axis=2)
         views.show_image(views.tile_grid(pairs, ncols=2, pad=3, pad_value=255), caption="A sample | its nearest training image", target_width=420)

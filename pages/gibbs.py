@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from engine.run import Snapshot
-from engine.tasks.rbm import GibbsTask
+from engine.tasks.rbm import PRESETS_GIBBS, GibbsTask
 from lab import controls as ui
 from lab import stage, views
 from lab.live import live_panel
@@ -20,6 +20,7 @@ stage.title("Gibbs chain: watching an RBM sample")
 P = GibbsTask.PARAMS
 trained_run = ui.shared_run("rbm.train")
 with stage.parameters():
+    ui.presets("gibbs", PRESETS_GIBBS)
     model = ui.param_widget(P, "model", "gibbs")
     if model == "given" and trained_run is None:
         st.info("Open the RBM training page first: its model then appears here. Showing the pretrained MNIST RBM.")
@@ -58,13 +59,13 @@ exact = task.exact is not None
 
 def draw_fast(snap: Snapshot) -> np.ndarray:
     a = snap.arrays
-    pictures = a["visible_mean"] if show_means else a["visible"]
-    n = len(pictures)
+    n = len(a["visible"])
     left, right = st.columns([3, 2])
-    grid = image_grid(pictures, ncols=int(np.ceil(np.sqrt(n))))
+    shown = "visible_mean" if show_means else "visible"
     with left:
         label = "E[v | h]" if show_means else "sampled v"
-        views.show_image(grid, caption=f"{n} chains: {label}, β = {snap.params['beta']:g}", target_width=620)
+        grid = views.show_frames(lambda s: image_grid(s.arrays[shown], ncols=int(np.ceil(np.sqrt(n)))), snap, target_width=620,
+                                 caption=lambda s: f"{n} chains: {label}, β = {s.params['beta']:g}, Gibbs step {s.step:,}")  # fmt: skip
     with right:
         m = st.columns(2)
         m[0].metric("Gibbs steps", f"{snap.step:,}")
@@ -114,7 +115,8 @@ if exact:
     views.show_image(image_grid(run.snapshot().arrays["states"], ncols=32), target_width=1200)
     st.caption(
         "The 4×4 bars-and-stripes RBM has 16 visible units, so P(v) = exp(−F(v)) / Z is computed exactly over all 2¹⁶ states. "
-        "The chains' histogram of visited states converges to it: total variation → 0 (slowly at β = 1 when modes are far apart; try β < 1)."
+        "At β = 1 the chains' histogram of visited states converges to it: total variation → 0, slowly, because the modes are far apart. "
+        "A hot chain (β < 1) mixes fast but samples the flatter P_β(v) ∝ Σₕ exp(−βE), so its TV to P(v) stays high; a cold one (β > 1) sticks in its modes."
     )
 stage.explain(
     r"One step is a block Gibbs sweep at inverse temperature $\beta$: first $\mathbf h \sim P(\mathbf h \mid \mathbf v)$, then $\mathbf v \sim P(\mathbf v \mid \mathbf h)$ (eqs. 20.14 and 20.16), with"

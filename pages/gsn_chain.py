@@ -10,7 +10,7 @@ from engine.run import Snapshot
 from engine.tasks.gsn import FreeChainTask, free_chain_params, noise_param
 from lab import controls as ui
 from lab import stage, views
-from lab.gsn.pictures import clamped_tiles, filmstrip
+from lab.gsn.pictures import colour_filmstrip, colour_tiles
 from lab.gsn.views import mnist_split, pixel_classifier, pretrained_models
 from lab.live import live_panel
 
@@ -42,13 +42,13 @@ ncols = max(1, round(params["n_chains"] ** 0.5))
 def draw_fast(snap: Snapshot) -> np.ndarray:
     a = snap.arrays
     left, right = st.columns([1, 1])
-    chains = clamped_tiles(a["current"], None, ncols, scale=4)
     with left:
-        st.markdown(f"**{len(a['current'])} chains at step {int(a['film_steps'][-1])}**, means of p(x | h)")
-        st.image(chains, width=440, output_format="PNG")
+        st.markdown(f"**{len(a['current'])} chains**, means of p(x | h)")
+        chains = views.show_frames(lambda s: colour_tiles(s.arrays["current"], None, ncols), snap, target_width=440,
+                                   caption=lambda s: f"chain step {int(s.arrays['film_steps'][-1])}")  # fmt: skip
     with right:
         st.markdown(f"**Filmstrip** of 8 chains, steps {int(a['film_steps'][0])} → {int(a['film_steps'][-1])}")
-        st.image(filmstrip(a["film"], None, rows=8, scale=2), output_format="PNG")
+        views.show_image(colour_filmstrip(a["film"], None, rows=8), target_width=2 * 30 * len(a["film"]))
     return chains
 
 

@@ -10,7 +10,7 @@ from engine.tasks.gsn import ClampedChainTask, clamped_chain_params, noise_param
 from lab import controls as ui
 from lab import stage, views
 from lab.drawing import draw_digit
-from lab.gsn.pictures import clamped_tiles, filmstrip
+from lab.gsn.pictures import clamped_tiles, colour_filmstrip, colour_tiles, filmstrip
 from lab.gsn.views import mnist_split, paint_mask, pixel_classifier, pretrained_models
 from lab.live import live_panel
 
@@ -65,14 +65,14 @@ def draw_fast(snap: Snapshot) -> np.ndarray:
     a = snap.arrays
     mask = a["mask"]
     left, right = st.columns([1, 1])
-    chains = clamped_tiles(a["current"], mask, ncols, scale=4)
     with left:
-        st.markdown(f"**Now: chain step {int(a['film_steps'][-1])}** ({titles.get(snap.params['model_name'], snap.params['model_name'])})")
-        st.image(chains, width=400, output_format="PNG")
+        st.markdown(f"**Now** ({titles.get(snap.params['model_name'], snap.params['model_name'])})")
+        chains = views.show_frames(lambda s: colour_tiles(s.arrays["current"], s.arrays["mask"], ncols), snap, target_width=400,
+                                   caption=lambda s: f"chain step {int(s.arrays['film_steps'][-1])}")  # fmt: skip
     with right:
         frames = a["film_steps"]
         st.markdown(f"**Filmstrip**: steps {int(frames[0])} → {int(frames[-1])}")
-        st.image(filmstrip(a["film"], mask, rows=min(8, len(a["current"])), scale=2), output_format="PNG")
+        views.show_image(colour_filmstrip(a["film"], mask, rows=min(8, len(a["current"]))), target_width=2 * 30 * len(a["film"]))
     return chains
 
 

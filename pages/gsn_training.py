@@ -9,7 +9,7 @@ from engine.run import Snapshot
 from engine.tasks.gsn import GSNTrainTask, noise_param
 from lab import controls as ui
 from lab import stage, views
-from lab.gsn.pictures import clamped_tiles
+from lab.gsn.pictures import colour_tiles
 from lab.gsn.views import mnist_available
 from lab.live import live_panel
 
@@ -44,13 +44,13 @@ ui.run_controls(run, "gsn.train")
 def draw_fast(snap: Snapshot) -> np.ndarray:
     a = snap.arrays
     left, right = st.columns([1, 1])
-    denoising = clamped_tiles(np.concatenate([a["inputs"], a["corrupted"], a["reconstructions"]]), None, len(a["inputs"]), scale=3)
     with left:
-        st.markdown(f"**Step {snap.step}**: held-out x (top), corrupted x̃ (middle), reconstruction E[x | f(x̃)] (bottom)")
-        st.image(denoising, output_format="PNG")
+        st.markdown("Held-out x (top), corrupted x̃ (middle), reconstruction E[x | f(x̃)] (bottom)")
+        denoising = views.show_frames(lambda s: colour_tiles(np.concatenate([s.arrays["inputs"], s.arrays["corrupted"], s.arrays["reconstructions"]]), None, len(s.arrays["inputs"])),
+                                      snap, caption=lambda s: f"training step {s.step}", target_width=3 * 30 * len(a["inputs"]))  # fmt: skip
     with right:
         st.markdown("**16 chains**, one chain step per training step, started from noise")
-        st.image(clamped_tiles(a["samples"], None, 4, scale=3), output_format="PNG")
+        views.show_frames(lambda s: colour_tiles(s.arrays["samples"], None, 4), snap, target_width=3 * 30 * 4)
     return denoising
 
 

@@ -37,14 +37,12 @@ task: RBMTrainTask = run.task
 
 
 def draw_fast(snap: Snapshot) -> np.ndarray:
-    a = snap.arrays
     left, right = st.columns([3, 2])
-    filters = filter_picture(a["filters"])
     with left:
-        views.show_image(filters, caption=f"Filters W:,j ({min(len(a['filters']), 500)} of {len(a['filters'])} hidden units), step {snap.step}", target_width=620)
+        filters = views.show_frames(lambda s: filter_picture(s.arrays["filters"]), snap, target_width=620,
+                                    caption=lambda s: f"Filters W:,j ({min(len(s.arrays['filters']), 500)} of {len(s.arrays['filters'])} hidden units), step {s.step}")  # fmt: skip
     with right:
-        n = min(36, len(a["chains"]))
-        views.show_image(image_grid(a["chains"][:n], ncols=6), caption="Negative samples", target_width=300)
+        views.show_frames(lambda s: image_grid(s.arrays["chains"][:36], ncols=6), snap, caption="Negative samples", target_width=300)
     return filters
 
 

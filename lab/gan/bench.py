@@ -15,7 +15,6 @@ from engine.run import Run
 from engine.tasks.gan import GAN2DTask
 from lab.gan.figures import LAYERS, gan2d_figure
 
-
 ROUNDS = 3
 
 

@@ -31,6 +31,7 @@ def _palette() -> list[int]:
 
 
 PALETTE = _palette()
+PALETTE_RGB = np.asarray(PALETTE, dtype=np.uint8).reshape(-1, 3)
 
 
 def picture_indices(images: np.ndarray, mask: np.ndarray | None, ncols: int, pad: int = 2, scale: int = 4) -> np.ndarray:
@@ -57,6 +58,21 @@ def _upscale(picture: np.ndarray, factor: int) -> np.ndarray:
     return np.broadcast_to(picture[:, None, :, None], (h, factor, w, factor)).reshape(h * factor, w * factor)
 
 
+def colour(indices: np.ndarray) -> np.ndarray:
+    """Palette indices as an RGB picture (H, W, 3) uint8, for the browser's canvas (lab.frames)."""
+    return PALETTE_RGB[indices]
+
+
+def colour_tiles(images: np.ndarray, mask: np.ndarray | None, ncols: int, pad: int = 2) -> np.ndarray:
+    """The tile grid of :func:`clamped_tiles` as RGB at its own size (the browser upscales it)."""
+    return colour(picture_indices(images, mask, ncols, pad, scale=1))
+
+
+def colour_filmstrip(film: np.ndarray, mask: np.ndarray | None, rows: int) -> np.ndarray:
+    """The filmstrip of :func:`filmstrip` as RGB at its own size."""
+    return colour(picture_indices(_film_order(film, rows), mask, ncols=film.shape[0], scale=1))
+
+
 def png_bytes(indices: np.ndarray) -> bytes:
     """Encode palette indices as a PNG (zlib level 1: ~4x faster than Pillow's default, a little larger)."""
     image = Image.fromarray(indices, mode="P")
@@ -73,7 +89,11 @@ def clamped_tiles(images: np.ndarray, mask: np.ndarray | None, ncols: int, pad: 
 
 def filmstrip(film: np.ndarray, mask: np.ndarray | None, rows: int, scale: int = 3) -> bytes:
     """PNG of frames (F, N, H, W) with one example per row and time running left to right."""
+    return clamped_tiles(_film_order(film, rows), mask, ncols=film.shape[0], scale=scale)
+
+
+def _film_order(film: np.ndarray, rows: int) -> np.ndarray:
+    """Frames (F, N, H, W) as tiles, the first ``rows`` examples one per row, time running left to right."""
     f, n, h, w = film.shape
     rows = min(rows, n)
-    ordered = film[:, :rows].transpose(1, 0, 2, 3).reshape(rows * f, h, w)
-    return clamped_tiles(ordered, mask, ncols=f, scale=scale)
+    return film[:, :rows].transpose(1, 0, 2, 3).reshape(rows * f, h, w)

@@ -13,7 +13,7 @@ import streamlit as st
 from engine.data import DataError, Split
 from engine.models.vae import VAE
 from engine.tasks.vae import PRETRAINED, data_root, load_vae_data
-from lab.pictures import png_bytes
+from lab import views
 
 
 @st.cache_resource(show_spinner="Loading the pretrained VAE ...")
@@ -45,4 +45,4 @@ def vae_data(dataset: str) -> Split | None:
 def show_manifold(picture: np.ndarray, caption: str, height: int = 660) -> None:
     """A manifold picture about ``height`` pixels tall: sent at its own size, upscaled by the browser (see :func:`lab.views.crisp_pixels`)."""
     h, w = picture.shape
-    st.image(png_bytes(picture), caption=caption, width=int(round(height * w / h)), output_format="PNG")
+    views.show_image(picture, caption, target_width=int(round(height * w / h)))

@@ -149,14 +149,21 @@ def shoot():
     return _shoot
 
 
-def image_sources(page, selector: str = "[data-testid='stImage'] img") -> list[str]:
-    """The ``src`` of every image on the page: Streamlit serves each new picture under a new URL,
-    so a live picture that changed has a different source."""
+PICTURES = "[data-testid='stImage'] img, canvas.genlab-frame"
+"""Every picture on a page: still ones (``st.image``) and live ones (the canvases of lab.frames)."""
+
+
+def image_sources(page, selector: str = PICTURES) -> list[str]:
+    """Which frame every visible picture on the page shows: an image's ``src`` (Streamlit serves each new picture
+    under a new URL) or a canvas's ``data-frame`` (the step and time of the frame it drew), so a live picture that
+    changed reads differently."""
     # read in one go in the page: a rerun may replace images between a per-element listing and its reads
-    return page.locator(selector).evaluate_all("images => images.map(image => image.getAttribute('src'))")
+    return page.locator(selector).evaluate_all(
+        "pictures => pictures.filter(p => p.getBoundingClientRect().width > 0).map(p => p.getAttribute('src') || p.dataset.frame)"
+    )
 
 
-def wait_for_new_image(page, before: list[str], timeout: float = 20.0, selector: str = "[data-testid='stImage'] img") -> list[str]:
+def wait_for_new_image(page, before: list[str], timeout: float = 20.0, selector: str = PICTURES) -> list[str]:
     """Poll until the page's image sources differ from ``before``; return them (fail on timeout)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.skipif(
 
 
 def step_caption(page) -> str:
-    return page.get_by_text("Now: chain step", exact=False).first.inner_text()
+    return page.locator(".st-key-stage-picture .genlab-frame-caption").first.inner_text()
 
 
 def wait_for_filmstrip_to_advance(page, before: list[str], timeout: float = 60.0) -> list[str]:

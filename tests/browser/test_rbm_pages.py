@@ -6,7 +6,7 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import image_sources
+from tests.browser.conftest import PICTURES, image_sources
 
 
 def wait_for_first_image_to_change(page, before: list[str], timeout: float = 30.0) -> list[str]:
@@ -22,7 +22,7 @@ def wait_for_first_image_to_change(page, before: list[str], timeout: float = 30.
 
 def pictures_once_drawn(page, timeout: float = 60_000) -> list[str]:
     """The page's picture sources, after waiting for the first one to be drawn (slow on a loaded machine)."""
-    page.locator("[data-testid='stImage'] img").first.wait_for(timeout=timeout)
+    page.locator(PICTURES).first.wait_for(timeout=timeout)
     return image_sources(page)
 
 

@@ -20,20 +20,20 @@ pytestmark = pytest.mark.skipif(not (SHARED / "mnist").exists(), reason="../shar
 @pytest.mark.parametrize("path", PAGES)
 def test_every_vae_page_renders(open_page, shoot, path):
     page = open_page(path, timeout=120_000)
-    page.locator("[data-testid='stImage'], .js-plotly-plot").first.wait_for(timeout=60_000)
+    page.locator("[data-testid='stImage'], canvas.genlab-frame, .js-plotly-plot").first.wait_for(timeout=60_000)
     assert_no_exception(page)
     shoot(page, path)
 
 
 def test_manifold_changes_after_play(open_page):
     page = open_page("vae-manifold?vae.dataset=8x8+digits", timeout=120_000)
-    page.locator("[data-testid='stImage']").first.wait_for(timeout=60_000)
+    page.locator("canvas.genlab-frame").first.wait_for(timeout=60_000)
     before = image_sources(page)
     page.locator("button:has-text('Play'):not([disabled])").first.click()
     wait_for_new_image(page, before, timeout=60.0)
     page.wait_for_timeout(1500)
     assert_no_exception(page)
-    assert "Live: step" in page.locator("[data-testid='stImage']").first.inner_text()
+    assert "Live: step" in page.locator(".genlab-frame-box").first.inner_text()
     page.locator("button:has-text('Pause')").first.click()
 
 

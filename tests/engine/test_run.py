@@ -205,3 +205,34 @@ def test_history_stays_bounded_and_spans_the_whole_run():
     assert series.steps[0] == 1 and series.steps[-1] >= 900
     assert (np.diff(series.steps) > 0).all()
     run.close()
+
+
+def test_since_returns_every_snapshot_published_after_a_version_oldest_first():
+    run = Run(Growth(), {"rate": 0.5}, recent=4)
+    first = run.snapshot().version
+    for _ in range(3):
+        run.step()
+    newer = run.since(first)
+    assert [s.step for s in newer] == [1, 2, 3]
+    assert [s.arrays["x"][0] for s in newer] == pytest.approx([1.5, 2.25, 3.375])  # each frame as it was, not the latest
+    assert all(a.time < b.time for a, b in zip(newer, newer[1:]))  # publication times, in order
+    for _ in range(6):
+        run.step()
+    assert [s.step for s in run.since(first)] == [6, 7, 8, 9]  # only the last `recent` are kept
+    latest = run.snapshot()
+    assert run.since(latest.version) == [latest]  # nothing new: the latest, so a page can always draw
+    run.close()
+
+
+def test_slow_motion_publishes_every_step_at_its_pace(run):
+    run.update_params(rate=0.0)
+    run.set_speed(steps_per_second=20.0)
+    start = run.snapshot().version
+    run.start()
+    assert wait_until(lambda: run.snapshot().step >= 8)
+    run.pause()
+    frames = [s for s in run.since(start) if s.status == RUNNING]
+    steps = [s.step for s in frames]
+    assert steps == list(range(steps[0], steps[0] + len(steps)))  # no step skipped
+    gaps = np.diff([s.time for s in frames])
+    assert np.median(gaps) == pytest.approx(0.05, abs=0.02)  # 20 steps/s: a frame every 50 ms

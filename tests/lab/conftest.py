@@ -18,3 +18,27 @@ def clear_streamlit_caches():
     yield
     st.cache_resource.clear()
     st.cache_data.clear()
+
+
+def live_frames(at) -> dict[str, tuple[dict, list]]:
+    """What the page handed the frame renderer (lab.frames) in its last run, per picture slot: the batch's
+    header (steps, captions, size) and its frames, read back from the component's bytes."""
+    from lab.frames import unpack
+
+    shown = {}
+    for element in at.get("bidi_component"):
+        if element.proto.component_name.endswith("genlab_frames"):
+            header, frames = unpack(element.proto.bytes)
+            shown[header["slot"]] = (header, frames)
+    return shown
+
+
+def picture_captions(at) -> list[str]:
+    """The caption under every picture: those of ``st.image`` and, for each live canvas, its newest frame's."""
+    still = [i.proto.imgs[0].caption for i in at.get("image")]
+    return still + [header["captions"][-1] for header, _ in live_frames(at).values() if header.get("captions")]
+
+
+def shown_pictures(at) -> list[bytes]:
+    """Every picture the page shows, as bytes to compare between runs: still images and each canvas's frames."""
+    return [i.proto.SerializeToString() for i in at.get("image")] + [b"".join(f.tobytes() for f in frames) for _, frames in live_frames(at).values()]

@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.lab.conftest import picture_captions
+
 ROOT = Path(__file__).resolve().parents[2]
 MEANFIELD = str(ROOT / "pages" / "dbm_meanfield.py")
 TRAINING = str(ROOT / "pages" / "dbm_training.py")
@@ -123,7 +125,7 @@ def test_training_page_shows_the_filters_of_a_third_layer(monkeypatch):
     at.button(key="dbm.t.step").click().run()
     assert not at.exception
     assert any("Phase: joint" in m.value for m in at.markdown)
-    captions = [i.proto.imgs[0].caption for i in at.get("image")]
+    captions = picture_captions(at)
     assert "h¹ filters: W¹, 20 of 20 units" in captions
     assert "h² filters, seen in pixel space: W¹W², 12 of 12 units" in captions
     assert "h³ filters, seen in pixel space: W¹W²W³, 10 of 10 units" in captions
@@ -145,3 +147,17 @@ def test_pages_are_in_the_catalog():
     paths = {p.url_path: p for p in LAB_PAGES}
     for url in ("dbm-meanfield", "dbm-training", "dbm-sampling"):
         assert paths[url].section == "Boltzmann machines" and paths[url].path.exists()
+
+
+def test_meanfield_page_applies_the_parallel_preset_and_restarts_from_it(monkeypatch):
+    needs_mnist(monkeypatch)
+    at = AppTest.from_file(MEANFIELD, default_timeout=120).run()
+    at.button(key="dbm.mf.step").click().run()
+    at.selectbox(key="dbm.mf.preset").set_value("Parallel updates oscillate").run()
+    at.button(key="dbm.mf.apply").click().run()
+    assert not at.exception
+    assert at.radio(key="dbm.mf.schedule").value == "parallel" and at.select_slider(key="dbm.mf.coupling").value == 4.0
+    assert at.slider(key="dbm.mf.n_iter").value == 30 and at.slider(key="dbm.mf.damping").value == 0.0
+    assert iteration(at) == 0  # started again from the preset
+    at.button(key="dbm.mf.step").click().run()
+    assert iteration(at) == 1

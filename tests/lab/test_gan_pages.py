@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.lab.conftest import APP
+from tests.lab.conftest import APP, shown_pictures
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared" / "data"
@@ -54,8 +54,8 @@ def test_gan_mnist_page_renders_and_steps(monkeypatch):
     monkeypatch.setenv("GENLAB_DATA", str(SHARED))
     at = _page(AppTest.from_file(APP, default_timeout=90).run(), "gan_mnist.py")
     assert any("pretrained" in c.value for c in at.caption)
-    before = [str(i.proto) for i in at.get("image")]
+    before = shown_pictures(at)
     assert len(before) == 2
     at.button(key="ganm.step").click().run()
     assert not at.exception
-    assert [str(i.proto) for i in at.get("image")] != before
+    assert shown_pictures(at) != before
