@@ -10,7 +10,7 @@ from engine.run import Snapshot
 from engine.tasks.gsn import FreeChainTask, free_chain_params, noise_param
 from lab import controls as ui
 from lab import stage, views
-from lab.gsn.pictures import colour_filmstrip, colour_tiles
+from lab.gsn.pictures import colour_filmstrip, colour_tiles, tiles_width
 from lab.gsn.views import mnist_split, pixel_classifier, pretrained_models
 from lab.live import live_panel
 
@@ -48,7 +48,7 @@ def draw_fast(snap: Snapshot) -> np.ndarray:
                                    caption=lambda s: f"chain step {int(s.arrays['film_steps'][-1])}")  # fmt: skip
     with right:
         st.markdown(f"**Filmstrip** of 8 chains, steps {int(a['film_steps'][0])} → {int(a['film_steps'][-1])}")
-        views.show_image(colour_filmstrip(a["film"], None, rows=8), target_width=2 * 30 * len(a["film"]))
+        views.show_image(colour_filmstrip(a["film"], None, rows=8), target_width=2 * tiles_width(len(a["film"]), a["film"].shape[-1]))
     return chains
 
 

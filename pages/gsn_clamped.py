@@ -10,7 +10,7 @@ from engine.tasks.gsn import ClampedChainTask, clamped_chain_params, noise_param
 from lab import controls as ui
 from lab import stage, views
 from lab.drawing import draw_digit
-from lab.gsn.pictures import clamped_tiles, colour_filmstrip, colour_tiles, filmstrip
+from lab.gsn.pictures import clamped_tiles, colour_filmstrip, colour_tiles, filmstrip, tiles_width
 from lab.gsn.views import mnist_split, paint_mask, pixel_classifier, pretrained_models
 from lab.live import live_panel
 
@@ -72,7 +72,7 @@ def draw_fast(snap: Snapshot) -> np.ndarray:
     with right:
         frames = a["film_steps"]
         st.markdown(f"**Filmstrip**: steps {int(frames[0])} → {int(frames[-1])}")
-        views.show_image(colour_filmstrip(a["film"], mask, rows=min(8, len(a["current"]))), target_width=2 * 30 * len(a["film"]))
+        views.show_image(colour_filmstrip(a["film"], mask, rows=min(8, len(a["current"]))), target_width=2 * tiles_width(len(a["film"]), a["film"].shape[-1]))
     return chains
 
 

@@ -9,7 +9,7 @@ from engine.run import Snapshot
 from engine.tasks.gsn import GSNTrainTask, noise_param
 from lab import controls as ui
 from lab import stage, views
-from lab.gsn.pictures import colour_tiles
+from lab.gsn.pictures import colour_tiles, tiles_width
 from lab.gsn.views import mnist_available
 from lab.live import live_panel
 
@@ -45,12 +45,12 @@ def draw_fast(snap: Snapshot) -> np.ndarray:
     a = snap.arrays
     left, right = st.columns([1, 1])
     with left:
-        st.markdown("Held-out x (top), corrupted x̃ (middle), reconstruction E[x | f(x̃)] (bottom)")
         denoising = views.show_frames(lambda s: colour_tiles(np.concatenate([s.arrays["inputs"], s.arrays["corrupted"], s.arrays["reconstructions"]]), None, len(s.arrays["inputs"])),
-                                      snap, caption=lambda s: f"training step {s.step}", target_width=3 * 30 * len(a["inputs"]))  # fmt: skip
+                                      snap, target_width=3 * tiles_width(len(a["inputs"]), a["inputs"].shape[-1]),
+                                      caption=lambda s: f"At training step {s.step}: held-out x (top), corrupted x̃ (middle), reconstruction E[x | f(x̃)] (bottom)")  # fmt: skip
     with right:
         st.markdown("**16 chains**, one chain step per training step, started from noise")
-        views.show_frames(lambda s: colour_tiles(s.arrays["samples"], None, 4), snap, target_width=3 * 30 * 4)
+        views.show_frames(lambda s: colour_tiles(s.arrays["samples"], None, 4), snap, target_width=3 * tiles_width(4, a["samples"].shape[-1]))
     return denoising
 
 

@@ -68,6 +68,11 @@ def colour_tiles(images: np.ndarray, mask: np.ndarray | None, ncols: int, pad: i
     return colour(picture_indices(images, mask, ncols, pad, scale=1))
 
 
+def tiles_width(ncols: int, width: int, pad: int = 2) -> int:
+    """The width in pixels of a tile grid of ``ncols`` images ``width`` pixels wide (:func:`picture_indices` at scale 1)."""
+    return ncols * (width + pad) + pad
+
+
 def colour_filmstrip(film: np.ndarray, mask: np.ndarray | None, rows: int) -> np.ndarray:
     """The filmstrip of :func:`filmstrip` as RGB at its own size."""
     return colour(picture_indices(_film_order(film, rows), mask, ncols=film.shape[0], scale=1))
