@@ -72,5 +72,6 @@ def draw_fast(snap: Snapshot) -> np.ndarray:
 
 
 live_panel(run, draw_fast, key="vae.manifold.panel")
-st.caption("ELBO in nats per image." + ("" if shown is None else f" Pretrained model: {shown[1]['dataset']}, N_z = 2, held-out ELBO over {shown[1].get('test_images', 'its held-out set')}; press Play to train from scratch."))
+play = "it on (start from random weights and press Reset to train from scratch)" if settings["start"] == "pretrained" else "the random weights from scratch"
+st.caption("ELBO in nats per image." + ("" if shown is None else f" Pretrained model: {shown[1]['dataset']}, N_z = 2, held-out ELBO over {shown[1].get('test_images', 'its held-out set')}; Play trains {play}."))
 stage.explain(EXPLANATION)
