@@ -73,7 +73,7 @@ def live_panel(run: Run, draw_fast: Draw, draw_slow: Draw | None = None, *, key:
     renderer = frames.renderer()
     ring = stage.frames(run)
     if renderer == "png":
-        _png_panel(run, draw_fast, draw_slow, key, fps, slow_fps, ring)
+        _png_panel(run, draw_fast, draw_slow, fps, slow_fps, ring)
         return
     running = run.status == RUNNING
     shown = [-1]  # the version last sent to the browser: a page run sends the latest picture, its fragment runs what is new
@@ -104,7 +104,7 @@ def live_panel(run: Run, draw_fast: Draw, draw_slow: Draw | None = None, *, key:
             charts()
 
 
-def _png_panel(run: Run, draw_fast: Draw, draw_slow: Draw | None, key: str, fps: float, slow_fps: float, ring: FrameRing) -> None:
+def _png_panel(run: Run, draw_fast: Draw, draw_slow: Draw | None, fps: float, slow_fps: float, ring: FrameRing) -> None:
     """The old path, kept for ``genlab bench live``: a burst fragment redrawing PNGs into ``st.empty()`` slots."""
     running = run.status == RUNNING
 
