@@ -20,7 +20,7 @@ from lab import frames, live
 from lab.figures import FONT_SIZE, curves, histogram, scatter, style
 from lab.pictures import PALETTE, fit_scale, png_bytes, strip, tile_grid, to_uint8, upscale
 
-__all__ = ["FONT_SIZE", "PALETTE", "crisp_pixels", "curves", "fit_scale", "histogram", "number", "plot", "png_bytes", "scatter", "show_frames", "show_image", "strip", "style", "tile_grid", "to_uint8", "upscale"]
+__all__ = ["FONT_SIZE", "PALETTE", "crisp_pixels", "curves", "fit_scale", "histogram", "number", "plot", "png_bytes", "scatter", "show_frames", "show_image", "stage_plot", "strip", "style", "tile_grid", "to_uint8", "upscale"]
 """The page-facing names: a page draws with ``views.*`` alone."""
 
 
@@ -85,3 +85,12 @@ def number(value: float | None, spec: str = ".2f") -> str:
 def plot(fig: go.Figure, key: str | None = None) -> None:
     """Draw a Plotly figure across the container's width."""
     st.plotly_chart(fig, key=key, width="stretch", config={"displaylogo": False})
+
+
+def stage_plot(fig: go.Figure, key: str, **chart_kwargs) -> object:
+    """Draw a Plotly figure as a stage picture: as high as the window leaves under the title and run bar (lab.stage's CSS
+    sizes it, at any zoom), across the container's width; the figure's own height is dropped. ``chart_kwargs`` go to
+    ``st.plotly_chart`` (``on_select``, ``selection_mode``); returns what it returns."""
+    fig.update_layout(height=None, autosize=True)
+    with st.container(key=f"stage-plot-{key}"):
+        return st.plotly_chart(fig, key=key, width="stretch", height="stretch", config={"displaylogo": False, "displayModeBar": False, "responsive": True}, **chart_kwargs)

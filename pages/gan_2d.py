@@ -61,7 +61,7 @@ def draw_live(snap: Snapshot) -> None:
     left, right = stage.picture().columns([3, 1])
     with left:
         fig = gan2d_figure(snap.arrays, layers, VIEW, snap.params["loss"], centers, title=f"Real vs generated, step {snap.step:,}", height=500)
-        st.plotly_chart(fig, key="gan2d.scene", width="stretch", config={"displayModeBar": False})
+        views.stage_plot(fig, key="gan2d.scene")
     with right:
         draw_readouts(snap)
     m = snap.metrics

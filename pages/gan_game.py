@@ -124,10 +124,9 @@ def bilinear_panel() -> None:
     field, radii = st.columns([3, 2])
     with field:
         fig = game_figure(trajs, lambda a, b: bilinear_field(a, b), VIEW, upto, f"From ({start[0]:.2f}, {start[1]:.2f}), step {upto} of {steps}", "a (minimizes)", "b (maximizes)", height=PICTURE_HEIGHT)
-        st.plotly_chart(fig, key="game.chart", on_select=lambda: _set_start("game.chart", "game.start"), selection_mode="points",
-                        width="stretch", config={"displaylogo": False, "displayModeBar": False})  # fmt: skip
+        views.stage_plot(fig, key="game.chart", on_select=lambda: _set_start("game.chart", "game.start"), selection_mode="points")
     with radii:
-        views.plot(radius_figure({r: radius(t) for r, t in trajs.items()}, upto, height=PICTURE_HEIGHT), key="game.radius")
+        views.stage_plot(radius_figure({r: radius(t) for r, t in trajs.items()}, upto), key="game.radius")
     if not playing and st.session_state.get("game.frame", 0) >= FRAMES:
         st.session_state["game.frame"] = 0
         st.rerun()

@@ -134,7 +134,7 @@ if len(picks) == 2:
 with stage.picture():
     left, right = st.columns([3, 1])
     with left:
-        st.plotly_chart(latent_figure(extra), key=plot_key, on_select="rerun", selection_mode="points", width="stretch", config={"displaylogo": False})
+        views.stage_plot(latent_figure(extra), key=plot_key, on_select="rerun", selection_mode="points")
     with right:
         if clicked is None:
             z = p_mu

@@ -83,7 +83,7 @@ with picture:
     fig.update_xaxes(range=[grid.z1[0], grid.z1[-1]])
     fig.update_yaxes(range=[grid.z2[0], grid.z2[-1]], scaleanchor="x", scaleratio=1)
     fig.update_layout(legend={"orientation": "h", "y": -0.22})
-    views.plot(views.style(fig, f"p(z|x) (blue) and q(z|x) (red), image {index}", "z₁", "z₂", height=500), key=f"vae.post.fig.{dataset}.{index}.{contours}")
+    views.stage_plot(views.style(fig, f"p(z|x) (blue) and q(z|x) (red), image {index}", "z₁", "z₂"), key=f"vae.post.fig.{dataset}.{index}.{contours}")
 
 with readouts:
     img_cols = st.columns(3)
