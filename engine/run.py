@@ -7,7 +7,7 @@ Streamlit page, a test, the CLI) can draw without locking or copying.
 
 The thread never touches a screen. Parameters can be changed while it runs;
 the change is seen by the next step. A step that produces NaN or Inf pauses the
-run, rolls the model back to the last good frame when the task can, and says
+run, rolls the model back to a recent good state when the task can, and says
 which quantity blew up; an exception puts the run in the ``failed`` state with
 its message; a run nobody has read for ``idle_timeout`` seconds pauses itself.
 """
@@ -121,6 +121,11 @@ class _History:
     def series(self) -> Series:
         return Series(_frozen(np.asarray(self.steps, dtype=np.int64)), _frozen(np.asarray(self.values, dtype=np.float64)))
 
+
+ROLLBACK_EVERY_S = 1.0
+"""At full speed, the state a divergence rolls back to is copied at most this often (and at every publication a page
+asked for: a single step, slow motion). Copying it at every publication (40 a second) took 9% of the VAE's training
+thread (py-spy): a model, its optimizer's moments and a deep copy of both."""
 
 OS_THREAD_NAME = b"genlab-run"
 """The name a run's thread carries in the operating system (Linux: /proc/PID/task/TID/comm), so a benchmark can
@@ -326,7 +331,7 @@ class Run:
         self.task.reset(dict(self._params))
         self._step, self._wall = 0, 0.0
         self._hist: dict[str, _History] = {}
-        self._good = self._save_good()
+        self._good, self._good_time = self._save_good(), time.monotonic()
         self._publish(force=True)
 
     def _save_good(self) -> tuple[int, float, Any] | None:
@@ -436,8 +441,8 @@ class Run:
             arrays = {k: _frozen(v) for k, v in self.task.arrays().items()}
             metrics = {k: h.series() for k, h in self._hist.items()}
             step, wall = self._step, self._wall
-            if self._status != FAILED:
-                self._good = self._save_good()
+            if self._status != FAILED and (force or now - self._good_time >= ROLLBACK_EVERY_S):
+                self._good, self._good_time = self._save_good(), now
         with self._cond:
             status, message, params = self._status, self._message, MappingProxyType(dict(self._params))
         with self._snap_lock:
