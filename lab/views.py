@@ -89,8 +89,12 @@ def plot(fig: go.Figure, key: str | None = None) -> None:
 
 def stage_plot(fig: go.Figure, key: str, **chart_kwargs) -> object:
     """Draw a Plotly figure as a stage picture: as high as the window leaves under the title and run bar (lab.stage's CSS
-    sizes it, at any zoom), across the container's width; the figure's own height is dropped. ``chart_kwargs`` go to
-    ``st.plotly_chart`` (``on_select``, ``selection_mode``); returns what it returns."""
+    sizes it, at any zoom), across the container's width; the figure's own height is dropped. Axes tied by
+    ``scaleanchor`` shrink their domain to keep the aspect ratio instead of widening their range, so what the figure
+    spans (a grid of click targets, a heatmap) fills the drawn area. ``chart_kwargs`` go to ``st.plotly_chart``
+    (``on_select``, ``selection_mode``); returns what it returns."""
     fig.update_layout(height=None, autosize=True)
+    fig.update_xaxes(constrain="domain")
+    fig.update_yaxes(constrain="domain")
     with st.container(key=f"stage-plot-{key}"):
         return st.plotly_chart(fig, key=key, width="stretch", height="stretch", config={"displaylogo": False, "displayModeBar": False, "responsive": True}, **chart_kwargs)
