@@ -34,8 +34,9 @@ class LabPage:
         return ROOT / "assets" / "pictures" / self.picture if self.picture else None
 
 
-SECTIONS = ("Boltzmann machines", "Variational autoencoders", "Adversarial games", "Denoising chains")
-"""Section order in the navigation and on the Home page (the book's order, chapter 20)."""
+SECTIONS = ("Boltzmann machines", "Variational autoencoders", "Adversarial games", "Denoising chains", "Approximate inference")
+"""Section order in the navigation and on the Home page: the generative models in the book's order (chapter 20), then the
+approximate inference they rely on (chapter 19)."""
 
 
 def by_section(pages: list[LabPage]) -> dict[str, list[LabPage]]:
@@ -122,6 +123,26 @@ FAMILIES: tuple[Family, ...] = (
         LabPage("gsn_training.py", "Training a DAE or GSN (walkback)", "gsn-training", "Denoising chains",
                 "Train a denoising autoencoder or a GSN live, with or without walkback: reconstructions, chain samples and curves.",
                 ":material/model_training:", "gsn_training.png"),
+    )),
+    Family("inference", (
+        LabPage("inference_em.py", "EM as coordinate ascent", "inference-em", "Approximate inference",
+                "Fit a Gaussian mixture by EM and watch log p(v), the bound L and their gap KL(q || p(h|v)): the E-step closes the gap, the M-step raises L.",
+                ":material/stacked_line_chart:"),
+        LabPage("inference_kl.py", "Which KL?", "which-kl", "Approximate inference",
+                "Fit q to a 2-D target by KL(q || p) or KL(p || q), factorized or full covariance: mode seeking against mass covering, live.",
+                ":material/compare_arrows:"),
+        LabPage("inference_meanfield.py", "Mean field", "mean-field", "Approximate inference",
+                "Binary sparse coding's mean-field updates with explaining away, against the exact posterior; continuous mean field on a 2-D Gaussian.",
+                ":material/hub:"),
+        LabPage("inference_sparse.py", "Sparse coding: MAP inference", "sparse-coding", "Approximate inference",
+                "ISTA infers sparse codes while the dictionary learns its filters live; a PSD encoder predicts the codes in one pass.",
+                ":material/view_module:"),
+        LabPage("inference_amortized.py", "Learned inference: amortization", "amortized-inference", "Approximate inference",
+                "On the shipped VAE: the encoder's ELBO, a q optimized for one image, and log p(x) by quadrature: the amortization and approximation gaps.",
+                ":material/speed:"),
+        LabPage("inference_gradients.py", "Gradient estimators", "gradient-estimators", "Approximate inference",
+                "The score-function estimator, with and without a baseline, against the reparameterization trick: histograms, variance against samples, bias.",
+                ":material/ssid_chart:"),
     )),
 )  # fmt: skip
 """The one list a model family registers in: the navigation, the Home page and the CLI are built from it."""

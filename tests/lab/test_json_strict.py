@@ -56,6 +56,9 @@ EVAL = {
     "vae": ["--n", "20", "--ks", "1", "5"],
 }  # fmt: skip
 
+EVAL_WITHOUT_CHECKPOINT = {"inference": ["--page", "all"]}
+"""Families whose ``eval`` re-computes exact checks and reads no checkpoint."""
+
 BENCH = {
     "rbm": ["--data-root", str(SHARED), "--epochs", "1", "--repeats", "1", "--threads", "1"],
     "dbm": ["--hidden", "20,10", "--seconds", "0.05", "--device", "cpu"],
@@ -76,7 +79,7 @@ def trained(tmp_path_factory) -> dict[str, tuple[Path, dict]]:
 
 def test_every_command_of_every_family_is_covered_here():
     commands = {(verb, name) for name, module in cli.families().items() for verb, (adder, _) in cli.VERBS.items() if hasattr(module, adder)}
-    covered = {("train", f) for f in TRAIN} | {("eval", f) for f in EVAL} | {("bench", f) for f in BENCH}
+    covered = {("train", f) for f in TRAIN} | {("eval", f) for f in (*EVAL, *EVAL_WITHOUT_CHECKPOINT)} | {("bench", f) for f in BENCH}
     assert commands == covered
 
 
@@ -89,6 +92,12 @@ def test_train_json_is_strict(family, trained):
 @pytest.mark.parametrize("family", sorted(EVAL))
 def test_eval_json_is_strict(family, trained):
     result, _ = run(["eval", family, str(trained[family][0]), *EVAL[family]])
+    assert isinstance(result, dict) and result
+
+
+@pytest.mark.parametrize("family", sorted(EVAL_WITHOUT_CHECKPOINT))
+def test_eval_without_a_checkpoint_json_is_strict(family):
+    result, _ = run(["eval", family, *EVAL_WITHOUT_CHECKPOINT[family]])
     assert isinstance(result, dict) and result
 
 
