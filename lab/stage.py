@@ -43,6 +43,7 @@ canvas.genlab-frame {display: block; image-rendering: pixelated; max-width: 100%
 [class*="st-key-stage-plot-"] [data-testid="stPlotlyChart"] {height: max(220px, calc(100vh - 280px)) !important;}
 [class*="st-key-stage-plot-"] [data-testid="stPlotlyChart"] > div, [class*="st-key-stage-plot-"] .js-plotly-plot,
 [class*="st-key-stage-plot-"] .plot-container, [class*="st-key-stage-plot-"] .svg-container {height: 100% !important;}
+.st-key-stage-readouts {max-height: max(220px, calc(100vh - 280px)); overflow-y: auto; overflow-x: hidden; flex-wrap: nowrap;}
 </style>
 """
 
@@ -55,6 +56,7 @@ html, body, [data-testid="stMarkdownContainer"] p {font-size: 22px;}
 .st-key-stage-title h1 {font-size: clamp(1.4rem, 2.6vw, 2.1rem);}
 [data-testid="stImage"] img, canvas.genlab-frame {max-height: calc(100vh - 290px);}
 [class*="st-key-stage-plot-"] [data-testid="stPlotlyChart"] {height: max(220px, calc(100vh - 290px)) !important;}
+.st-key-stage-readouts {max-height: max(220px, calc(100vh - 290px));}
 .genlab-frame-caption {font-size: 24px;}
 </style>
 """
@@ -142,6 +144,12 @@ def title(text: str) -> None:
 def picture() -> st.container:
     """The slot of the page's live picture (a live panel draws in it; a browser test checks it is on the first screen)."""
     return st.container(key="stage-picture")
+
+
+def readouts() -> st.container:
+    """The column of readouts (metrics, decoded images) beside a stage picture: never taller than the picture's own
+    slot (lab.stage's CSS), it scrolls inside itself when the window is too low for all of it (a 150% zoom)."""
+    return st.container(key="stage-readouts")
 
 
 def charts() -> st.container:

@@ -62,7 +62,7 @@ def draw_live(snap: Snapshot) -> None:
     with left:
         fig = gan2d_figure(snap.arrays, layers, VIEW, snap.params["loss"], centers, title=f"Real vs generated, step {snap.step:,}", height=500)
         views.stage_plot(fig, key="gan2d.scene")
-    with right:
+    with right, stage.readouts():
         draw_readouts(snap)
     m = snap.metrics
     c = st.columns(2)

@@ -135,7 +135,7 @@ with stage.picture():
     left, right = st.columns([3, 1])
     with left:
         views.stage_plot(latent_figure(extra), key=plot_key, on_select="rerun", selection_mode="points")
-    with right:
+    with right, stage.readouts():
         if clicked is None:
             z = p_mu
             show_big(decode(z[None])[0], f"decoded at z = ({z[0]:.2f}, {z[1]:.2f}) (the star)")

@@ -85,7 +85,7 @@ with picture:
     fig.update_layout(legend={"orientation": "h", "y": -0.22})
     views.stage_plot(views.style(fig, f"p(z|x) (blue) and q(z|x) (red), image {index}", "z₁", "z₂"), key=f"vae.post.fig.{dataset}.{index}.{contours}")
 
-with readouts:
+with readouts, stage.readouts():
     img_cols = st.columns(3)
     with img_cols[0]:
         views.show_image(tiles(data.heldout[index].reshape(1, *model.config.image_shape).numpy(), 1, pad=0), caption="x (held out)", target_width=160)

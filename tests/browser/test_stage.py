@@ -140,12 +140,7 @@ def test_the_page_does_not_change_height_while_it_plays(projector, open_page):
     assert max(heights) - min(heights) <= 2, f"page height changed while playing: {sorted(set(heights))}"
 
 
-TALL_SIDE_COLUMNS = {"gan-2d", "vae-latent", "vae-posterior"}
-"""Pages whose stage picture is a Plotly figure sized to the window (lab.views.stage_plot) beside a column of readouts (metrics,
-the decoded image) that is taller than a 150% window (480 CSS px) leaves under the title. Not yet laid out for that window."""
-
-
-@pytest.mark.parametrize("lab_page", [p for p in LAB_PAGES if p.url_path not in TALL_SIDE_COLUMNS], ids=lambda p: p.url_path)
+@pytest.mark.parametrize("lab_page", LAB_PAGES, ids=lambda p: p.url_path)
 def test_at_150_percent_zoom_with_the_sidebar_collapsed_the_picture_still_fits(browser, lab_url, lab_page):
     context = browser.new_context(viewport={"width": 853, "height": 480}, device_scale_factor=1.5)  # 1280x720 at 150%
     try:
