@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import streamlit as st
+from streamlit.errors import StreamlitDuplicateElementKey
 
 from engine.run import RUNNING, Run, Snapshot
 from lab import frames, stage
@@ -54,6 +55,26 @@ class _Batch:
 
 
 _drawing: contextvars.ContextVar[_Batch | None] = contextvars.ContextVar("genlab_live_batch", default=None)
+
+
+def redrawn(run: Run, draw: Callable[[Snapshot], None], every: float) -> None:
+    """Draw ``draw(snapshot)`` from the run's latest snapshot now and, while the run plays, again every ``every``
+    seconds: a fragment, for pictures that are Plotly figures updated in place under stable keys. Streamlit can run
+    an auto-rerunning fragment twice in one script run; the second drawing (the same keys) is skipped. When the run
+    stops by itself (finished, idle, NaN) the whole page reruns, so the run bar shows it and polling stops."""
+    was_running = run.status == RUNNING
+
+    @st.fragment(run_every=every if was_running else None)
+    def area() -> None:
+        snap = run.snapshot()
+        try:
+            draw(snap)
+        except StreamlitDuplicateElementKey:
+            pass
+        if was_running and snap.status != RUNNING:
+            st.rerun()
+
+    area()
 
 
 def drawing() -> _Batch | None:

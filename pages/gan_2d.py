@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import streamlit as st
-from streamlit.errors import StreamlitDuplicateElementKey
 
 from engine.data import toy_points
 from engine.models.gan import MIN_USER_POINTS, VIEW, fit_user_points
-from engine.run import RUNNING, Snapshot
+from engine.run import Snapshot
 from engine.tasks.gan import PRESETS_2D, GAN2DTask
 from lab import controls as ui
-from lab import stage, views
+from lab import live, stage, views
 from lab.gan.figures import LAYERS, click_grid, curves_figure, fast_figure, gan2d_figure
 
 P = GAN2DTask.PARAMS
@@ -26,7 +25,7 @@ with stage.parameters():
     st.markdown("**Networks** (changing one restarts from fresh networks)")
     shown |= ui.param_column(P, ("noise_dim", "width_g", "depth_g", "width_d", "depth_d", "gp_weight"), "gan2d")
     shown |= ui.param_rest(P, shown, "gan2d", per_row=1)
-    layers = st.pills("Layers", list(LAYERS), selection_mode="multi", default=list(LAYERS), key="gan2d.layers", persist_state="session") or []
+    layers = st.pills("Layers", list(LAYERS), selection_mode="multi", default=list(LAYERS), key="gan2d.layers", bind="query-params", persist_state="session") or []
 
 # --------------------------------------------------------------------------- user-placed points
 points: list[tuple[float, float]] = st.session_state.setdefault("gan2d.points", [])
@@ -77,21 +76,7 @@ def draw_live(snap: Snapshot) -> None:
             st.plotly_chart(curves_figure(quality, names, "Divergence and mode coverage", "value"), key="gan2d.quality", width="stretch")
 
 
-was_running = run.status == RUNNING
-
-
-@st.fragment(run_every=SCENE_EVERY if was_running else None)
-def live_area() -> None:
-    snap = run.snapshot()
-    try:
-        draw_live(snap)
-    except StreamlitDuplicateElementKey:
-        pass  # Streamlit ran this fragment twice in one script run; the first drawing stands
-    if was_running and snap.status != RUNNING:
-        st.rerun()  # the run paused itself (NaN, idle): refresh the controls and stop polling
-
-
-live_area()
+live.redrawn(run, draw_live, SCENE_EVERY)
 st.caption(
     "Arrows: −∂L_G/∂x at 120 generated points, scaled for visibility (the direction each sample is pushed). "
     "Presets measured over seeds 0-5 (2500 samples): after 2000 steps balanced learning rates cover 7 or 8 of the 8 ring modes; "

@@ -7,14 +7,13 @@ from dataclasses import replace
 
 import numpy as np
 import streamlit as st
-from streamlit.errors import StreamlitDuplicateElementKey
 
 from engine.data import DataError
-from engine.run import RUNNING, Snapshot
+from engine.run import Snapshot
 from engine.tasks.inference.amortized import POSTERIOR_POINTS, PRESETS, AmortizedGapTask
 from engine.tasks.vae import data_root, heldout_images, heldout_rows, load_vae_data
 from lab import controls as ui
-from lab import stage, views
+from lab import live, stage, views
 from lab.inference.amortized_figures import elbo_figure, gaps_figure, mean_gaps_figure, stage_figure
 from lab.vae.views import pretrained
 
@@ -49,7 +48,6 @@ params = P.complete(shown)
 run = ui.session_run("amortized", lambda: AmortizedGapTask(model, heldout), params)
 ui.push_params_restarting(run, params)
 ui.run_controls(run, "amortized", step_label="One step", default_speed="15 steps / s", export=False)
-was_running = run.status == RUNNING
 
 
 def shown_image(snap: Snapshot) -> tuple[int, int]:
@@ -75,41 +73,25 @@ def draw_charts(snap: Snapshot) -> None:
     c[3].metric("log p(x)", views.number(float(np.mean(a["log_px"]))), help=f"By quadrature on a {POSTERIOR_POINTS} × {POSTERIOR_POINTS} grid per image.")
     c = st.columns(3)
     with c[0]:
-        views.plot(gaps_figure(a, np.arange(len(gap)) + int(snap.params["first"]), i), key=f"amortized-gaps-{snap.version}")
+        views.plot(gaps_figure(a, np.arange(len(gap)) + int(snap.params["first"]), i), key="amortized-gaps")
     with c[1]:
-        views.plot(elbo_figure(a["history_steps"], a["history"], i, float(a["log_px"][i]), float(a["amortized_elbo"][i])), key=f"amortized-elbo-{snap.version}")
+        views.plot(elbo_figure(a["history_steps"], a["history"], i, float(a["log_px"][i]), float(a["amortized_elbo"][i])), key="amortized-elbo")
     with c[2]:
         if m.get("amortization_gap") is None:
             st.info("Press **Play** or **One step** to optimize every image's q.")
         else:
-            views.plot(mean_gaps_figure(m), key=f"amortized-mean-{snap.version}")
+            views.plot(mean_gaps_figure(m), key="amortized-mean")
     st.caption(f"Image shown: {heldout_images(data, 1, number)}. The set: {heldout_images(data, len(gap), int(snap.params['first']))}.")
 
 
-@st.fragment(run_every=PICTURE_EVERY if was_running else None)
-def picture() -> None:
-    snap = run.snapshot()
-    try:
-        draw_picture(snap)
-    except StreamlitDuplicateElementKey:
-        pass  # Streamlit ran this fragment twice in one script run; the first drawing stands
-    if was_running and snap.status != RUNNING:
-        st.rerun()  # the run paused itself (idle, NaN): refresh the controls and stop polling
-
-
-@st.fragment(run_every=CHARTS_EVERY if was_running else None)
-def charts() -> None:
-    draw_charts(run.snapshot())
-
-
 with stage.picture():
-    picture()
+    live.redrawn(run, draw_picture, PICTURE_EVERY)
 st.caption(
     r"Blue: the true posterior p(z|x) = p(x|z) p(z) / p(x) on a grid. Red: the encoder's q(z|x); green: a diagonal Gaussian q optimized for this image alone "
     r"(1σ solid, 2σ dotted). Bar: log p(x) = ELBO(q*) + approximation gap = amortized ELBO + amortization gap + approximation gap (Cremer et al. 2018)."
 )
 with stage.charts():
-    charts()
+    live.redrawn(run, draw_charts, CHARTS_EVERY)
 stage.explain(
     r"A VAE's encoder *amortizes* inference (section 19.5): one network maps every $\mathbf x$ to a Gaussian "
     r"$q(\mathbf z \mid \mathbf x) = \mathcal N(\boldsymbol\mu(\mathbf x), \operatorname{diag}\boldsymbol\sigma^2(\mathbf x))$. "

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import streamlit as st
-from streamlit.errors import StreamlitDuplicateElementKey
 
-from engine.run import RUNNING, Snapshot
+from engine.run import Snapshot
 from engine.tasks.inference.em import E_STEP, PRESETS, EMTask
 from lab import controls as ui
-from lab import stage, views
+from lab import live, stage, views
 from lab.inference.em_figures import em_figure, gap_figure, rise_figure
 
 P = EMTask.PARAMS
@@ -64,21 +63,7 @@ def draw_live(snap: Snapshot) -> None:
             st.plotly_chart(rise_figure(a), key="em.rise", width="stretch", config={"displayModeBar": False})
 
 
-was_running = run.status == RUNNING
-
-
-@st.fragment(run_every=REDRAW_EVERY if was_running else None)
-def live_area() -> None:
-    snap = run.snapshot()
-    try:
-        draw_live(snap)
-    except StreamlitDuplicateElementKey:
-        pass  # Streamlit ran this fragment twice in one script run; the first drawing stands
-    if was_running and snap.status != RUNNING:
-        st.rerun()
-
-
-live_area()
+live.redrawn(run, draw_live, REDRAW_EVERY)
 stage.explain(
     r"A Gaussian mixture has a hidden class $h \in \{1, \dots, K\}$ with $p(h = k) = \pi_k$ and "
     r"$p(\mathbf v \mid h = k) = \mathcal N(\mathbf v; \boldsymbol\mu_k, \boldsymbol\Sigma_k)$. Any $q(h \mid \mathbf v)$ gives a lower bound "

@@ -7,15 +7,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 import streamlit as st
-from streamlit.errors import StreamlitDuplicateElementKey
 
 from engine.data import DataError, Split
 from engine.inference.gradient_estimators import ESTIMATORS, VAEGradients
-from engine.run import RUNNING, Snapshot
+from engine.run import Snapshot
 from engine.tasks.inference.gradients import PARAMS, PRESETS, VAE_ESTIMATES, VAE_PARAMS, GradientsTask, component_index, mnist_vae_gradients
 from engine.tasks.vae import data_root, heldout_images, heldout_rows, load_vae_data
 from lab import controls as ui
-from lab import stage, views
+from lab import live, stage, views
 from lab.inference.gradients_figures import NAMES, bias_figure, estimates_figure, number, vae_figure, variance_figure
 from lab.vae.views import pretrained
 
@@ -94,21 +93,7 @@ def draw_live(snap: Snapshot) -> None:
             views.plot(variance_figure(a, index, slopes, label), key="grad-variance")
 
 
-was_running = run.status == RUNNING
-
-
-@st.fragment(run_every=REDRAW_EVERY if was_running else None)
-def live_area() -> None:
-    snap = run.snapshot()
-    try:
-        draw_live(snap)
-    except StreamlitDuplicateElementKey:
-        pass  # Streamlit ran this fragment twice in one script run; the first drawing stands
-    if was_running and snap.status != RUNNING:
-        st.rerun()  # the run paused itself (idle): refresh the controls and stop polling
-
-
-live_area()
+live.redrawn(run, draw_live, REDRAW_EVERY)
 stage.explain(
     r"We want $\nabla_\theta\, \mathbb E_{q_\theta(z)}[f(z)]$ for $q_\theta(z) = \mathcal N(z; \mu, \operatorname{diag}\sigma^2)$, $\theta = (\mu, \sigma)$. "
     r"Kingma & Welling (section 2.2, eq. 5) note the naive Monte Carlo estimator"

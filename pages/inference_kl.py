@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import streamlit as st
-from streamlit.errors import StreamlitDuplicateElementKey
 
-from engine.run import RUNNING, Snapshot
+from engine.run import Snapshot
 from engine.tasks.inference.kl import PRESETS, WhichKLTask
 from lab import controls as ui
-from lab import stage, views
+from lab import live, stage, views
 from lab.inference.kl_figures import NAMES, divergence_figure, fit_figure
 
 P = WhichKLTask.PARAMS
@@ -71,29 +68,10 @@ def draw_curves(snap: Snapshot) -> None:
     st.plotly_chart(divergence_figure(snap.metrics, snap.params["divergence"]), key=f"{KEY}.curves", width="stretch", config={"displayModeBar": False})
 
 
-was_running = run.status == RUNNING
-
-
-def live(draw: Callable[[Snapshot], None]) -> Callable[[], None]:
-    """A fragment that redraws with ``draw`` from the run's latest snapshot, every REDRAW_EVERY seconds while it plays."""
-
-    @st.fragment(run_every=REDRAW_EVERY if was_running else None)
-    def area() -> None:
-        snap = run.snapshot()
-        try:
-            draw(snap)
-        except StreamlitDuplicateElementKey:
-            pass  # Streamlit ran this fragment twice in one script run; the first drawing stands
-        if was_running and snap.status != RUNNING:
-            st.rerun()  # the run paused itself (NaN, idle): refresh the controls and stop polling
-
-    return area
-
-
 with stage.picture():
-    live(draw_picture)()
+    live.redrawn(run, draw_picture, REDRAW_EVERY)
 with stage.charts():
-    live(draw_curves)()
+    live.redrawn(run, draw_curves, REDRAW_EVERY)
 grid = run.task.grid
 st.caption(
     IDEAS[run.params["divergence"]] + " Blue: p's density; red: q's contours at 1σ and 2σ (Mahalanobis distance 1 and 2); dashed: the optimum where it has a closed form. "

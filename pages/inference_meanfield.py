@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from engine.run import RUNNING
+from engine.run import Snapshot
 from engine.tasks.inference.meanfield import PRESETS, MeanFieldTask
 from lab import controls as ui
-from lab import stage, views
+from lab import live, stage, views
 from lab.inference.meanfield_figures import binary_figure, convergence_figure, gaussian_figure, pair_figure
 
 P = MeanFieldTask.PARAMS
@@ -35,12 +35,9 @@ GAUSSIAN_CAPTION = (
     r"Each factor: $q(h_i) = \mathcal N\big(\mu_i - \Lambda_{ii}^{-1}\sum_{j\ne i}\Lambda_{ij}(m_j - \mu_j),\ \Lambda_{ii}^{-1}\big)$, "
     r"from $\tilde q(h_i\mid\mathbf v) = \exp\mathbb E_{h_{-i}\sim q}\log\tilde p(\mathbf v,\mathbf h)$ (eq. 19.56)."
 )
-running = run.status == RUNNING
 
 
-@st.fragment(run_every=PICTURE_EVERY if running else None)
-def live_area() -> None:
-    snap = run.snapshot()
+def draw_live(snap: Snapshot) -> None:
     a, part, n_iter = snap.arrays, snap.params["part"], int(snap.params["n_iter"])
     with stage.picture():
         fig = binary_figure(a, n_iter, snap.params["schedule"]) if part == "binary" else gaussian_figure(a, n_iter)
@@ -56,11 +53,9 @@ def live_area() -> None:
         if right is not None:
             with right:
                 st.plotly_chart(pair_figure(a["exact_pair_12"], a["q_pair_12"]), key="mf-pair", width="stretch", config={"displaylogo": False})
-    if running and snap.status != RUNNING:
-        st.rerun()  # the run paused itself (idle, finished): refresh the controls and stop polling
 
 
-live_area()
+live.redrawn(run, draw_live, PICTURE_EVERY)
 stage.explain(
     r"**Binary sparse coding** (section 19.4.1): $p(h_i = 1) = \sigma(b_i)$ and $p(\mathbf v\mid\mathbf h) = \mathcal N(\mathbf v; \mathbf W\mathbf h, \beta^{-1})$ "
     r"with 8-dimensional $\mathbf v$ and unit-norm features $\mathbf W_{:,i}$. The posterior $p(\mathbf h\mid\mathbf v)$ couples the units, so mean field fits "
