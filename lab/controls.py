@@ -192,6 +192,31 @@ def hidden_params() -> frozenset[str]:
     return frozenset(name.strip() for name in st.query_params.get("hide", "").split(",") if name.strip())
 
 
+def url_point(key: str, default: tuple[float, float]) -> tuple[float, float]:
+    """A 2-D point a page keeps under ``key`` (a clicked start point), in session state and in the URL as
+    ``?key=x,y`` so that a lesson link holds it: the session's point, else the link's, else ``default``. A link's
+    value that is not two finite numbers is refused with a warning."""
+    if key not in st.session_state:
+        text, point = st.query_params.get(key), default
+        if text is not None:
+            try:
+                x, y = (float(v) for v in text.split(","))
+                if not (np.isfinite(x) and np.isfinite(y)):
+                    raise ValueError(text)
+                point = (x, y)
+            except ValueError:
+                st.warning(f"Not applied from the link: {key} = {text!r} is not a point 'x,y'.", icon=":material/link_off:")
+        st.session_state[key] = point
+    return st.session_state[key]
+
+
+def set_url_point(key: str, point: tuple[float, float]) -> None:
+    """Make ``point``, rounded to the 4 significant digits the URL keeps, the page's ``key`` (see :func:`url_point`)."""
+    text = f"{point[0]:.4g},{point[1]:.4g}"
+    st.session_state[key] = tuple(float(v) for v in text.split(","))
+    st.query_params[key] = text
+
+
 def url_value(p: Param, key: str, default: Any) -> Any:
     """The value the URL gives ``key`` (as a bound widget writes it: a choice by its label), else ``default``
     (with a warning naming the allowed range when the URL's value is out of it)."""

@@ -48,12 +48,12 @@ stage.title("The a·b game: why GAN training can circle")
 with stage.parameters():
     st.markdown("**The a·b game**")
     rules = st.pills("Update rules", list(RULES), selection_mode="multi", default=["simultaneous", "alternating", "extragradient", "flow"],
-                     format_func=RULE_NAMES.get, key="game.rules", persist_state="session")  # fmt: skip
+                     format_func=RULE_NAMES.get, key="game.rules", bind="query-params", persist_state="session")  # fmt: skip
     game = ui.param_column(GAME_PARAMS, ("lr", "steps"), "game")
     if "consensus" in (rules or []):
         game["gamma"] = ui.param_widget(GAME_PARAMS, "gamma", "game")
     st.markdown("**The Dirac-GAN**")
-    d_rules = st.pills("Update rules", list(DIRAC_RULES), selection_mode="multi", default=list(DIRAC_RULES), key="dirac.rules", persist_state="session") or ["simultaneous"]
+    d_rules = st.pills("Update rules", list(DIRAC_RULES), selection_mode="multi", default=list(DIRAC_RULES), key="dirac.rules", bind="query-params", persist_state="session") or ["simultaneous"]
     dirac = {"loss": ui.param_widget(DIRAC_PARAMS, "loss", "dirac", horizontal=False)}
     dirac |= ui.param_column(DIRAC_PARAMS, ("lr", "r1", "noise", "steps"), "dirac")
 
@@ -62,7 +62,7 @@ def _set_start(chart_key: str, state_key: str) -> None:
     event = st.session_state.get(chart_key)
     points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else getattr(getattr(event, "selection", None), "points", [])
     if points:
-        st.session_state[state_key] = (float(points[0]["x"]), float(points[0]["y"]))
+        ui.set_url_point(state_key, (float(points[0]["x"]), float(points[0]["y"])))
 
 
 def _tolerate_double_run(panel):
@@ -118,7 +118,7 @@ rules = rules or ["simultaneous"]
 @st.fragment(run_every=0.25 if st.session_state.get("game.playing") else None)
 @_tolerate_double_run
 def bilinear_panel() -> None:
-    start = st.session_state.setdefault("game.start", (1.0, 0.5))
+    start = ui.url_point("game.start", (1.0, 0.5))
     upto, playing = _upto("game", steps)
     trajs = {r: bilinear_trajectory(start[0], start[1], lr, steps, r, gamma) for r in rules}
     field, radii = st.columns([3, 2])
@@ -166,7 +166,7 @@ games = {rule: DiracGAN(loss=loss, lr=d_lr, rule=rule, r1=r1, noise=noise) for r
 @st.fragment(run_every=0.25 if st.session_state.get("dirac.playing") else None)
 @_tolerate_double_run
 def dirac_panel() -> None:
-    start = st.session_state.setdefault("dirac.start", (1.0, 1.0))
+    start = ui.url_point("dirac.start", (1.0, 1.0))
     upto, playing = _upto("dirac", d_steps)
     trajs = {rule: g.trajectory(start[0], start[1], d_steps) for rule, g in games.items()}
     field, radii = st.columns([3, 2])

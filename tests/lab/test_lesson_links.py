@@ -41,3 +41,34 @@ def test_a_preset_sets_its_widgets_and_the_url_and_restarts_the_run_from_them():
     assert run.params["lr"] == 3.0 and run.params["momentum"] == 0.9 and run.params["batch_size"] == 10 and run.params["method"] == "cd"
     assert run.snapshot().step == 0  # started again from the preset's seed
     assert at.query_params["rbm.lr"] == "3" and at.query_params["rbm.batch_size"] == "10"  # the link holds the setup
+
+
+GAME_PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "gan_game.py")
+
+
+def test_the_a_b_game_takes_its_start_points_and_update_rules_from_the_link():
+    at = AppTest.from_file(GAME_PAGE, default_timeout=60)
+    at.query_params.update({"game.start": "-1.5,2", "dirac.start": "0.25,-0.75", "game.rules": "alternating GD"})
+    at.run()
+    assert not at.exception
+    assert at.session_state["game.start"] == (-1.5, 2.0) and at.session_state["dirac.start"] == (0.25, -0.75)
+    assert list(at.dataframe[0].value["rule"]) == ["alternating GD"]
+
+
+def test_a_start_point_that_is_not_two_numbers_is_refused_and_the_default_stands():
+    at = AppTest.from_file(GAME_PAGE, default_timeout=60)
+    at.query_params.update({"game.start": "1,nan"})
+    at.run()
+    assert not at.exception and any("Not applied from the link: game.start = '1,nan'" in w.value for w in at.warning)
+    assert at.session_state["game.start"] == (1.0, 0.5)
+
+
+def test_a_clicked_point_goes_into_the_link_rounded_as_the_link_keeps_it():
+    def page() -> None:
+        from lab import controls as ui
+
+        ui.set_url_point("game.start", (0.123456, -1.987654))
+
+    at = AppTest.from_function(page).run()
+    assert not at.exception
+    assert at.query_params["game.start"] == "0.1235,-1.988" and at.session_state["game.start"] == (0.1235, -1.988)
