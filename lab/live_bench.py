@@ -69,7 +69,8 @@ def _cpu_seconds(pid: int) -> tuple[float, float]:
     return training, _stat_seconds(f"/proc/{pid}/stat") - training
 
 
-def _wait_healthy(url: str, timeout: float = 60.0) -> None:
+def wait_healthy(url: str, timeout: float = 60.0) -> None:
+    """Wait until a lab server answers its health check at ``url`` (a RuntimeError after ``timeout`` seconds)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -136,7 +137,7 @@ def run_bench(pages: list[str], seconds: float, threads: int, chromium: str | No
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     results: dict[str, Any] = {}
     try:
-        _wait_healthy(url)
+        wait_healthy(url)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=exe, args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
             for path in pages:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from lab.catalog import LAB_PAGES, ROOT
 from lab.cli import serve_command
-from lab.live_bench import _wait_healthy
+from lab.live_bench import wait_healthy
 
 PLAY_SECONDS = {"inference-em": 4.0, "which-kl": 4.0, "mean-field": 3.0, "sparse-coding": 8.0, "amortized-inference": 4.0, "gradient-estimators": 3.0}
 """How long each page plays before its picture is taken: long enough to show what the page teaches."""
@@ -30,7 +30,7 @@ def photograph(pages: dict[str, Path], chromium: str = "/usr/bin/chromium") -> l
                               env={**os.environ, "GENLAB_THREADS": "1"}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     skipped = []
     try:
-        _wait_healthy(url)
+        wait_healthy(url)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
             for path, out in pages.items():
