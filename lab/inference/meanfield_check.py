@@ -11,7 +11,7 @@ import numpy as np
 
 from engine.inference import binary_sparse_coding as bsc
 from engine.inference import gaussian_mean_field as gmf
-from engine.tasks.inference.meanfield import PARAMS, PRESETS, MeanFieldTask
+from engine.tasks.inference.meanfield import run_preset
 
 SWEEPS = 300
 
@@ -20,15 +20,6 @@ def _model(kind: str, n: int, seed: int) -> bsc.BinarySparseCoding:
     W = bsc.make_dictionary(kind, n, seed)
     rng = np.random.default_rng(seed + 100)
     return bsc.BinarySparseCoding(W, -1.0 + 0.5 * rng.standard_normal(n), 8.0 * (0.5 + rng.random(W.shape[0])))
-
-
-def _preset(name: str, steps: int) -> MeanFieldTask:
-    p = PARAMS.complete({**PRESETS[name], "n_iter": steps})
-    task = MeanFieldTask()
-    task.reset(p)
-    for _ in range(steps):
-        task.step(p)
-    return task
 
 
 def binary_checks(seed: int) -> dict[str, Any]:
@@ -72,10 +63,10 @@ def binary_checks(seed: int) -> dict[str, Any]:
 
 
 def preset_checks() -> dict[str, Any]:
-    seq = _preset("Explaining away", 60).arrays()
-    osc = _preset("Parallel updates oscillate", 60).arrays()
-    damped = _preset("Damped parallel updates converge", 60)
-    sequential = _preset("Explaining away", 60)
+    seq = run_preset("Explaining away", 60).arrays()
+    osc = run_preset("Parallel updates oscillate", 60).arrays()
+    damped = run_preset("Damped parallel updates converge", 60)
+    sequential = run_preset("Explaining away", 60)
     return {
         "explaining_away_h_hat_1": float(seq["h_hat"][0]),
         "explaining_away_h_hat_2": float(seq["h_hat"][1]),

@@ -8,7 +8,7 @@ import pytest
 
 from engine.inference import binary_sparse_coding as bsc
 from engine.inference import gaussian_mean_field as gmf
-from engine.tasks.inference.meanfield import PARAMS, PRESETS, MeanFieldTask
+from engine.tasks.inference.meanfield import run_preset
 
 
 def a_model(kind: str, n: int, seed: int, beta: float = 4.0, bias: float = -1.0) -> bsc.BinarySparseCoding:
@@ -87,17 +87,8 @@ def test_orthogonal_features_mean_field_equals_exact_marginals(n, seed):
     assert abs(bsc.bound(model, v, h_hat) - bsc.exact_log_evidence(model, v)) < 1e-10
 
 
-def run_task(preset: str, steps: int = 30) -> MeanFieldTask:
-    p = PARAMS.complete({**PRESETS[preset], "n_iter": steps})
-    task = MeanFieldTask()
-    task.reset(p)
-    for _ in range(steps):
-        task.step(p)
-    return task
-
-
 def test_explaining_away_one_feature_takes_the_input():
-    task = run_task("Explaining away")
+    task = run_preset("Explaining away", 30)
     a = task.arrays()
     h, exact = a["h_hat"], a["exact"]
     assert h[0] > 0.9 and h[1] < 0.05  # mean field picks feature 1 and explains feature 2 away
@@ -108,11 +99,11 @@ def test_explaining_away_one_feature_takes_the_input():
 
 
 def test_parallel_updates_oscillate_and_damping_converges():
-    undamped = run_task("Parallel updates oscillate", 60).arrays()
+    undamped = run_preset("Parallel updates oscillate", 60).arrays()
     b = undamped["bounds"]
     assert np.sum(np.diff(b[20:]) < -1e-3) >= 10  # the bound keeps falling at every other iteration
-    damped = run_task("Damped parallel updates converge", 60)
-    sequential = run_task("Explaining away", 60)
+    damped = run_preset("Damped parallel updates converge", 60)
+    sequential = run_preset("Explaining away", 60)
     assert np.max(np.abs(damped.h_hat - sequential.h_hat)) < 1e-8
     assert bsc.fixed_point_residual(damped.model, damped.v, damped.h_hat) < 1e-8
 
@@ -151,9 +142,9 @@ def test_gaussian_factor_update_minimises_kl_over_that_factor():
 
 
 def test_gaussian_task_alternates_factors_and_reaches_the_fixed_point():
-    task = run_task("Gaussian mean field", 1)
+    task = run_preset("Gaussian mean field", 1)
     assert task.arrays()["q_means"][1] == pytest.approx(2.0)  # step 1 updated q(h1) only
-    task = run_task("Gaussian mean field", 200)
+    task = run_preset("Gaussian mean field", 200)
     a = task.arrays()
     assert np.max(np.abs(a["q_means"] - a["mean"])) < 1e-8
     assert np.all(np.diff(a["kls"]) <= 1e-12)
@@ -173,7 +164,7 @@ def test_pair_marginal_sums_the_enumerated_posterior(kind, n, seed):
 
 
 def test_explaining_away_puts_the_exact_joint_on_one_feature_or_the_other():
-    a = run_task("Explaining away").arrays()
+    a = run_preset("Explaining away", 30).arrays()
     exact, q = a["exact_pair_12"], a["q_pair_12"]
     assert exact[1, 0] + exact[0, 1] > 0.95  # exactly one of the two similar features explains v
     assert q[1, 0] > 0.9  # mean field chose feature 1

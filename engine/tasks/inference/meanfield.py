@@ -116,3 +116,13 @@ class MeanFieldTask:
                 "kl_at_fixed_point": np.array(gmf.kl_to_posterior(gmf.fixed_point(self.posterior), self.posterior)),
             }  # fmt: skip
         return out
+
+
+def run_preset(name: str, iterations: int) -> MeanFieldTask:
+    """A MeanFieldTask reset to the preset ``name`` and stepped ``iterations`` times (its ``n_iter`` set to that)."""
+    params = PARAMS.complete({**PRESETS[name], "n_iter": iterations})
+    task = MeanFieldTask()
+    task.reset(params)
+    for _ in range(iterations):
+        task.step(params)
+    return task
