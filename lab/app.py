@@ -1,4 +1,4 @@
-"""The lab's entry point: ``streamlit run lab/app.py`` (or just ``genlab``).
+"""The lab's entry point: ``genlab`` (``streamlit run lab/app.py`` with the options of ``lab.cli.serve_command``).
 
 Builds the navigation (a bar along the top, hidden in presenter mode) from ``lab.catalog`` and
 sets the stage (lab.stage) every page is drawn on; each page lives in ``pages/``.

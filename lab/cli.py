@@ -78,6 +78,7 @@ def serve_command(port: int, headless: bool) -> list[str]:
         "--theme.primaryColor", "#1f5fbf",
         "--theme.baseFontSize", "18",
         "--server.runOnSave", "false",
+        "--server.enableStaticServing", "true",  # the browser loads Plotly from lab/static (lab.plot_in_place)
         # a full garbage collection after every script run holds the GIL 25-50 ms; a live page's picture fragment
         # runs 8 times a second, so it took 69% of the server's samples (py-spy) and starved the training thread
         "--runner.postScriptGC", "false",

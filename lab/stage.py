@@ -40,9 +40,7 @@ html, body, [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownConta
 [data-testid="stImage"] img {max-height: calc(100vh - 280px); width: auto; object-fit: contain;}
 canvas.genlab-frame {display: block; image-rendering: pixelated; max-width: 100%; height: auto; max-height: calc(100vh - 280px); object-fit: contain; object-position: left top;}
 .genlab-frame-caption {font-size: 16px; color: #3d4150; padding-top: 0.3rem; line-height: 1.4;}
-[class*="st-key-stage-plot-"] [data-testid="stPlotlyChart"] {height: max(220px, calc(100vh - 280px)) !important;}
-[class*="st-key-stage-plot-"] [data-testid="stPlotlyChart"] > div, [class*="st-key-stage-plot-"] .js-plotly-plot,
-[class*="st-key-stage-plot-"] .plot-container, [class*="st-key-stage-plot-"] .svg-container {height: 100% !important;}
+[class*="st-key-stage-plot-"] .genlab-plot {height: max(220px, calc(100vh - 280px));}
 .st-key-stage-readouts {max-height: max(220px, calc(100vh - 280px)); overflow-y: auto; overflow-x: hidden; flex-wrap: nowrap;}
 </style>
 """
@@ -55,7 +53,7 @@ html, body, [data-testid="stMarkdownContainer"] p {font-size: 22px;}
 [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p, [data-testid="stImageCaption"] {font-size: 24px !important;}
 .st-key-stage-title h1 {font-size: clamp(1.4rem, 2.6vw, 2.1rem);}
 [data-testid="stImage"] img, canvas.genlab-frame {max-height: calc(100vh - 290px);}
-[class*="st-key-stage-plot-"] [data-testid="stPlotlyChart"] {height: max(220px, calc(100vh - 290px)) !important;}
+[class*="st-key-stage-plot-"] .genlab-plot {height: max(220px, calc(100vh - 290px));}
 .st-key-stage-readouts {max-height: max(220px, calc(100vh - 290px));}
 .genlab-frame-caption {font-size: 24px;}
 </style>

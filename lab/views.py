@@ -1,4 +1,5 @@
-"""Drawing on a page: pictures (lab.pictures) and figures (lab.figures, through ``st.plotly_chart``).
+"""Drawing on a page: pictures (lab.pictures) and figures (lab.figures, through ``st.plotly_chart``, or updated in
+place on the stage through lab.plot_in_place).
 
 Everything here only draws; nothing here computes model math. In a live panel a picture goes to the browser
 as raw pixels and is drawn on a canvas (lab.frames); a still picture, or any picture with ``?renderer=png``,
@@ -19,8 +20,9 @@ from engine.run import Snapshot
 from lab import frames, live
 from lab.figures import FONT_SIZE, curves, histogram, scatter, style
 from lab.pictures import PALETTE, fit_scale, png_bytes, strip, tile_grid, to_uint8, upscale
+from lab.plot_in_place import Click, plot_in_place
 
-__all__ = ["FONT_SIZE", "PALETTE", "crisp_pixels", "curves", "fit_scale", "histogram", "number", "plot", "png_bytes", "scatter", "show_frames", "show_image", "stage_plot", "strip", "style", "tile_grid", "to_uint8", "upscale"]
+__all__ = ["Click", "FONT_SIZE", "PALETTE", "crisp_pixels", "curves", "fit_scale", "histogram", "number", "plot", "plot_in_place", "png_bytes", "scatter", "show_frames", "show_image", "stage_plot", "strip", "style", "tile_grid", "to_uint8", "upscale"]
 """The page-facing names: a page draws with ``views.*`` alone."""
 
 
@@ -87,14 +89,14 @@ def plot(fig: go.Figure, key: str | None = None) -> None:
     st.plotly_chart(fig, key=key, width="stretch", config={"displaylogo": False})
 
 
-def stage_plot(fig: go.Figure, key: str, **chart_kwargs) -> object:
-    """Draw a Plotly figure as a stage picture: as high as the window leaves under the title and run bar (lab.stage's CSS
-    sizes it, at any zoom), across the container's width; the figure's own height is dropped. Axes tied by
-    ``scaleanchor`` shrink their domain to keep the aspect ratio instead of widening their range, so what the figure
-    spans (a grid of click targets, a heatmap) fills the drawn area. ``chart_kwargs`` go to ``st.plotly_chart``
-    (``on_select``, ``selection_mode``); returns what it returns."""
+def stage_plot(fig: go.Figure, key: str, on_click: Callable[[Click], None] | None = None) -> None:
+    """Draw a Plotly figure as a stage picture, updated in place under ``key`` (lab.plot_in_place): as high as the
+    window leaves under the title and run bar (lab.stage's CSS sizes it, at any zoom), across the container's width;
+    the figure's own height is dropped. Axes tied by ``scaleanchor`` shrink their domain to keep the aspect ratio
+    instead of widening their range, so what the figure spans (a grid of click targets, a heatmap) fills the drawn
+    area. ``on_click`` gets the point clicked."""
     fig.update_layout(height=None, autosize=True)
     fig.update_xaxes(constrain="domain")
     fig.update_yaxes(constrain="domain")
     with st.container(key=f"stage-plot-{key}"):
-        return st.plotly_chart(fig, key=key, width="stretch", height="stretch", config={"displaylogo": False, "displayModeBar": False, "responsive": True}, **chart_kwargs)
+        plot_in_place(fig, key, on_click)

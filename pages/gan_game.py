@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 import numpy as np
 import streamlit as st
@@ -57,12 +58,9 @@ with stage.parameters():
     dirac = {"loss": ui.param_widget(DIRAC_PARAMS, "loss", "dirac", horizontal=False)}
     dirac |= ui.param_column(DIRAC_PARAMS, ("lr", "r1", "noise", "steps"), "dirac")
 
-def _set_start(chart_key: str, state_key: str) -> None:
-    """on_select callback: the clicked (invisible) grid point becomes the start."""
-    event = st.session_state.get(chart_key)
-    points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else getattr(getattr(event, "selection", None), "points", [])
-    if points:
-        ui.set_url_point(state_key, (float(points[0]["x"]), float(points[0]["y"])))
+def _start_at(state_key: str) -> Callable[[views.Click], None]:
+    """A click on the field: the clicked (invisible) grid point becomes the start."""
+    return lambda click: ui.set_url_point(state_key, (click.x, click.y))
 
 
 def _tolerate_double_run(panel):
@@ -124,7 +122,7 @@ def bilinear_panel() -> None:
     field, radii = st.columns([3, 2])
     with field:
         fig = game_figure(trajs, lambda a, b: bilinear_field(a, b), VIEW, upto, f"From ({start[0]:.2f}, {start[1]:.2f}), step {upto} of {steps}", "a (minimizes)", "b (maximizes)", height=PICTURE_HEIGHT)
-        views.stage_plot(fig, key="game.chart", on_select=lambda: _set_start("game.chart", "game.start"), selection_mode="points")
+        views.stage_plot(fig, key="game.chart", on_click=_start_at("game.start"))
     with radii:
         views.stage_plot(radius_figure({r: radius(t) for r, t in trajs.items()}, upto), key="game.radius")
     if not playing and st.session_state.get("game.frame", 0) >= FRAMES:
@@ -172,8 +170,7 @@ def dirac_panel() -> None:
     field, radii = st.columns([3, 2])
     with field:
         fig = game_figure(trajs, next(iter(games.values())).field, VIEW, upto, f"(θ, ψ) from ({start[0]:.2f}, {start[1]:.2f}), step {upto} of {d_steps}", "θ (generator)", "ψ (discriminator)", height=PICTURE_HEIGHT)
-        st.plotly_chart(fig, key="dirac.chart", on_select=lambda: _set_start("dirac.chart", "dirac.start"), selection_mode="points",
-                        width="stretch", config={"displaylogo": False, "displayModeBar": False})  # fmt: skip
+        views.plot_in_place(fig, key="dirac.chart", on_click=_start_at("dirac.start"))
     with radii:
         views.plot(radius_figure({r: radius(t) for r, t in trajs.items()}, upto, ylabel="√(θ² + ψ²) (log scale)", height=PICTURE_HEIGHT), key="dirac.radius")
     m = st.columns(len(trajs))

@@ -110,16 +110,21 @@ with torch.no_grad():
 p_std = np.exp(0.5 * p_lv)
 
 plot_key = f"vae.latent.plot.{dataset}"
-selection = st.session_state.get(plot_key)
-points = selection.get("selection", {}).get("points", []) if selection else []
-clicked = points[0] if points else None
-clicked_index = None
-if clicked is not None and clicked.get("curve_number", 0) > 0 and clicked.get("customdata") is not None:
-    raw = clicked["customdata"]
-    clicked_index = int(raw[0] if isinstance(raw, list) else raw)
-    if not picks or picks[-1] != clicked_index:
-        picks.append(clicked_index)
-        del picks[:-2]
+click_key = f"vae.latent.click.{dataset}"
+
+
+def remember(click: views.Click) -> None:
+    """A click decodes its point; a click on a test image's dot (trace 1 on) also picks it for the interpolation."""
+    index = None
+    if click.curve > 0 and click.customdata is not None:
+        index = int(click.customdata[0] if isinstance(click.customdata, list) else click.customdata)
+        if not picks or picks[-1] != index:
+            picks.append(index)
+            del picks[:-2]
+    st.session_state[click_key] = (click, index)
+
+
+clicked, clicked_index = st.session_state.get(click_key, (None, None))
 
 extra = [
     go.Scatter(x=ex, y=ey, mode="lines", line={"color": "black", "width": 2, "dash": dash}, name=f"q(z|x) {s}σ", hoverinfo="skip")
@@ -134,14 +139,14 @@ if len(picks) == 2:
 with stage.picture():
     left, right = st.columns([3, 1])
     with left:
-        views.stage_plot(latent_figure(extra), key=plot_key, on_select="rerun", selection_mode="points")
+        views.stage_plot(latent_figure(extra), key=plot_key, on_click=remember)
     with right, stage.readouts():
         if clicked is None:
             z = p_mu
             show_big(decode(z[None])[0], f"decoded at z = ({z[0]:.2f}, {z[1]:.2f}) (the star)")
             st.info("Click anywhere in the plane to decode that point.")
         else:
-            z = np.array([clicked["x"], clicked["y"]], dtype=np.float32)
+            z = np.array([clicked.x, clicked.y], dtype=np.float32)
             show_big(decode(z[None])[0], f"decoded at z = ({z[0]:.2f}, {z[1]:.2f})")
             if clicked_index is not None:
                 show_big(data.heldout[clicked_index].reshape(shape).numpy(), f"held-out image {clicked_index}")

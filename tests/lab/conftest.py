@@ -42,3 +42,15 @@ def picture_captions(at) -> list[str]:
 def shown_pictures(at) -> list[bytes]:
     """Every picture the page shows, as bytes to compare between runs: still images and each canvas's frames."""
     return [i.proto.SerializeToString() for i in at.get("image")] + [b"".join(f.tobytes() for f in frames) for _, frames in live_frames(at).values()]
+
+
+def stage_figures(at) -> dict[str, dict]:
+    """The Plotly figures the page handed its in-place plots (lab.plot_in_place) in its last run, by element id
+    (which ends with the plot's key), as the JSON the browser draws."""
+    import json
+
+    specs = {}
+    for element in at.get("bidi_component"):
+        if element.proto.component_name.endswith("genlab_plot"):
+            specs[element.proto.id] = json.loads(json.loads(element.proto.json)["figure"])
+    return specs

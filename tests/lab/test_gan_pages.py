@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.lab.conftest import APP, shown_pictures
+from tests.lab.conftest import APP, shown_pictures, stage_figures
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared" / "data"
@@ -39,7 +39,7 @@ def test_gan_2d_page_trains_and_applies_presets():
     at = _page(AppTest.from_file(APP, default_timeout=60).run(), "gan_2d.py")
     at.button(key="gan2d.step").click().run()
     assert not at.exception
-    assert any("step 1" in str(c.proto) for c in at.get("plotly_chart"))
+    assert any("step 1" in fig["layout"]["title"]["text"] for fig in stage_figures(at).values())
     at.selectbox(key="gan2d.preset").set_value("Mode collapse: D learns 33x slower").run()
     at.button(key="gan2d.apply").click().run()
     assert not at.exception

@@ -3,11 +3,11 @@ picture on a small set, a Step moves the optimized q, a preset and the step size
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from tests.lab.conftest import stage_figures
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "pages" / "inference_amortized.py")
@@ -32,7 +32,7 @@ def page(**query: str) -> AppTest:
 
 def stage_spec(at: AppTest) -> dict:
     """The stage picture's Plotly figure (the one whose subplot titles name p(z|x))."""
-    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    specs = stage_figures(at).values()
     return next(s for s in specs if any("p(z|x) and q" in a.get("text", "") for a in s["layout"].get("annotations", [])))
 
 

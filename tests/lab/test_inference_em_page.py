@@ -3,12 +3,12 @@ recolours the points, the M-step moves the ellipses), presets and widgets drive 
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from tests.lab.conftest import stage_figures
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "pages" / "inference_em.py")
@@ -21,8 +21,7 @@ def one_thread(monkeypatch):
 
 def scene(at: AppTest) -> dict:
     """The stage picture's figure (its Plotly JSON)."""
-    chart = next(c for c in at.get("plotly_chart") if c.proto.id.endswith("em.scene") or "em.scene" in c.proto.id)
-    return json.loads(chart.proto.spec)
+    return next(fig for key, fig in stage_figures(at).items() if key.endswith("em.scene"))
 
 
 def point_colours(fig: dict) -> list:

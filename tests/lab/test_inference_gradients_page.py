@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
+from tests.lab.conftest import stage_figures
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "pages" / "inference_gradients.py")
@@ -38,8 +39,8 @@ def decoded(values) -> list[float]:
 
 def histogram_data(at: AppTest) -> list[list[float]]:
     """The stage picture's data: the estimates in its three histograms."""
-    chart = at.get("plotly_chart")[0]  # the stage picture is drawn first
-    return [decoded(trace["x"]) for trace in json.loads(chart.proto.spec)["data"]]
+    (fig,) = stage_figures(at).values()
+    return [decoded(trace["x"]) for trace in fig["data"]]
 
 
 def test_a_step_draws_a_new_batch_into_the_picture(monkeypatch):
@@ -66,7 +67,7 @@ def test_widgets_drive_the_run(monkeypatch):
     assert not at.exception
     at.radio(key="grad.component").set_value("sigma2").run()
     assert not at.exception
-    assert "∂/∂σ₂" in json.loads(next(c for c in at.get("plotly_chart")).proto.spec)["layout"]["title"]["text"]
+    assert "∂/∂σ₂" in next(iter(stage_figures(at).values()))["layout"]["title"]["text"]
 
 
 def test_a_preset_sets_the_widgets_and_restarts(monkeypatch):

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
+from tests.lab.conftest import stage_figures
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "pages" / "inference_kl.py")
@@ -23,9 +24,8 @@ def one_thread(monkeypatch):
 
 def fit_picture(at: AppTest) -> dict:
     """The stage picture's Plotly figure (the first chart; the divergence curves are the second)."""
-    charts = at.get("plotly_chart")
-    assert len(charts) == 2
-    return json.loads(charts[0].proto.spec)
+    (fig,) = stage_figures(at).values()
+    return fig
 
 
 def values(data: object) -> np.ndarray:
@@ -61,7 +61,8 @@ def test_page_renders_at_step_0_and_a_step_moves_q():
     after = fit_picture(at)
     assert title(after).endswith("step 1")
     assert not np.allclose(q_contour(before), q_contour(after))
-    curves = json.loads(at.get("plotly_chart")[1].proto.spec)
+    (chart,) = at.get("plotly_chart")  # the divergences per step, under the stage picture
+    curves = json.loads(chart.proto.spec)
     assert len(values(curves["data"][0]["x"])) == 1
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
+from tests.lab.conftest import stage_figures
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "pages" / "inference_meanfield.py")
@@ -23,8 +24,7 @@ def one_thread(monkeypatch):
 
 def picture(at: AppTest) -> dict:
     """The stage picture's Plotly figure (the chart keyed ``mf-picture``) as a dict."""
-    chart = next(c for c in at.get("plotly_chart") if "mf-picture" in c.proto.id)
-    return json.loads(chart.proto.spec)
+    return next(fig for key, fig in stage_figures(at).items() if key.endswith("mf-picture"))
 
 
 def values(column) -> list:

@@ -1,0 +1,135 @@
+"""Plotly stage pictures updated in place: one plot per key, redrawn with ``Plotly.react``.
+
+``st.plotly_chart`` mounts a new plot for every new figure and hides it until it has measured its width, so a
+picture redrawn a few times a second went blank now and then (measured on Streamlit 1.67: 6-15 hidden frames
+in 6 s of play on the EM, a·b game and gradient pages). This component keeps one ``<div>`` per key for the life
+of the page and hands each new figure to ``Plotly.react``, which changes only what differs: no remount, no blank
+frame, the axes and the drawing area stay where they are.
+
+The browser loads Plotly once per page from the lab's own server: the plotly package's ``plotly.min.js``,
+copied into ``lab/static`` (:func:`serve_plotly`) and served by Streamlit's static file serving
+(``server.enableStaticServing``, set by ``genlab serve``). Clicks on the plot come back as the ``click`` trigger
+(:class:`Click`): the nearest point of the trace under the pointer, as Plotly reports it.
+"""
+
+from __future__ import annotations
+
+import functools
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import plotly
+import plotly.graph_objects as go
+import streamlit as st
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+"""Streamlit serves the files here at ``app/static/`` (next to lab/app.py, the entry point)."""
+PLOTLY_JS = "plotly.min.js"
+CONFIG = {"displaylogo": False, "displayModeBar": False, "responsive": True}
+
+
+@dataclass(frozen=True)
+class Click:
+    """A click on a plot: the point Plotly picked (trace ``curve``, index ``index`` in it) at data coordinates
+    (``x``, ``y``), with the trace's ``customdata`` for that point (None where it has none)."""
+
+    x: float
+    y: float
+    curve: int
+    index: int
+    customdata: object = None
+
+
+@functools.cache
+def serve_plotly() -> Path:
+    """Copy the installed plotly package's browser bundle into :data:`STATIC_DIR` (once per process, and only when
+    it differs from the copy there), so the browser loads the Plotly that matches the figures' JSON."""
+    source = Path(plotly.__file__).resolve().parent / "package_data" / PLOTLY_JS
+    target = STATIC_DIR / PLOTLY_JS
+    if not target.exists() or target.stat().st_size != source.stat().st_size:
+        STATIC_DIR.mkdir(exist_ok=True)
+        shutil.copyfile(source, target)
+    return target
+
+
+PLOT_JS = """
+const loadPlotly = () => {
+    if (window.Plotly) return Promise.resolve(window.Plotly);
+    if (!window.__genlabPlotly) {
+        window.__genlabPlotly = new Promise((resolve, reject) => {
+            const script = document.createElement('script');
+            script.src = new URL('app/static/PLOTLY_JS', document.baseURI).href;
+            script.onload = () => resolve(window.Plotly);
+            script.onerror = () => { window.__genlabPlotly = null; reject(new Error('Plotly did not load')); };
+            document.head.appendChild(script);
+        });
+    }
+    return window.__genlabPlotly;
+};
+
+export default function ({ data, parentElement, setTriggerValue }) {
+    let view = parentElement.__genlabPlot;
+    if (!view) {
+        const div = document.createElement('div');
+        div.className = 'genlab-plot';
+        parentElement.replaceChildren(div);
+        view = parentElement.__genlabPlot = { div, clicks: false, drawn: 0 };
+        new ResizeObserver(() => { if (window.Plotly && view.drawn) window.Plotly.Plots.resize(div); }).observe(div);
+    }
+    view.latest = data;
+    loadPlotly().then((Plotly) => {
+        if (view.latest !== data) return;  // a newer figure came while Plotly loaded: draw that one
+        const figure = JSON.parse(data.figure);
+        return Plotly.react(view.div, figure.data, figure.layout, data.config).then(() => {
+            view.drawn += 1;
+            view.div.dataset.drawn = view.drawn;
+            if (data.clickable && !view.clicks) {
+                view.clicks = true;
+                view.div.on('plotly_click', (event) => {
+                    const point = event.points[0];
+                    setTriggerValue('click', { x: point.x, y: point.y, curve: point.curveNumber, index: point.pointIndex,
+                                               customdata: point.customdata === undefined ? null : point.customdata });
+                });
+            }
+        });
+    }).catch(() => {
+        view.div.textContent = 'This picture needs Plotly from the lab server (app/static/PLOTLY_JS): start the lab with "genlab".';
+    });
+}
+"""
+
+_plot = st.components.v2.component("genlab_plot", js=PLOT_JS.replace("PLOTLY_JS", PLOTLY_JS), isolate_styles=False)
+
+
+def _click(key: str) -> Click | None:
+    """The click that triggered this script run on plot ``key``, if any."""
+    state = st.session_state.get(key)
+    value = state.get("click") if hasattr(state, "get") else getattr(state, "click", None)
+    if not isinstance(value, dict):
+        return None
+    return Click(float(value["x"]), float(value["y"]), int(value["curve"]), int(value["index"]), value.get("customdata"))
+
+
+def plot_in_place(fig: go.Figure, key: str, on_click: Callable[[Click], None] | None = None) -> None:
+    """Draw ``fig`` into the page's plot ``key``: the first time a new plot, afterwards the same plot redrawn in
+    place. ``on_click`` (optional) is called with the :class:`Click` before the script run the click causes.
+
+    A horizontal legend goes to the bottom of the figure, under the x axis' title (Plotly places a legend at a
+    negative ``y`` relative to the plot area, where the lab's large axis titles are)."""
+    serve_plotly()
+    if fig.layout.legend.orientation == "h":
+        fig.update_layout(legend={"yref": "container", "y": 0, "yanchor": "bottom"})
+    data = {"figure": fig.to_json(), "config": CONFIG, "clickable": on_click is not None}
+    if on_click is None:
+        _plot(data=data, key=key, height="content")
+        return
+
+    def clicked() -> None:
+        click = _click(key)
+        if click is not None:
+            on_click(click)
+
+    _plot(data=data, key=key, height="content", on_click_change=clicked)
+

@@ -1,0 +1,50 @@
+"""Plotly stage pictures in Chromium: while a run plays, the picture is the same plot redrawn in place (never a new
+element, never blank), and a click on a plot comes back to the page."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import assert_no_exception
+
+PLOT = "[class*='st-key-stage-plot-'] .genlab-plot"
+SAMPLE = """() => [...document.querySelectorAll("[class*='st-key-stage-plot-'] .genlab-plot")].map((plot) => {
+    const svg = plot.querySelector('.main-svg');
+    const seen = plot.__seenBefore === true;
+    plot.__seenBefore = true;
+    return { seen, drawn: Number(plot.dataset.drawn || 0), visible: !!svg && getComputedStyle(svg).visibility !== 'hidden' };
+})"""
+"""Per stage plot: whether this very element was sampled before (a remounted plot is a new element), how often
+Plotly redrew it, and whether its picture is on screen."""
+
+
+@pytest.mark.parametrize("path", ["inference-em", "which-kl", "gan-2d"])
+def test_a_playing_plot_is_redrawn_in_place_and_never_blank(open_page, path):
+    page = open_page(path, timeout=120_000)
+    page.locator(PLOT).first.locator(".main-svg").first.wait_for(timeout=60_000)
+    first = page.evaluate(SAMPLE)
+    page.locator("[class*='-runbar'] [class*='-play'] button").first.click()
+    samples = []
+    for _ in range(16):
+        page.wait_for_timeout(250)
+        samples.append(page.evaluate(SAMPLE))
+    page.locator("[class*='-runbar'] [class*='-pause'] button").first.click()
+    assert_no_exception(page)
+    assert all(len(s) == len(first) for s in samples)
+    assert all(plot["seen"] for s in samples for plot in s), "a stage plot was mounted anew while the run played"
+    assert all(plot["visible"] for s in samples for plot in s), "a stage plot went blank while the run played"
+    assert max(plot["drawn"] for plot in samples[-1]) >= max(plot["drawn"] for plot in first) + 3
+
+
+def test_a_click_on_the_game_field_starts_the_trajectories_there(open_page):
+    page = open_page("gan-game", timeout=120_000)
+    plane = page.locator("[class*='st-key-stage-plot-game'] .nsewdrag").first
+    plane.wait_for(timeout=60_000)
+    box = plane.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.25)
+    title = page.locator("[class*='st-key-stage-plot-game'] .gtitle").first
+    page.wait_for_function("(el) => !el.textContent.startsWith('From (1.00, 0.50)')", arg=title.element_handle(), timeout=30_000)
+    start = title.text_content().split("(")[1].split(")")[0]
+    x, y = (float(v) for v in start.split(","))
+    assert x < 0 < y  # the upper left quarter of the field, which spans [-2, 2] on both axes
+    page.wait_for_function("() => new URL(location.href).searchParams.has('game.start')", timeout=30_000)
