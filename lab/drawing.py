@@ -2,17 +2,23 @@
 
 Used by every page that lets a student bring their own digit (VAE latent space, DBM mean field,
 GSN clamped sampling). ``draw_digit`` needs the optional package streamlit-drawable-canvas and
-says so when it is missing.
+says so when it is missing. A drawing goes into the page's URL (:func:`digit_text`), so a lesson link holds it.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import zlib
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import streamlit as st
 from PIL import Image, UnidentifiedImageError
+
+LEVELS = 16
+"""Gray levels a drawing keeps (4 bits a pixel), in the page and in its link alike."""
 
 
 def canvas() -> Callable[..., Any] | None:
@@ -27,8 +33,11 @@ def canvas() -> Callable[..., Any] | None:
 
 
 def draw_digit(key: str, shape: tuple[int, int] = (28, 28), size: int = 280) -> np.ndarray | None:
-    """A square canvas to draw a digit on; the drawing as pixels in [0, 1] of ``shape`` (ink bright),
-    or None while nothing is drawn (or when the canvas package is missing, after saying so)."""
+    """A square canvas to draw a digit on; the drawing as pixels in [0, 1] of ``shape`` (ink bright, :data:`LEVELS`
+    gray levels), or None while nothing is drawn (or when the canvas package is missing, after saying so).
+
+    The drawing is kept in the URL as ``?<key>=<text>`` (:func:`digit_text`); a page opened from such a link uses
+    the linked drawing until a new one is drawn (the canvas itself starts empty)."""
     st_canvas = canvas()
     if st_canvas is None:
         st.warning("Drawing needs the package streamlit-drawable-canvas (pip install streamlit-drawable-canvas).")
@@ -36,9 +45,48 @@ def draw_digit(key: str, shape: tuple[int, int] = (28, 28), size: int = 280) -> 
     st.caption("Draw a digit, big, in the middle (it is cropped, centred and shrunk to 28 x 28 like MNIST).")
     drawn = st_canvas(stroke_width=22, stroke_color="#000000", background_color="#FFFFFF", height=size, width=size,
                       drawing_mode="freedraw", return_image_data=True, key=key)  # fmt: skip
-    if drawn.image_data is None:
+    pixels = None if drawn.image_data is None else canvas_input(drawn.image_data, shape)
+    if pixels is not None:
+        pixels = quantized(pixels)
+        st.query_params[key] = digit_text(pixels)
+        return pixels
+    text = st.query_params.get(key)
+    if text is None:
         return None
-    return canvas_input(drawn.image_data, shape)
+    linked = digit_from_text(text, shape)
+    if linked is None:
+        st.warning(f"Not applied from the link: {key} is not a drawing of {shape[0]} x {shape[1]} pixels.", icon=":material/link_off:")
+        return None
+    st.caption("Using the drawing from the link; draw on the canvas to replace it.")
+    return linked
+
+
+def quantized(pixels: np.ndarray) -> np.ndarray:
+    """Pixels in [0, 1] rounded to :data:`LEVELS` gray levels."""
+    return np.round(np.clip(pixels, 0.0, 1.0) * (LEVELS - 1)).astype(np.float32) / (LEVELS - 1)
+
+
+def digit_text(pixels: np.ndarray) -> str:
+    """A drawing as URL text: its :data:`LEVELS` gray levels packed two pixels a byte, deflated, base64url
+    (a drawn MNIST digit takes about 150-250 characters)."""
+    levels = np.round(np.clip(pixels, 0.0, 1.0) * (LEVELS - 1)).astype(np.uint8).ravel()
+    if levels.size % 2:
+        levels = np.append(levels, 0)
+    packed = (levels[0::2] << 4 | levels[1::2]).astype(np.uint8)
+    return base64.urlsafe_b64encode(zlib.compress(packed.tobytes(), 9)).decode().rstrip("=")
+
+
+def digit_from_text(text: str, shape: tuple[int, int]) -> np.ndarray | None:
+    """The drawing :func:`digit_text` wrote, as pixels of ``shape``; None when ``text`` is not one of that size."""
+    try:
+        raw = zlib.decompressobj().decompress(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)), shape[0] * shape[1])
+    except (binascii.Error, zlib.error, ValueError):
+        return None
+    packed = np.frombuffer(raw, dtype=np.uint8)
+    if packed.size != (shape[0] * shape[1] + 1) // 2:
+        return None
+    levels = np.stack([packed >> 4, packed & 15], axis=1).ravel()[: shape[0] * shape[1]]
+    return (levels.astype(np.float32) / (LEVELS - 1)).reshape(shape)
 
 
 def image_to_input(image: Image.Image, shape: tuple[int, int]) -> np.ndarray:
