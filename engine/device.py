@@ -1,18 +1,29 @@
-"""Where the tensors live: CUDA > MPS > CPU, overridable with ``GENLAB_DEVICE``.
+"""Where the tensors live: CUDA > MPS > CPU, overridable with ``GENLAB_DEVICE``; and how many CPU threads each
+thread of the process computes with.
 
-The lab serves many browser sessions from one process, and every session's
-training thread shares torch's one intra-op thread pool. ``configure_threads``
-sizes that pool once, so that sessions share the cores instead of each
-asking for all of them.
+PyTorch's CPU build runs its parallel kernels on GNU OpenMP, which gives every thread that starts a parallel
+region a team of its own. Once the process holds more OpenMP threads than there are cores, the idle ones stop
+spinning and sleep, and every one of the many small parallel regions of a training step pays a wake-up: measured
+on 2 cores, the VAE's training step ran at 21k examples/s in a thread whose process held no other team, and at
+11k beside one idle team of another thread. So ``configure_threads`` gives the training threads (each Run's,
+:func:`use_threads_here`) the cores, and every other thread (the lab's script threads, a bench's main thread)
+``elsewhere`` threads, 1 in the lab server: they then never start a team of their own.
 """
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
 
 import torch
 
 _KNOWN = ("cuda", "mps", "cpu")
+T = TypeVar("T")
 
 
 def pick_device(name: str | None = None) -> torch.device:
@@ -47,18 +58,78 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def configure_threads(n: int | None = None) -> int:
-    """Size torch's CPU thread pools once for the whole process; return the intra-op count.
+def configure_threads(n: int | None = None, *, elsewhere: int | None = None) -> int:
+    """Size torch's CPU threads for the whole process; return the count each training thread computes with.
 
-    ``n`` or ``GENLAB_THREADS`` wins; the default is every usable core, capped at 8
-    (beyond that small models gain nothing). Inter-op parallelism is set to 1: the
-    lab's concurrency comes from its run threads, not from torch's graph scheduler.
+    ``n`` or ``GENLAB_THREADS`` wins; the default is every usable core, capped at 8 (beyond that small models
+    gain nothing). Training threads (:func:`use_threads_here` with :func:`training_threads`) get ``n``; every other
+    thread gets ``elsewhere`` (default ``n``). Inter-op parallelism is set to 1: the lab's concurrency comes from
+    its run threads, not from torch's graph scheduler.
     """
+    global _training_threads
     n = n or int(os.environ.get("GENLAB_THREADS", "0")) or min(usable_cores(), 8)
-    if torch.get_num_threads() != n:
-        torch.set_num_threads(n)
+    _training_threads = n
+    default = elsewhere or n
+    if torch.get_num_threads() != default:
+        torch.set_num_threads(default)
     try:
         torch.set_num_interop_threads(1)
     except RuntimeError:  # already set, or parallel work has started: keep what is there
         pass
     return n
+
+
+_training_threads: int | None = None
+
+
+def training_threads() -> int:
+    """The thread count a training thread computes with (:func:`configure_threads`'s ``n``)."""
+    return _training_threads or configure_threads()
+
+
+@functools.cache
+def _thread_local_setters() -> tuple[object, object] | None:
+    """``omp_set_num_threads`` of the GNU OpenMP torch runs on and MKL's ``MKL_Set_Num_Threads_Local`` inside
+    libtorch_cpu (both take an int and set the calling thread's count only; MKL's lower-case spelling there is the
+    Fortran one, which takes a pointer), or None where this build has neither."""
+    lib = Path(torch.__file__).resolve().parent / "lib"
+    try:
+        omp = ctypes.CDLL(str(lib / "libgomp.so.1")).omp_set_num_threads
+        mkl = ctypes.CDLL(str(lib / "libtorch_cpu.so")).MKL_Set_Num_Threads_Local
+    except (OSError, AttributeError):
+        return None
+    return omp, mkl
+
+
+def use_threads_here(n: int) -> None:
+    """Compute with ``n`` threads in the calling thread only, leaving the other threads and the process default alone
+    (where torch's build allows it; elsewhere this sets the process default too)."""
+    torch.get_num_threads()  # torch's once-per-thread set-up adopts the process default first; what follows overrides it
+    setters = _thread_local_setters()
+    if setters is None:
+        torch.set_num_threads(n)
+        return
+    omp, mkl = setters
+    omp(ctypes.c_int(n))
+    mkl(ctypes.c_int(n))
+
+
+def in_training_thread(fn: Callable[[], T]) -> T:
+    """``fn()`` computed in a thread of its own with :func:`training_threads` threads, as a Run's thread computes:
+    what a bench's peer runs in, so that it and the engine work alike (the calling thread holds no team)."""
+    result: list[T] = []
+    failure: list[BaseException] = []
+
+    def body() -> None:
+        use_threads_here(training_threads())
+        try:
+            result.append(fn())
+        except BaseException as err:  # handed to the caller, which raises it
+            failure.append(err)
+
+    thread = threading.Thread(target=body, name="genlab-training")
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+    return result[0]

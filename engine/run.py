@@ -29,6 +29,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from engine.device import training_threads, use_threads_here
+
 log = logging.getLogger(__name__)
 
 IDLE, RUNNING, PAUSED, FAILED, CLOSED = "idle", "running", "paused", "failed", "closed"
@@ -338,8 +340,13 @@ class Run:
         state = getattr(self.task, "state", None)
         return (self._step, self._wall, state()) if state is not None else None
 
-    def _advance(self, n: int) -> None:
-        """Take n steps under the task lock; on NaN/Inf roll back, pause and raise Diverged."""
+    def _advance(self, n: int, check_parameters: bool = True) -> None:
+        """Take n steps under the task lock; on NaN/Inf roll back, pause and raise Diverged.
+
+        Every step's metrics are checked. The model's own parameters (``task.nonfinite``, a pass over every one
+        of them: 5% of the VAE's step) are checked after the n steps when ``check_parameters``: the playing loop
+        asks for it only before it publishes (at most ``max_fps`` times a second), so no snapshot and no state kept
+        for a rollback ever holds a NaN."""
         with self._task_lock:
             for _ in range(n):
                 with self._cond:
@@ -349,8 +356,6 @@ class Run:
                 self._wall += time.perf_counter() - t0
                 self._step += 1
                 bad = next((k for k, v in metrics.items() if not math.isfinite(float(v))), None)
-                if bad is None and hasattr(self.task, "nonfinite"):
-                    bad = self.task.nonfinite()
                 if bad is not None:
                     self._diverged(bad, metrics.get(bad))
                 for k, v in metrics.items():
@@ -358,6 +363,9 @@ class Run:
                 why = self.task.wrecked(metrics) if hasattr(self.task, "wrecked") else None
                 if why is not None:
                     self._wrecked(why)
+            bad = self.task.nonfinite() if check_parameters and hasattr(self.task, "nonfinite") else None
+            if bad is not None:
+                self._diverged(bad, None)
 
     def _diverged(self, what: str, value: Any) -> None:
         kind = "NaN" if value is not None and math.isnan(float(value)) else "NaN or Inf"
@@ -395,6 +403,7 @@ class Run:
 
     def _loop(self) -> None:
         _name_os_thread(OS_THREAD_NAME)
+        use_threads_here(training_threads())  # this thread alone gets the cores (engine.device)
         while True:
             with self._cond:
                 while self._status not in (RUNNING, CLOSED):
@@ -406,8 +415,9 @@ class Run:
                 self.pause(f"Paused while you were away: nobody looked at this run for {self.idle_timeout:.0f} s. Press Play to go on.")
                 continue
             t0 = time.perf_counter()
+            publish = sps is not None or self._publish_due(time.monotonic())  # decided before the steps: they are checked for it
             try:
-                self._advance(per_frame)
+                self._advance(per_frame, check_parameters=publish)
             except Diverged:
                 self._publish()
                 continue
@@ -418,9 +428,8 @@ class Run:
             self._rate = 0.8 * self._rate + 0.2 * (per_frame / max(elapsed, 1e-9)) if self._rate else per_frame / max(elapsed, 1e-9)
             if sps is not None:
                 self._wait(per_frame / sps - elapsed)
+            if publish:
                 self._publish()
-            else:
-                self._publish(force=False)
 
     def _wait(self, seconds: float) -> None:
         """Sleep for slow motion, waking early on pause, close or a speed change."""
@@ -433,9 +442,13 @@ class Run:
                     return
                 self._cond.wait(left)
 
+    def _publish_due(self, at: float) -> bool:
+        """Whether a snapshot published at time ``at`` keeps within ``max_fps``."""
+        return at - self._last_publish >= 1.0 / self.max_fps
+
     def _publish(self, force: bool = True) -> None:
         now = time.monotonic()
-        if not force and now - self._last_publish < 1.0 / self.max_fps:
+        if not force and not self._publish_due(now):
             return
         with self._task_lock:
             arrays = {k: _frozen(v) for k, v in self.task.arrays().items()}

@@ -236,3 +236,35 @@ def test_slow_motion_publishes_every_step_at_its_pace(run):
     assert steps == list(range(steps[0], steps[0] + len(steps)))  # no step skipped
     gaps = np.diff([s.time for s in frames])
     assert np.median(gaps) == pytest.approx(0.05, abs=0.02)  # 20 steps/s: a frame every 50 ms
+
+
+class HiddenBlowUp(Growth):
+    """Its parameter becomes Inf at step ``blow_up_at`` while the metric it reports stays finite: only the Run's
+    parameter check (``nonfinite``) can see it."""
+
+    def __init__(self, blow_up_at: int):
+        super().__init__()
+        self.blow_up_at = blow_up_at
+
+    def step(self, p):
+        self.calls += 1
+        if self.calls >= self.blow_up_at:
+            self.x = float("inf")
+        return {"calls": self.calls}
+
+    def nonfinite(self):
+        return None if np.isfinite(self.x) else "x"
+
+
+def test_at_full_speed_parameters_are_checked_before_every_publication_and_never_published_bad():
+    run = Run(HiddenBlowUp(blow_up_at=5000), {"rate": 0.0}, max_fps=50.0)
+    seen = []
+    run.start()
+    assert wait_until(lambda: (seen.append(run.snapshot()) or seen[-1]).status == PAUSED, timeout=30)
+    snap = run.snapshot()
+    run.close()
+    assert "x became NaN or Inf" in snap.message and "rolled back" in snap.message
+    assert all(np.isfinite(s.arrays["x"]).all() for s in seen + [snap])
+    assert snap.step < 5000
+    versions = [s.version for s in seen]
+    assert len(set(versions)) < 5000 / 10  # published at most 50 times a second, not after each of thousands of steps
