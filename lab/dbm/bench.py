@@ -19,6 +19,8 @@ from threadpoolctl import threadpool_limits
 from engine.device import configure_threads, pick_device
 from engine.models.dbm import DBM
 from engine.models.dbm_training import DBMTrainer, JointConfig
+from engine.tasks.dbm import DBMTrainingTask
+from lab.run_vs_loop import run_vs_loop
 
 
 def _rate(fn: Callable[[], None], units: float, seconds: float, sync: Callable[[], None] = lambda: None) -> float:
@@ -144,4 +146,5 @@ def run_bench(sizes: list[int], batch: int = 100, mf_iter: int = 10, seconds: fl
             "numpy_joint_training_examples_per_s": np_train,
             "joint_training_speedup": train / np_train,
         }
+    out["live_run"] = {"task": "DBMTrainingTask at the DBM training page's defaults", **run_vs_loop(DBMTrainingTask, {})}
     return out

@@ -14,6 +14,7 @@ from engine.models.gan import GAN2DConfig, GAN2DTrainer, mlp
 from engine.run import Run
 from engine.tasks.gan import GAN2DTask
 from lab.gan.figures import LAYERS, gan2d_figure
+from lab.run_vs_loop import run_vs_loop
 
 ROUNDS = 3
 
@@ -78,6 +79,7 @@ def run_bench(steps: int = 600, frames: int = 60) -> dict:
     full = _rate(redraw, frames, warmup=3)
     points_only = _rate(lambda: redraw(("real", "fake")), frames, warmup=3)
     run.close()
+    live = run_vs_loop(GAN2DTask, {}, max_fps=12)
     return {
         "device": "cpu",
         "threads": torch.get_num_threads(),
@@ -90,5 +92,6 @@ def run_bench(steps: int = 600, frames: int = 60) -> dict:
         "figure_updates_per_second_all_layers": round(full, 1),
         "figure_updates_per_second_points_only": round(points_only, 1),
         "target_updates_per_second": 10,
+        "live_run": {"task": "GAN2DTask at the GAN 2-D page's defaults", **live},
         "note": "figure rate = snapshot arrays + building the page's Plotly figure + JSON serialization (the server side of one redraw); the browser's drawing is not included",
     }

@@ -26,8 +26,10 @@ from threadpoolctl import threadpool_limits
 
 from engine.models.clamp import clamp_state, region_mask, start_clamped
 from engine.models.gsn import build_model, load_model
+from engine.tasks.gsn import GSNTrainTask
 from lab.gsn.pictures import clamped_tiles, filmstrip
 from lab.pictures import tile_grid
+from lab.run_vs_loop import run_vs_loop
 
 FILM = 10
 FILM_CHAINS = 64
@@ -212,6 +214,7 @@ def run_benchmarks(path: str | None, seconds: float, chains: int = 100) -> dict:
         naive_frame(film_peer, mask_2d)
 
     engine_fps, peer_fps = _rate(torch_frame, seconds), _peer_rate(numpy_frame, seconds)
+    live = run_vs_loop(GSNTrainTask, {"dataset": "digits"})
     return {
         "model": source,
         "chain": _describe(model),
@@ -228,6 +231,7 @@ def run_benchmarks(path: str | None, seconds: float, chains: int = 100) -> dict:
         "target_frames_per_s": TARGET_FRAMES_PER_S,
         "engine_meets_target": bool(engine_fps >= TARGET_FRAMES_PER_S),
         "peer_meets_target": bool(peer_fps >= TARGET_FRAMES_PER_S),
+        "live_run": {"task": "GSNTrainTask on the 8x8 digits every machine has, the training page's other defaults", **live},
         "timed": {
             "chain_steps": f"one chain step of all {chains} chains on the CPU: corrupt x with the model's corruption, "
             + ("the hidden layer" if model.kind == "dae" else "both noisy hidden layers (h2 carried)")

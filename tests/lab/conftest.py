@@ -20,6 +20,14 @@ def clear_streamlit_caches():
     st.cache_data.clear()
 
 
+@pytest.fixture(autouse=True)
+def short_live_run_benches(monkeypatch):
+    """A bench's Run-against-loop contenders run 0.2 s each here: the 2 s of a real bench only matter for its numbers."""
+    import lab.run_vs_loop
+
+    monkeypatch.setattr(lab.run_vs_loop, "SECONDS", 0.2)
+
+
 def live_frames(at) -> dict[str, tuple[dict, list]]:
     """What the page handed the frame renderer (lab.frames) in its last run, per picture slot: the batch's
     header (steps, captions, size) and its frames, read back from the component's bytes."""
