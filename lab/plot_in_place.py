@@ -27,7 +27,8 @@ import streamlit as st
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 """Streamlit serves the files here at ``app/static/`` (next to lab/app.py, the entry point)."""
 PLOTLY_JS = "plotly.min.js"
-CONFIG = {"displaylogo": False, "displayModeBar": False, "responsive": True}
+CONFIG = {"displaylogo": False, "modeBarButtons": [["toImage"]], "responsive": True}
+"""Plotly's options: the one button it shows (on hover) saves the picture as a PNG, at twice the size on screen."""
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,8 @@ def plot_in_place(fig: go.Figure, key: str, on_click: Callable[[Click], None] | 
     serve_plotly()
     if fig.layout.legend.orientation == "h":
         fig.update_layout(legend={"yref": "container", "y": 0, "yanchor": "bottom"})
-    data = {"figure": fig.to_json(), "config": CONFIG, "clickable": on_click is not None}
+    config = CONFIG | {"toImageButtonOptions": {"filename": f"genlab-{key}", "scale": 2}}
+    data = {"figure": fig.to_json(), "config": config, "clickable": on_click is not None}
     if on_click is None:
         _plot(data=data, key=key, height="content")
         return

@@ -116,7 +116,7 @@ def radius_figure(radii: Mapping[str, np.ndarray], upto: int, title: str = "Dist
         {"type": "scatter", "x": np.arange(upto + 1), "y": np.maximum(r[: upto + 1], 1e-12), "mode": "lines", "name": rule, "line": {"width": 3, "color": RULE_COLORS.get(rule)}}
         for rule, r in radii.items()
     ]
-    return fast_figure(traces, title, "step", ylabel, height=height, yaxis={"type": "log", "tickformat": ".2~g"}, legend={"orientation": "h", "y": -0.35})
+    return fast_figure(traces, title, "step", ylabel, height=height, yaxis={"type": "log", "tickformat": ".2~g", "dtick": "D2"}, legend={"orientation": "h", "y": -0.35})
 
 
 def eigen_figure(eigs: Mapping[str, np.ndarray], title: str = "Eigenvalues of one update") -> go.Figure:
