@@ -118,10 +118,12 @@ def push_params_restarting(run: Run, params: Mapping[str, Any]) -> None:
     st.toast(f"{names} changed: the run started again from step 0{' and plays on' if playing else ''}.", icon=":material/restart_alt:")
 
 
-def run_controls(run: Run, key: str, *, step_label: str = "Step", show_speed: bool = True, default_speed: str = "full speed", export: bool = True) -> None:
+def run_controls(run: Run, key: str, *, step_label: str = "Step", show_speed: bool = True, default_speed: str = "full speed", export: bool = True,
+                 export_plot: str | None = None) -> None:  # fmt: skip
     """The run bar: Play / Pause / Step / Reset buttons, the speed control and (``export``, for a page whose live panel
-    returns its picture) the Export menu on one row (they wrap, never clip), and the run's status line. Keys (lab.stage):
-    Space plays or pauses, the right arrow steps, R resets."""
+    returns its picture, or whose Plotly stage plot ``export_plot`` keeps its figures) the Export menu on one row
+    (they wrap, never clip), and the run's status line. Keys (lab.stage): Space plays or pauses, the right arrow
+    steps, R resets."""
     if st.session_state.pop(f"{key}.preset_pending", False):  # a preset was applied (presets): start again from it
         run.reset()
     running = run.status == RUNNING
@@ -152,7 +154,7 @@ def run_controls(run: Run, key: str, *, step_label: str = "Step", show_speed: bo
             if run.speed[0] != SPEEDS[label]:
                 run.set_speed(SPEEDS[label])
         if export:
-            stage.export_menu(run, key)
+            stage.export_menu(run, key, plot=export_plot)
     status_line(run)
 
 

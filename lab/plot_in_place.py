@@ -24,6 +24,8 @@ import plotly
 import plotly.graph_objects as go
 import streamlit as st
 
+from lab.plot_export import FigureRing
+
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 """Streamlit serves the files here at ``app/static/`` (next to lab/app.py, the entry point)."""
 PLOTLY_JS = "plotly.min.js"
@@ -113,9 +115,18 @@ def _click(key: str) -> Click | None:
     return Click(float(value["x"]), float(value["y"]), int(value["curve"]), int(value["index"]), value.get("customdata"))
 
 
-def plot_in_place(fig: go.Figure, key: str, on_click: Callable[[Click], None] | None = None) -> None:
+def figure_ring(key: str) -> FigureRing:
+    """The figures this session's plot ``key`` drew with a step (lab.plot_export), for the run bar's Export menu."""
+    name = f"plot.figures.{key}"
+    if name not in st.session_state:
+        st.session_state[name] = FigureRing()
+    return st.session_state[name]
+
+
+def plot_in_place(fig: go.Figure, key: str, on_click: Callable[[Click], None] | None = None, step: int | None = None) -> None:
     """Draw ``fig`` into the page's plot ``key``: the first time a new plot, afterwards the same plot redrawn in
-    place. ``on_click`` (optional) is called with the :class:`Click` before the script run the click causes.
+    place. ``on_click`` (optional) is called with the :class:`Click` before the script run the click causes. A
+    ``step`` (the snapshot's) keeps the figure for Export (:func:`figure_ring`).
 
     A horizontal legend goes to the bottom of the figure, under the x axis' title (Plotly places a legend at a
     negative ``y`` relative to the plot area, where the lab's large axis titles are)."""
@@ -123,7 +134,10 @@ def plot_in_place(fig: go.Figure, key: str, on_click: Callable[[Click], None] | 
     if fig.layout.legend.orientation == "h":
         fig.update_layout(legend={"yref": "container", "y": 0, "yanchor": "bottom"})
     config = CONFIG | {"toImageButtonOptions": {"filename": f"genlab-{key}", "scale": 2}}
-    data = {"figure": fig.to_json(), "config": config, "clickable": on_click is not None}
+    figure = fig.to_json()
+    if step is not None:
+        figure_ring(key).add(step, figure)
+    data = {"figure": figure, "config": config, "clickable": on_click is not None}
     if on_click is None:
         _plot(data=data, key=key, height="content")
         return

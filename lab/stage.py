@@ -20,10 +20,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import urlencode
 
+import numpy as np
 import streamlit as st
 
 from engine.run import Run
 from lab.export import KEPT_FRAMES, FrameRing, frames_gif, settings_png
+from lab.plot_export import rasterize
+from lab.plot_in_place import figure_ring
 
 PRESENT_KEY = "stage.present"
 """Session state of presenter mode; the URL carries it as ``?present=1``."""
@@ -181,19 +184,30 @@ def _settings(run: Run, name: str, step: int) -> dict:
     return {"page": name, "step": step, **run.params}
 
 
-def export_menu(run: Run, name: str) -> None:
+def export_menu(run: Run, name: str, plot: str | None = None) -> None:
     """The run bar's Export menu: the live picture as PNG (its settings in the text chunk ``genlab-settings``) and its
-    last frames as a GIF, made when a button is pressed."""
-    ring = frames(run)
+    last frames as a GIF, made when a button is pressed. The live picture is the canvas the live panel drew, or the
+    Plotly stage plot ``plot`` (its kept figures drawn into pixels by lab.plot_export)."""
     with st.popover("Export", icon=":material/download:", help="Save the live picture (PNG, with its settings inside) or its last frames (GIF)"):
         n = st.select_slider("Frames in the GIF", options=[10, 20, 30, KEPT_FRAMES], value=30, key=f"{name}-gif-frames")
 
+        pictures, figures = (frames(run), None) if plot is None else (None, figure_ring(plot))  # the buttons call back outside the script run
+
+        def last(count: int) -> list[tuple[int, np.ndarray]]:
+            if figures is None:
+                return pictures.last(count)
+            kept = figures.last(count)
+            return list(zip([step for step, _ in kept], rasterize([figure for _, figure in kept]), strict=True))
+
         def png() -> bytes:
-            step, picture = ring.latest()
+            kept = last(1)
+            if not kept:
+                raise ValueError("no picture to save: play or step the run first")
+            step, picture = kept[0]
             return settings_png(picture, _settings(run, name, step))
 
         def gif() -> bytes:
-            kept = ring.last(n)
+            kept = last(n)
             return frames_gif([picture for _, picture in kept], settings=_settings(run, name, kept[-1][0]))
 
         st.download_button("Picture (PNG)", data=png, file_name=f"{name}.png", mime="image/png", key=f"{name}-png", icon=":material/image:")

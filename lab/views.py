@@ -89,14 +89,14 @@ def plot(fig: go.Figure, key: str | None = None) -> None:
     st.plotly_chart(fig, key=key, width="stretch", config={"displaylogo": False})
 
 
-def stage_plot(fig: go.Figure, key: str, on_click: Callable[[Click], None] | None = None) -> None:
+def stage_plot(fig: go.Figure, key: str, on_click: Callable[[Click], None] | None = None, step: int | None = None) -> None:
     """Draw a Plotly figure as a stage picture, updated in place under ``key`` (lab.plot_in_place): as high as the
     window leaves under the title and run bar (lab.stage's CSS sizes it, at any zoom), across the container's width;
     the figure's own height is dropped. Axes tied by ``scaleanchor`` shrink their domain to keep the aspect ratio
     instead of widening their range, so what the figure spans (a grid of click targets, a heatmap) fills the drawn
-    area. ``on_click`` gets the point clicked."""
+    area. ``on_click`` gets the point clicked; a ``step`` (the snapshot's) keeps the figure for the run bar's Export."""
     fig.update_layout(height=None, autosize=True)
     fig.update_xaxes(constrain="domain")
     fig.update_yaxes(constrain="domain")
     with st.container(key=f"stage-plot-{key}"):
-        plot_in_place(fig, key, on_click)
+        plot_in_place(fig, key, on_click, step)

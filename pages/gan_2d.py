@@ -41,7 +41,7 @@ run = ui.session_run("gan2d.run", GAN2DTask, params if target_ok else {**params,
 if not target_ok:
     params |= {"data": run.params["data"], "user_points": run.params["user_points"]}
 ui.push_params(run, params)
-ui.run_controls(run, "gan2d", export=False)
+ui.run_controls(run, "gan2d", export_plot="gan2d.scene")
 centers = toy_points(run.params["data"], 1).centers if run.params["data"] in ("ring", "grid") else None
 
 
@@ -60,7 +60,7 @@ def draw_live(snap: Snapshot) -> None:
     left, right = stage.picture().columns([3, 1])
     with left:
         fig = gan2d_figure(snap.arrays, layers, VIEW, snap.params["loss"], centers, title=f"Real vs generated, step {snap.step:,}", height=500)
-        views.stage_plot(fig, key="gan2d.scene")
+        views.stage_plot(fig, key="gan2d.scene", step=snap.step)
     with right, stage.readouts():
         draw_readouts(snap)
     m = snap.metrics

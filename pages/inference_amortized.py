@@ -47,7 +47,7 @@ with stage.parameters():
 params = P.complete(shown)
 run = ui.session_run("amortized", lambda: AmortizedGapTask(model, heldout), params)
 ui.push_params_restarting(run, params)
-ui.run_controls(run, "amortized", step_label="One step", default_speed="15 steps / s", export=False)
+ui.run_controls(run, "amortized", step_label="One step", default_speed="15 steps / s", export_plot="amortized-stage")
 
 
 def shown_image(snap: Snapshot) -> tuple[int, int]:
@@ -58,7 +58,7 @@ def shown_image(snap: Snapshot) -> tuple[int, int]:
 
 def draw_picture(snap: Snapshot) -> None:
     i, number = shown_image(snap)
-    views.stage_plot(stage_figure(snap.arrays, i, snap.step, number), key="amortized-stage")
+    views.stage_plot(stage_figure(snap.arrays, i, snap.step, number), key="amortized-stage", step=snap.step)
 
 
 def draw_charts(snap: Snapshot) -> None:

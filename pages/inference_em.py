@@ -23,7 +23,7 @@ with stage.parameters():
 params = P.complete(shown)
 run = ui.session_run("em.run", EMTask, params)
 ui.push_params_restarting(run, params)
-ui.run_controls(run, "em", step_label="Half-step", default_speed="4 steps / s", export=False)
+ui.run_controls(run, "em", step_label="Half-step", default_speed="4 steps / s", export_plot="em.scene")
 
 
 def what_happened(snap: Snapshot) -> str:
@@ -49,7 +49,7 @@ def draw_live(snap: Snapshot) -> None:
     log_p, bound, gap = float(a["log_p"][-1]), float(a["bound"][-1]), max(float(a["gap"][-1]), 0.0)
     with stage.picture():
         fig = em_figure(a, f"Points coloured by q(h|v); K = {len(a['weights'])}", f"log p(v) = {views.number(log_p, '.4f')}, L = {views.number(bound, '.4f')}")
-        views.stage_plot(fig, key="em.scene")
+        views.stage_plot(fig, key="em.scene", step=snap.step)
     st.caption(
         f"{what_happened(snap)}. Gap KL(q ‖ p(h|v)) = {views.number(gap, '.2e')} nats per point. "
         f"Falls so far: L {int(a['bound_falls'])}, log p(v) {int(a['log_p_falls'])}. "

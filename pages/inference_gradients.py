@@ -61,7 +61,7 @@ with stage.parameters():
 params = P.complete(shown)
 run = ui.session_run("grad", GradientsTask, params)
 ui.push_params_restarting(run, params)
-ui.run_controls(run, "grad", step_label="New batch", default_speed="4 steps / s", export=False)
+ui.run_controls(run, "grad", step_label="New batch", default_speed="4 steps / s", export_plot="grad-estimates")
 LABEL = P["component"].labels
 
 
@@ -74,7 +74,7 @@ def draw_live(snap: Snapshot) -> None:
         index = component_index(component, len(a["truth"]) // 2)
     label = LABEL[component]
     with stage.picture():
-        views.stage_plot(estimates_figure(a, index, label), key="grad-estimates")
+        views.stage_plot(estimates_figure(a, index, label), key="grad-estimates", step=snap.step)
     st.caption(
         r"Per sample, $z = \mu + \sigma\varepsilon$, $\varepsilon \sim \mathcal N(0, I)$: score function $f(z)\,\nabla_\theta \log q(z)$ (K&W eq. 5); "
         rf"with baseline $(f(z) - b)\,\nabla_\theta \log q(z)$, $b = {float(a['batch_baseline']):.3g}$; reparameterized $\nabla_\theta f(\mu + \sigma\varepsilon)$ (eqs. 7-8). "

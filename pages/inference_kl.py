@@ -36,7 +36,7 @@ with stage.parameters():
 params = P.complete(shown)
 run = ui.session_run(f"{KEY}.run", WhichKLTask, params, max_fps=12)
 ui.push_params_restarting(run, params)
-ui.run_controls(run, KEY, export=False, default_speed="15 steps / s")
+ui.run_controls(run, KEY, export_plot=f"{KEY}.fit", default_speed="15 steps / s")
 
 
 def picture_title(snap: Snapshot) -> str:
@@ -59,7 +59,7 @@ def draw_readouts(snap: Snapshot) -> None:
 def draw_picture(snap: Snapshot) -> None:
     left, right = st.columns([2, 1])
     with left:
-        views.stage_plot(fit_figure(snap.arrays, picture_title(snap)), key=f"{KEY}.fit")
+        views.stage_plot(fit_figure(snap.arrays, picture_title(snap)), key=f"{KEY}.fit", step=snap.step)
     with right:
         draw_readouts(snap)
 

@@ -25,7 +25,7 @@ with stage.parameters():
 params = P.complete(shown)
 run = ui.session_run("mf", MeanFieldTask, params)
 ui.push_params_restarting(run, params)
-ui.run_controls(run, "mf", step_label="One iteration", default_speed="4 steps / s", export=False)
+ui.run_controls(run, "mf", step_label="One iteration", default_speed="4 steps / s", export_plot="mf-picture")
 
 BINARY_CAPTION = (
     r"Each unit: $\hat h_i = \sigma\big(b_i + \mathbf v^\top\beta\mathbf W_{:,i} - \tfrac12\mathbf W_{:,i}^\top\beta\mathbf W_{:,i}"
@@ -41,7 +41,7 @@ def draw_live(snap: Snapshot) -> None:
     a, part, n_iter = snap.arrays, snap.params["part"], int(snap.params["n_iter"])
     with stage.picture():
         fig = binary_figure(a, n_iter, snap.params["schedule"]) if part == "binary" else gaussian_figure(a, n_iter)
-        views.stage_plot(fig, key="mf-picture")
+        views.stage_plot(fig, key="mf-picture", step=snap.step)
     if part == "binary":
         st.caption(f"{BINARY_CAPTION} Features 1 and 2 have cosine {float(a['cosine_12']):.2f}.")
     else:

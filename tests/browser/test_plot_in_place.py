@@ -48,3 +48,32 @@ def test_a_click_on_the_game_field_starts_the_trajectories_there(open_page):
     x, y = (float(v) for v in start.split(","))
     assert x < 0 < y  # the upper left quarter of the field, which spans [-2, 2] on both axes
     page.wait_for_function("() => new URL(location.href).searchParams.has('game.start')", timeout=30_000)
+
+
+def test_export_draws_the_kept_figures_into_a_png_with_settings_and_a_gif(open_page, tmp_path):
+    import json
+
+    from PIL import Image
+
+    from lab.export import SETTINGS_KEY
+    from lab.plot_export import RASTER_SIZE
+
+    page = open_page("inference-em?em.speed=full+speed", timeout=120_000)
+    page.locator("[class*='-runbar'] [class*='-play'] button").first.click()
+    page.wait_for_timeout(5_000)
+    page.locator("[class*='-runbar'] [class*='-pause'] button").first.click()
+    page.wait_for_timeout(1_000)
+    page.get_by_role("button", name="Export").click()
+    with page.expect_download(timeout=60_000) as png:
+        page.get_by_role("button", name="Picture (PNG)").click()
+    picture = Image.open(png.value.path())
+    settings = json.loads(picture.text[SETTINGS_KEY])
+    assert settings["page"] == "em" and settings["step"] > 5 and settings["k"] == 3
+    assert picture.size == RASTER_SIZE
+    assert len(set(picture.convert("L").getdata())) > 20  # a drawn plot, not a blank page
+    if not page.get_by_role("button", name="Last 30 frames (GIF)").is_visible():
+        page.get_by_role("button", name="Export").click()
+    with page.expect_download(timeout=120_000) as gif:
+        page.get_by_role("button", name="Last 30 frames (GIF)").click()
+    animation = Image.open(gif.value.path())
+    assert 2 <= animation.n_frames <= 30 and json.loads(animation.info["comment"])["step"] == settings["step"]
