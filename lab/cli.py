@@ -7,6 +7,7 @@
     genlab eval MODEL PATH ...      evaluate a checkpoint
     genlab bench MODEL ...          speed against a peer implementation
     genlab bench live ...           frames displayed per second on the live pages, in headless Chromium
+    genlab bench memory ...         the lab server's memory per browser session, in headless Chromium
 
 With ``--json`` the last line printed is one strict JSON object (an infinite or NaN number
 is printed as null: JSON has neither). Each model family registered in
@@ -151,6 +152,7 @@ def build_parser(fams: dict[str, ModuleType]) -> argparse.ArgumentParser:
                 mp.add_argument("--json", action="store_true", help="print the result as one JSON object on the last line")
         if verb == "bench":
             _add_live_bench(models)
+            _add_memory_bench(models)
     return parser
 
 
@@ -164,6 +166,15 @@ def _add_live_bench(models: argparse._SubParsersAction) -> None:
     lp.add_argument("--chromium", default=None, help="Chromium executable (default: $GENLAB_CHROMIUM or /usr/bin/chromium)")
     lp.add_argument("--bench-port", type=int, default=8765, help="port of the lab server the bench starts (default 8765)")
     lp.add_argument("--json", action="store_true", help="print the result as one JSON object on the last line")
+
+
+def _add_memory_bench(models: argparse._SubParsersAction) -> None:
+    mp = models.add_parser("memory", help="the lab server's memory in headless Chromium: one session on every page, more sessions playing, all tabs closed")
+    mp.add_argument("--sessions", type=int, default=3, help="sessions playing the RBM page after the first one (default 3)")
+    mp.add_argument("--settle", type=float, default=10.0, help="seconds to wait before each reading (default 10)")
+    mp.add_argument("--chromium", default=None, help="Chromium executable (default: $GENLAB_CHROMIUM or /usr/bin/chromium)")
+    mp.add_argument("--bench-port", type=int, default=8766, help="port of the lab server the bench starts (default 8766)")
+    mp.add_argument("--json", action="store_true", help="print the result as one JSON object on the last line")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -184,6 +195,10 @@ def main(argv: list[str] | None = None) -> int:
             from lab.live_bench import run_bench
 
             result = run_bench(args.pages, args.seconds, args.threads, args.chromium, args.bench_port)
+        elif args.command == "bench" and args.model == "memory":
+            from lab.memory_bench import run_bench as memory_bench
+
+            result = memory_bench(args.sessions, args.settle, args.chromium, args.bench_port)
         else:
             result = getattr(fams[args.model], VERBS[args.command][1])(args)
     except (ValueError, OSError, DataError, CheckpointError) as err:
