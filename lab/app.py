@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from engine.device import configure_threads
-from lab import stage
+from lab import janitor, stage
 from lab.catalog import HOME, LAB_PAGES, by_section
 from lab.views import crisp_pixels
 
@@ -24,6 +24,7 @@ def navigation() -> st.navigation:
 def main() -> None:
     st.set_page_config(page_title="Generative Models Lab", page_icon=":material/science:", layout="wide")
     configure_threads()
+    janitor.start()
     crisp_pixels()
     page = navigation()
     stage.frame(page.url_path)
