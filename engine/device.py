@@ -5,9 +5,11 @@ PyTorch's CPU build runs its parallel kernels on GNU OpenMP, which gives every t
 region a team of its own. Once the process holds more OpenMP threads than there are cores, the idle ones stop
 spinning and sleep, and every one of the many small parallel regions of a training step pays a wake-up: measured
 on 2 cores, the VAE's training step ran at 21k examples/s in a thread whose process held no other team, and at
-11k beside one idle team of another thread. So ``configure_threads`` gives the training threads (each Run's,
-:func:`use_threads_here`) the cores, and every other thread (the lab's script threads, a bench's main thread)
-``elsewhere`` threads, 1 in the lab server: they then never start a team of their own.
+11k beside one idle team of another thread. So each Run's thread sizes its own team (:func:`use_threads_here`),
+and ``configure_threads`` can give every other thread ``elsewhere`` threads: a bench's main thread, which only
+watches, gets 1 and never starts a team. The lab server keeps the default for its script threads (a Streamlit
+script run is a short-lived thread, whose team ends with it); with 1, the RBM page's run fell from 69 to 16
+steps/s in ``genlab bench live``, a cause not found.
 """
 
 from __future__ import annotations

@@ -68,7 +68,7 @@ def quantized(pixels: np.ndarray) -> np.ndarray:
 
 def digit_text(pixels: np.ndarray) -> str:
     """A drawing as URL text: its :data:`LEVELS` gray levels packed two pixels a byte, deflated, base64url
-    (a drawn MNIST digit takes about 150-250 characters)."""
+    (a digit drawn on the canvas takes about 130 characters)."""
     levels = np.round(np.clip(pixels, 0.0, 1.0) * (LEVELS - 1)).astype(np.uint8).ravel()
     if levels.size % 2:
         levels = np.append(levels, 0)

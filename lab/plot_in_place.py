@@ -8,7 +8,7 @@ frame, the axes and the drawing area stay where they are.
 
 The browser loads Plotly once per page from the lab's own server: the plotly package's ``plotly.min.js``,
 copied into ``lab/static`` (:func:`serve_plotly`) and served by Streamlit's static file serving
-(``server.enableStaticServing``, set by ``genlab serve``). Clicks on the plot come back as the ``click`` trigger
+(``server.enableStaticServing``, which ``genlab`` sets). Clicks on the plot come back as the ``click`` trigger
 (:class:`Click`): the nearest point of the trace under the pointer, as Plotly reports it.
 """
 
@@ -148,4 +148,3 @@ def plot_in_place(fig: go.Figure, key: str, on_click: Callable[[Click], None] | 
             on_click(click)
 
     _plot(data=data, key=key, height="content", on_click_change=clicked)
-
