@@ -11,7 +11,7 @@ from engine import checkpoint
 from engine.data import DataError, data_root, load
 from engine.models.gan_mnist import real_neighbour_distances
 from engine.run import Snapshot
-from engine.tasks.gan import MnistGANTask, read_pretrained
+from engine.tasks.gan import MnistGANTask, pretrained_samples, read_pretrained
 from lab import controls as ui
 from lab import stage, views
 from lab.live import live_panel
@@ -37,12 +37,15 @@ def neighbour_scale(root: str) -> tuple[float, float, float]:
 
 stage.title("GAN on MNIST, live")
 
+ckpt = pretrained()
 try:
     images = mnist_images(str(data_root()))
 except DataError as err:
+    if ckpt is not None:  # no training without the data, but the pretrained generator can still be shown
+        with stage.picture():
+            views.show_image(views.tile_grid(pretrained_samples(ckpt), ncols=8, pad=2), caption="G(z) of the pretrained GAN for 64 fixed z (training needs MNIST)", target_width=620)
     st.info(f"{err}\n\nThis page trains on MNIST's test split (set GENLAB_DATA to the folder holding mnist/).", icon=":material/cloud_off:")
     st.stop()
-ckpt = pretrained()
 
 if ckpt is None:
     P = P.replace(start=dataclasses.replace(P["start"], choices=("scratch",), default="scratch"))  # no checkpoint on this machine

@@ -271,6 +271,13 @@ def read_pretrained() -> checkpoint.Checkpoint | None:
     return checkpoint.read(PRETRAINED_MNIST, "gan")
 
 
+def pretrained_samples(ckpt: checkpoint.Checkpoint) -> np.ndarray:
+    """G(z) of a checkpoint's generator for the page's fixed z (:func:`engine.models.gan_mnist.fixed_noise`), as
+    images in [0, 1]: what the GAN page shows at step 0, drawn without the data training needs."""
+    model, cfg = model_from_checkpoint(ckpt)
+    return np.nan_to_num(model.images(fixed_noise(N_GRID, cfg.noise_dim)))
+
+
 class MnistGANTask:
     """The MLP GAN on MNIST, from the pretrained checkpoint or from scratch; one D step and one G step per Run step
     (section 20.10.4)."""

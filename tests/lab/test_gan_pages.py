@@ -59,3 +59,22 @@ def test_gan_mnist_page_renders_and_steps(monkeypatch):
     at.button(key="ganm.step").click().run()
     assert not at.exception
     assert shown_pictures(at) != before
+
+
+def test_gan_mnist_page_without_mnist_shows_the_pretrained_samples_and_how_to_get_the_data(monkeypatch, tmp_path):
+    import numpy as np
+
+    from engine.tasks.gan import MnistGANTask, pretrained_samples, read_pretrained
+    from lab.pictures import tile_grid, to_uint8
+
+    monkeypatch.setenv("GENLAB_DATA", str(tmp_path))  # an empty data folder: no MNIST
+    at = _page(AppTest.from_file(APP, default_timeout=90).run(), "gan_mnist.py")
+    assert not at.exception
+    assert any("MNIST" in i.value for i in at.info)
+    ckpt = read_pretrained()
+    (image,) = at.get("image")
+    assert "pretrained GAN" in image.proto.imgs[0].caption
+    task = MnistGANTask(np.zeros((10, 784), dtype=np.float32), ckpt)  # what the page shows at step 0, from any images
+    task.reset(MnistGANTask.PARAMS.complete({"start": "pretrained"}))
+    np.testing.assert_array_equal(pretrained_samples(ckpt), task.arrays()["grid"])
+    assert to_uint8(tile_grid(pretrained_samples(ckpt), ncols=8, pad=2)).std() > 10  # digits, not a blank grid
