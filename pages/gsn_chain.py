@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
 from engine.run import Snapshot
-from engine.tasks.gsn import FreeChainTask, free_chain_params, noise_param
+from engine.tasks.gsn import FreeChainTask, free_chain_params, noise_param, shape_only_split
 from lab import controls as ui
 from lab import stage, views
 from lab.gsn.pictures import colour_filmstrip, colour_tiles, tiles_width
@@ -17,22 +19,25 @@ from lab.live import live_panel
 stage.title("Free-running chain: does it mix between digits?")
 
 models, titles = pretrained_models()
-split = mnist_split()
 if not models:
     st.error("No pretrained chain in assets/gsn/ (see assets/README.md).")
     st.stop()
-if split is None:
-    st.stop()
-
+split = mnist_split(notice=False)
 P = free_chain_params(models, titles)
+without_data = split is None
+if without_data:  # the chains run from noise, unlabelled
+    split = shape_only_split(models)
+    P = P.replace(start=dataclasses.replace(P["start"], choices=("noise",), default="noise"))
 with stage.parameters():
+    if without_data:  # said beside the picture, not above it
+        st.caption("Without MNIST the chains start from noise and no classifier labels them: `genlab data fetch mnist`, or set GENLAB_DATA to a folder holding mnist/.")
     shown = {"model_name": ui.param_widget(P, "model_name", "gsn.chain", horizontal=False), "start": ui.param_widget(P, "start", "gsn.chain")}
     corruption = models[shown["model_name"]].config.corruption
     shown["noise"] = ui.param_widget(P.replace(noise=noise_param(corruption)), "noise", "gsn.chain")
     shown |= ui.param_column(P, ("chain_steps", "n_chains", "seed"), "gsn.chain")
 
 params = P.complete(shown)
-run = ui.session_run("gsn.chain", lambda: FreeChainTask(models, split, pixel_classifier(), titles), params, steps_per_second=8.0)
+run = ui.session_run("gsn.chain", lambda: FreeChainTask(models, split, None if without_data else pixel_classifier(), titles), params, steps_per_second=8.0)
 ui.push_params_restarting(run, params)
 ui.run_controls(run, "gsn.chain", step_label="Frame", default_speed="15 steps / s")
 

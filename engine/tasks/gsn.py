@@ -417,6 +417,14 @@ class ClampedChainTask(_ChainTaskBase):
         return out
 
 
+def shape_only_split(models: Mapping[str, ChainModel]) -> Split:
+    """A Split with no images, only the models' picture shape: all a free chain from noise needs, where the data is
+    absent (it then cannot start from held-out digits, and no classifier labels its chains)."""
+    config = next(iter(models.values())).config
+    empty = torch.zeros(0, config.height * config.width)
+    return Split("none", empty, empty, (config.height, config.width), "no images", "no images")
+
+
 class FreeChainTask(_ChainTaskBase):
     """A free-running chain from noise or from held-out data, with the classifier's label of every chain over time.
 
@@ -424,6 +432,11 @@ class FreeChainTask(_ChainTaskBase):
     """
 
     declare = staticmethod(free_chain_params)
+
+    def check_params(self, params: Mapping[str, Any]) -> None:
+        super().check_params(params)
+        if params["start"] == "data" and not len(self.split.heldout):
+            raise ValueError("start='data' needs held-out images and this chain has none (no MNIST here): start from noise")
 
     def reset(self, params: Mapping[str, Any]) -> None:
         self.model = self._model(params)

@@ -36,12 +36,13 @@ def _split(root: str) -> Split:
     return load_split("mnist", root, download=False)
 
 
-def mnist_split() -> Split | None:
-    """MNIST train / held-out images (test images 0..7999 / 8000..9999), or None after saying why."""
+def mnist_split(notice: bool = True) -> Split | None:
+    """MNIST train / held-out images (test images 0..7999 / 8000..9999), or None, after saying why (``notice``)."""
     try:
         return _split(str(data_root()))
     except DataError as err:
-        st.info(f"{err}\n\nThe GSN pages need MNIST's test files (set GENLAB_DATA to the folder holding mnist/).", icon=":material/cloud_off:")
+        if notice:
+            st.info(f"{err}\n\nThe GSN pages need MNIST's test files (set GENLAB_DATA to the folder holding mnist/).", icon=":material/cloud_off:")
         return None
 
 

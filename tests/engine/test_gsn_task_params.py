@@ -84,3 +84,19 @@ def test_the_first_held_out_image_must_exist(split):
     task.check_params(full(task, first=3))
     with pytest.raises(ValueError, match=r"first must be below the number of held-out images \(4\): between 0 and 3, got 4"):
         task.check_params(full(task, first=4))
+
+
+def test_a_free_chain_without_images_runs_from_noise_and_refuses_to_start_from_data():
+    from engine.tasks.gsn import shape_only_split
+
+    chain_models = models()
+    split = shape_only_split(chain_models)
+    assert split.image_shape == (4, 4) and len(split.train) == len(split.heldout) == 0 and split.train.shape[1] == 16
+    t = FreeChainTask(chain_models, split)
+    with pytest.raises(ValueError, match="start from noise"):
+        t.check_params(full(t, model_name="masking gsn", start="data"))
+    t.reset(full(t, model_name="masking gsn", start="noise"))
+    before = t.arrays()["current"].copy()
+    t.step(full(t, model_name="masking gsn", start="noise"))
+    after = t.arrays()
+    assert after["current"].shape == (4, 4, 4) and not np.array_equal(before, after["current"]) and "label_history" not in after

@@ -60,6 +60,21 @@ def test_chain_page_steps_and_labels_the_chains():
     assert "Distinct classes visited per chain" in markdown(at)
 
 
+def test_chain_page_without_mnist_runs_its_chains_from_noise_unlabelled(monkeypatch, tmp_path):
+    monkeypatch.setenv("GENLAB_DATA", str(tmp_path))  # an empty data folder
+    at = AppTest.from_file(str(PAGES / "gsn_chain.py"), default_timeout=120).run()
+    assert not at.exception
+    assert any("start from noise" in c.value and "genlab data fetch mnist" in c.value for c in at.caption)
+    assert "36 chains" in markdown(at) and "chain step 0" in markdown(at)
+    before = [frames for _, frames in live_frames(at).values()]
+    for _ in range(2):
+        at.button(key="gsn.chain.step").click().run()
+    assert not at.exception
+    assert "chain step 2" in markdown(at) and "Classifier's labels now" not in markdown(at)
+    after = [frames for _, frames in live_frames(at).values()]
+    assert not all(np.array_equal(a[-1], b[-1]) for a, b in zip(before, after, strict=True))
+
+
 @needs_mnist
 def test_training_page_opens_on_the_pretrained_dae_and_steps():
     at = AppTest.from_file(str(PAGES / "gsn_training.py"), default_timeout=120).run()
