@@ -156,6 +156,10 @@ class Params:
     def __iter__(self) -> Iterator[Param]:
         return iter(self._params.values())
 
+    def __deepcopy__(self, memo: dict) -> Params:
+        """Declarations never change: a copy of a task (engine.timeline) shares its task's."""
+        return self
+
     def __getitem__(self, name: str) -> Param:
         try:
             return self._params[name]

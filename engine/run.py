@@ -30,6 +30,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from engine.device import training_threads, use_threads_here
+from engine.timeline import CAP_BYTES, Timeline, resumed, task_copy
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,9 @@ class Task(Protocol):
     ``state()`` / ``restore(state)`` copy and restore the model, letting the
     run roll back after a divergence; ``divergence_hint`` says what to change;
     ``wrecked(metrics)`` says, in words, why a run whose numbers are all finite is nonetheless
-    ruined (or returns None): the run then pauses with that reason and the hint.
+    ruined (or returns None): the run then pauses with that reason and the hint;
+    ``shared_data()`` returns the objects the task only reads (data sets): the run's timeline then keeps whole
+    copies of the task, sharing those, and training can resume from a kept moment (:meth:`Run.resume_from`).
     """
 
     def reset(self, params: Mapping[str, Any]) -> None: ...
@@ -153,7 +156,9 @@ class Run:
     (publications are also capped at ``max_fps``, so a fast model does not
     spend its time copying arrays nobody can see). The last ``recent`` snapshots
     stay readable (:meth:`since`), so a page that draws a few times a second
-    still shows every frame a chain published.
+    still shows every frame a chain published. Its :class:`engine.timeline.Timeline` keeps moments of the whole
+    run, at most ``timeline_bytes`` of them (0: none), to look back at (:meth:`moment`) and to resume from
+    (:meth:`resume_from`).
     """
 
     def __init__(
@@ -167,6 +172,7 @@ class Run:
         idle_timeout: float = 60.0,
         history: int = 4000,
         recent: int = 16,
+        timeline_bytes: int = CAP_BYTES,
     ):
         self.task = task
         self.idle_timeout = idle_timeout
@@ -181,6 +187,7 @@ class Run:
         self._task_lock = threading.RLock()  # one step, reset or arrays() at a time
         self._snap_lock = threading.Lock()
         self._recent: deque[Snapshot] = deque(maxlen=recent)
+        self._timeline = Timeline(cap_bytes=timeline_bytes)
         self._thread: threading.Thread | None = None
         self._status, self._message = IDLE, ""
         self._version = 0
@@ -312,6 +319,56 @@ class Run:
             newer = [s for s in self._recent if s.version > version]
             return newer or [self._snap]
 
+    # ------------------------------------------------------------------ the timeline
+
+    def kept_steps(self) -> list[int]:
+        """The steps of the moments the timeline keeps, oldest first."""
+        with self._snap_lock:
+            return self._timeline.steps()
+
+    def moment(self, step: int) -> Snapshot:
+        """The snapshot kept at ``step`` (its metric series up to that step); KeyError when none is kept there."""
+        with self._snap_lock:
+            return self._timeline.view(step, self._snap)
+
+    def resumable(self, step: int) -> bool:
+        """Whether :meth:`resume_from` can start from ``step`` (a copy of the task at that step is kept)."""
+        with self._snap_lock:
+            return self._timeline.resumable(step)
+
+    @property
+    def timeline_bytes(self) -> int:
+        """What the timeline holds now, in bytes (at most the ``timeline_bytes`` the run was made with)."""
+        with self._snap_lock:
+            return self._timeline.nbytes
+
+    def resume_from(self, step: int) -> None:
+        """Go back to the moment kept at ``step`` and leave the run paused there: the task becomes a copy of what it was
+        then (models, optimizer state, chains, random generators), so playing on repeats what the run did from that step
+        with the same parameters. What was kept after ``step`` is forgotten. ValueError when no copy is kept there."""
+        with self._cond:
+            if self._status == CLOSED:
+                raise RuntimeError("this run is closed")
+        with self._snap_lock:
+            if not self._timeline.resumable(step):
+                raise ValueError(f"training cannot resume from step {step}: no copy of the model was kept there; it can from steps "
+                                 f"{[s for s in self._timeline.steps() if self._timeline.resumable(s)]}")  # fmt: skip
+            kept = self._timeline.moment(step)
+        with self._cond:
+            self._status = PAUSED if self._status != IDLE else IDLE
+            self._message = ""
+        with self._task_lock:
+            fresh = resumed(kept.task, self.task)
+            self.task.__dict__.clear()
+            self.task.__dict__.update(fresh.__dict__)
+            self._step, self._wall = kept.step, kept.snapshot.wall_time
+            for h in self._hist.values():
+                h.truncate(self._step)
+            with self._snap_lock:
+                self._timeline.truncate(self._step)
+            self._good, self._good_time = self._save_good(), time.monotonic()
+        self._publish()
+
     # ------------------------------------------------------------------ internals
 
     def _check(self, params: Mapping[str, Any]) -> None:
@@ -333,6 +390,8 @@ class Run:
         self.task.reset(dict(self._params))
         self._step, self._wall = 0, 0.0
         self._hist: dict[str, _History] = {}
+        with self._snap_lock:
+            self._timeline.clear()
         self._good, self._good_time = self._save_good(), time.monotonic()
         self._publish(force=True)
 
@@ -378,6 +437,8 @@ class Run:
             self.task.restore(state)
             for h in self._hist.values():
                 h.truncate(self._step)
+            with self._snap_lock:
+                self._timeline.truncate(self._step)
             where = f"rolled back to step {self._step}"
         else:
             where = "press Reset to start again"
@@ -456,10 +517,14 @@ class Run:
             step, wall = self._step, self._wall
             if self._status != FAILED and (force or now - self._good_time >= ROLLBACK_EVERY_S):
                 self._good, self._good_time = self._save_good(), now
+            keep = self._status != FAILED and self._timeline.wants(step, now)
+            task = task_copy(self.task) if keep else None
         with self._cond:
             status, message, params = self._status, self._message, MappingProxyType(dict(self._params))
         with self._snap_lock:
             self._version += 1
             self._snap = Snapshot(self._version, step, wall, status, message, MappingProxyType(metrics), MappingProxyType(arrays), params, self._rate, now)
             self._recent.append(self._snap)
+            if keep:
+                self._timeline.add(self._snap, task, now)
         self._last_publish = now

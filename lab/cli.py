@@ -153,6 +153,7 @@ def build_parser(fams: dict[str, ModuleType]) -> argparse.ArgumentParser:
         if verb == "bench":
             _add_live_bench(models)
             _add_memory_bench(models)
+            _add_history_bench(models)
     return parser
 
 
@@ -177,6 +178,14 @@ def _add_memory_bench(models: argparse._SubParsersAction) -> None:
     mp.add_argument("--json", action="store_true", help="print the result as one JSON object on the last line")
 
 
+def _add_history_bench(models: argparse._SubParsersAction) -> None:
+    hp = models.add_parser("history", help="what a run's timeline costs: each training page's run with its timeline against the same run without one, and its memory")
+    hp.add_argument("--pages", nargs="+", default=None, help="training pages to measure (default: rbm vae gan-2d gsn dbm)")
+    hp.add_argument("--seconds", type=float, default=None, help="least seconds per contender and repeat (default 2)")
+    hp.add_argument("--repeats", type=int, default=3, help="alternating rounds per page (default 3)")
+    hp.add_argument("--json", action="store_true", help="print the result as one JSON object on the last line")
+
+
 def main(argv: list[str] | None = None) -> int:
     fams = families()
     args = build_parser(fams).parse_args(argv)
@@ -199,6 +208,10 @@ def main(argv: list[str] | None = None) -> int:
             from lab.memory_bench import run_bench as memory_bench
 
             result = memory_bench(args.sessions, args.settle, args.chromium, args.bench_port)
+        elif args.command == "bench" and args.model == "history":
+            from lab.history_bench import run_bench as history_bench
+
+            result = history_bench(args.pages, args.seconds, args.repeats)
         else:
             result = getattr(fams[args.model], VERBS[args.command][1])(args)
     except (ValueError, OSError, DataError, CheckpointError) as err:

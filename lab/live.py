@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import contextvars
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,6 +30,7 @@ from streamlit.errors import StreamlitDuplicateElementKey
 from engine.run import RUNNING, Run, Snapshot
 from lab import frames, stage
 from lab.export import FrameRing
+from lab.scrubber import scrubber
 
 Draw = Callable[[Snapshot], "np.ndarray | None"]
 BURST_SECONDS = 0.9
@@ -57,16 +59,17 @@ class _Batch:
 _drawing: contextvars.ContextVar[_Batch | None] = contextvars.ContextVar("genlab_live_batch", default=None)
 
 
-def redrawn(run: Run, draw: Callable[[Snapshot], None], every: float) -> None:
-    """Draw ``draw(snapshot)`` from the run's latest snapshot now and, while the run plays, again every ``every``
-    seconds: a fragment, for pictures that are Plotly figures updated in place under stable keys. Streamlit can run
-    an auto-rerunning fragment twice in one script run; the second drawing (the same keys) is skipped. When the run
-    stops by itself (finished, idle, NaN) the whole page reruns, so the run bar shows it and polling stops."""
+def redrawn(run: Run, draw: Callable[[Snapshot], None], every: float, at: Snapshot | None = None) -> None:
+    """Draw ``draw(snapshot)`` from the run's latest snapshot (or the kept moment ``at``, lab.scrubber) now and, while
+    the run plays, again every ``every`` seconds: a fragment, for pictures that are Plotly figures updated in place
+    under stable keys. Streamlit can run an auto-rerunning fragment twice in one script run; the second drawing (the
+    same keys) is skipped. When the run stops by itself (finished, idle, NaN) the whole page reruns, so the run bar
+    shows it and polling stops."""
     was_running = run.status == RUNNING
 
     @st.fragment(run_every=every if was_running else None)
     def area() -> None:
-        snap = run.snapshot()
+        snap = at if at is not None and not was_running else run.snapshot()
         try:
             draw(snap)
         except StreamlitDuplicateElementKey:
@@ -82,6 +85,18 @@ def drawing() -> _Batch | None:
     return _drawing.get()
 
 
+@contextmanager
+def viewing(part: str, view: Callable[[Snapshot], Snapshot]) -> Iterator[None]:
+    """Draw one part of what a live panel shows (one side of a pair, engine.pair): the pictures drawn meanwhile get
+    the batch's snapshots through ``view`` and keys of their own (``<panel key>.<part>.<n>``)."""
+    batch = _drawing.get()
+    token = _drawing.set(None if batch is None else _Batch(f"{batch.key}.{part}", [view(s) for s in batch.snapshots], batch.renderer, batch.fresh))
+    try:
+        yield
+    finally:
+        _drawing.reset(token)
+
+
 def live_panel(run: Run, draw_fast: Draw, draw_slow: Draw | None = None, *, key: str, fps: float = 25.0, slow_fps: float = 3.0) -> None:
     """Draw the run's latest snapshot now, and keep redrawing while it runs.
 
@@ -90,6 +105,9 @@ def live_panel(run: Run, draw_fast: Draw, draw_slow: Draw | None = None, *, key:
     returns the main picture it drew (uint8), which the run bar's Export menu saves (lab.stage.frames). A Plotly
     chart drawn there needs a key that includes ``snap.version`` (e.g. ``f"loss-{snap.version}"``): the old path
     may draw several versions into the same slot in one burst.
+
+    A paused run shows the timeline scrubber under its picture (lab.scrubber): both functions then draw the kept
+    moment chosen there.
     """
     renderer = frames.renderer()
     ring = stage.frames(run)
@@ -98,10 +116,15 @@ def live_panel(run: Run, draw_fast: Draw, draw_slow: Draw | None = None, *, key:
         return
     running = run.status == RUNNING
     shown = [-1]  # the version last sent to the browser: a page run sends the latest picture, its fragment runs what is new
+    picture_slot = stage.picture()
+    moment = scrubber(run, key)
 
     @st.fragment(run_every=1.0 / min(fps, BATCHES_PER_SECOND) if running else None)
     def pictures() -> None:
-        batch = run.since(shown[0]) if shown[0] >= 0 else [run.snapshot()]  # a page run: the picture now, no history
+        if moment is not None:
+            batch = [moment]
+        else:
+            batch = run.since(shown[0]) if shown[0] >= 0 else [run.snapshot()]  # a page run: the picture now, no history
         snap = batch[-1]
         token = _drawing.set(_Batch(key, batch, renderer, fresh=snap.version != shown[0]))
         try:
@@ -116,9 +139,9 @@ def live_panel(run: Run, draw_fast: Draw, draw_slow: Draw | None = None, *, key:
 
     @st.fragment(run_every=1.0 / slow_fps if running else None)
     def charts() -> None:
-        draw_slow(run.snapshot())
+        draw_slow(moment if moment is not None else run.snapshot())
 
-    with stage.picture():
+    with picture_slot:
         pictures()
     if draw_slow is not None:
         with stage.charts():

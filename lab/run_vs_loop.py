@@ -40,10 +40,12 @@ def loop_rate(make_task: Callable[[], Task], params: Mapping[str, Any], seconds:
     return steps / elapsed
 
 
-def run_rate(make_task: Callable[[], Task], params: Mapping[str, Any], seconds: float, max_fps: float) -> float:
+def run_rate(make_task: Callable[[], Task], params: Mapping[str, Any], seconds: float, max_fps: float, *,
+             after: Callable[[Run], None] | None = None, **run_kwargs: Any) -> float:  # fmt: skip
     """Steps per second of a Run playing the task at full speed for at least ``seconds`` (after its first 3 steps),
-    publishing snapshots at up to ``max_fps`` as its page asks."""
-    run = Run(make_task(), dict(params), max_fps=max_fps)
+    publishing snapshots at up to ``max_fps`` as its page asks; ``run_kwargs`` go to the Run, and ``after`` sees the
+    paused run before it is closed."""
+    run = Run(make_task(), dict(params), max_fps=max_fps, **run_kwargs)
     try:
         run.start()
         while (first := run.snapshot()).step < 3:
@@ -51,6 +53,8 @@ def run_rate(make_task: Callable[[], Task], params: Mapping[str, Any], seconds: 
         while (snap := run.snapshot()).time - first.time < seconds:
             time.sleep(POLL_S)
         run.pause()
+        if after is not None:
+            after(run)
         return (snap.step - first.step) / (snap.time - first.time)
     finally:
         run.close()

@@ -6,17 +6,18 @@ import numpy as np
 import streamlit as st
 
 from engine.run import Snapshot
-from engine.tasks.dbm import DBMTrainingTask, mnist_available
+from engine.tasks.dbm import TRAINING_COMPARISONS, DBMTrainingTask, mnist_available
+from lab import compare
 from lab import controls as ui
 from lab import stage, views
 from lab.dbm.pictures import filter_grid, samples_grid, units_picture
 from lab.dbm.views import FILTER_NOTE, SUPERSCRIPTS, filter_caption
-from lab.live import live_panel
 
 stage.title("Deep Boltzmann machine: training live")
 
 P = DBMTrainingTask.PARAMS
 with stage.parameters():
+    comparison = compare.choice("dbm.t", TRAINING_COMPARISONS)
     dataset = ui.param_widget(P, "dataset", "dbm.t", horizontal=True)
     shown = {"dataset": dataset}
     shown |= ui.param_column(P, ("n1", "n2", "n3", "greedy_updates", "seed", "rbm_lr", "lr", "momentum", "mf_iterations", "gibbs_steps", "centering"), "dbm.t", dataset=dataset)
@@ -26,10 +27,10 @@ if dataset == "mnist" and not mnist_available():
     st.stop()
 
 params = P.complete(shown)
-run = ui.session_run("dbm.train", DBMTrainingTask, params)
+run = compare.session_run("dbm.train", DBMTrainingTask, comparison, params)
 ui.push_params(run, params)
 ui.run_controls(run, "dbm.t")
-task: DBMTrainingTask = run.task
+task: DBMTrainingTask = compare.task_of(run)
 shape = task.data.image_shape
 
 
@@ -86,7 +87,8 @@ def draw_slow(snap: Snapshot) -> None:
                 views.plot(views.curves({"inference_net_loss": m["inference_net_loss"]}, "Inference net: cross-entropy to the mean-field result", "nats per image"), key=f"dbm-t-n-{snap.version}")
 
 
-live_panel(run, draw_fast, draw_slow, key="dbm.t.live")
+compare.live_panel(run, comparison, draw_fast, draw_slow, key="dbm.t.live", P=P,
+                   metrics={"rbm1_reconstruction": ("Greedy RBM 1: reconstruction error", "squared error"), "mf_bound": ("Joint: mean-field bound + log Z", "nats per image")})
 st.caption(f"DBM {'-'.join(map(str, task.sizes_))} on {task.data.source}, binarisation: {task.binary.scheme}. "
            "The settings marked “on Reset” apply when you press Reset.")
 stage.explain(

@@ -11,10 +11,9 @@ from engine import checkpoint
 from engine.data import DataError, data_root, load
 from engine.models.gan_mnist import real_neighbour_distances
 from engine.run import Snapshot
-from engine.tasks.gan import MnistGANTask, pretrained_samples, read_pretrained
+from engine.tasks.gan import MNIST_COMPARISONS, MnistGANTask, pretrained_samples, read_pretrained
+from lab import compare, stage, views
 from lab import controls as ui
-from lab import stage, views
-from lab.live import live_panel
 
 P = MnistGANTask.PARAMS
 
@@ -50,13 +49,14 @@ except DataError as err:
 if ckpt is None:
     P = P.replace(start=dataclasses.replace(P["start"], choices=("scratch",), default="scratch"))  # no checkpoint on this machine
 with stage.parameters():
+    comparison = compare.choice("ganm", MNIST_COMPARISONS)
     shown = ui.param_column(P, ("start", "loss", "lr_g", "lr_d", "batch_size", "seed"), "ganm", horizontal=("start",))
     shown |= ui.param_rest(P, shown, "ganm", per_row=1)
 params = P.complete(shown)
-run = ui.session_run("ganm.run", lambda: MnistGANTask(images, ckpt), params, max_fps=6)
+run = compare.session_run("ganm.run", lambda: MnistGANTask(images, ckpt), comparison, params, max_fps=6)
 ui.push_params(run, params)
 ui.run_controls(run, "ganm")
-task: MnistGANTask = run.task
+task: MnistGANTask = compare.task_of(run)
 
 
 def draw_fast(snap: Snapshot) -> np.ndarray:
@@ -80,7 +80,8 @@ def draw_slow(snap: Snapshot) -> None:
         views.plot(views.curves(losses, "Losses (per batch)", "loss", names={"loss_d": "D loss", "loss_g": "G loss"}), key=f"ganm.loss.{snap.version}")
 
 
-live_panel(run, draw_fast, draw_slow, key="ganm.live", fps=6, slow_fps=1)
+compare.live_panel(run, comparison, draw_fast, draw_slow, key="ganm.live", fps=6, slow_fps=1, P=P,
+                   metrics={"d_fake": ("D(G(z)) on fakes", "probability"), "loss_g": ("G's loss", "nats")})
 st.caption(f"Model: **{task.source}** · trains on the 10,000 MNIST test images (the only split available offline). Start, seed and the networks' sizes apply on Reset.")
 lo, mid, hi = neighbour_scale(str(data_root()))
 stage.explain(

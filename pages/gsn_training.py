@@ -6,18 +6,18 @@ import numpy as np
 import streamlit as st
 
 from engine.run import Snapshot
-from engine.tasks.gsn import GSNTrainTask, noise_param
+from engine.tasks.gsn import COMPARISONS, GSNTrainTask, noise_param
+from lab import compare, stage, views
 from lab import controls as ui
-from lab import stage, views
 from lab.gsn.pictures import colour_tiles, tiles_width
 from lab.gsn.views import mnist_available
-from lab.live import live_panel
 
 P = GSNTrainTask.PARAMS
 
 stage.title("Training a denoising autoencoder (or a GSN) live")
 
 with stage.parameters():
+    comparison = compare.choice("gsn.train", COMPARISONS)
     st.markdown("**Model**")
     shown = {name: ui.param_widget(P, name, "gsn.train") for name in ("architecture", "start", "dataset", "hidden")}
     gsn = shown["architecture"] == "gsn"
@@ -36,7 +36,7 @@ if shown["dataset"] == "mnist" and not mnist_available():
     st.info("MNIST's test files are not in the data folder (set GENLAB_DATA): training the 8x8 digits from scratch instead.")
     shown["dataset"] = "digits"
 params = P.complete(shown)
-run = ui.session_run("gsn.train", GSNTrainTask, params)
+run = compare.session_run("gsn.train", GSNTrainTask, comparison, params)
 ui.push_params_restarting(run, params)
 ui.run_controls(run, "gsn.train")
 
@@ -64,8 +64,9 @@ def draw_slow(snap: Snapshot) -> None:
     views.plot(views.curves(series, "Reconstruction negative log-likelihood", "nats per image", names=names), key=f"gsn-train-{snap.version}")
 
 
-live_panel(run, draw_fast, draw_slow, key="gsn.train")
-st.caption(f"Model: **{run.task.source}**. The settings marked “on Reset” restart the run as soon as they change.")
+compare.live_panel(run, comparison, draw_fast, draw_slow, key="gsn.train", P=P,
+                   metrics={"loss": ("Walkback loss (batch)", "nats per image"), "heldout_nll": ("Reconstruction NLL (held out)", "nats per image")})
+st.caption(f"Model: **{compare.task_of(run).source}**. The settings marked “on Reset” restart the run as soon as they change.")
 stage.explain(
     r"Book sections 20.11.3 and 20.12. Loss: the reconstruction negative log-likelihood $-\log p(\mathbf x \mid \mathbf h = f(\tilde{\mathbf x}))$ with "
     r"$\tilde{\mathbf x} \sim C(\tilde{\mathbf x} \mid \mathbf x)$. **Walkback**: run the chain $k$ steps from each training $\mathbf x$ and penalise every reconstruction "

@@ -6,10 +6,9 @@ import numpy as np
 import streamlit as st
 
 from engine.run import Snapshot
-from engine.tasks.rbm import PRESETS, PRETRAINED, RBMTrainTask, scheme_of
+from engine.tasks.rbm import COMPARISONS, PRESETS, PRETRAINED, RBMTrainTask, scheme_of
+from lab import compare, stage, views
 from lab import controls as ui
-from lab import stage, views
-from lab.live import live_panel
 from lab.rbm.pictures import activation_picture, filter_picture, image_grid
 from lab.rbm.views import ENUMERABLE_NOTE, ais_figure, data_if_available, run_ais, without_data
 
@@ -18,6 +17,7 @@ stage.title("Restricted Boltzmann machine: training live")
 P = RBMTrainTask.PARAMS
 with stage.parameters():
     ui.presets("rbm", PRESETS)
+    comparison = compare.choice("rbm", COMPARISONS)
     dataset = ui.param_widget(P, "dataset", "rbm", horizontal=True)
     shown = {"dataset": dataset}
     shown |= ui.param_column(P, ("start", "hidden", "seed", "method", "k", "lr", "momentum", "batch_size", "weight_decay", "centering", "learn_precision"),
@@ -30,10 +30,10 @@ if data is None:
     st.stop()
 
 params = P.complete(shown)
-run = ui.session_run("rbm.train", RBMTrainTask, params)
+run = compare.session_run("rbm.train", RBMTrainTask, comparison, params)
 ui.push_params(run, params)
 ui.run_controls(run, "rbm")
-task: RBMTrainTask = run.task
+task: RBMTrainTask = compare.task_of(run)
 
 
 def draw_fast(snap: Snapshot) -> np.ndarray:
@@ -76,7 +76,8 @@ def draw_slow(snap: Snapshot) -> None:
             st.caption("The histogram of the last update ΔW appears after the first update (press Step or Play).")
 
 
-live_panel(run, draw_fast, draw_slow, key="rbm.live", slow_fps=1)
+compare.live_panel(run, comparison, draw_fast, draw_slow, key="rbm.live", slow_fps=1, P=P,
+                   metrics={"recon_error": ("Reconstruction error", "squared error"), "pseudo_ll": ("Pseudo-log-likelihood", "nats per image")})
 st.caption(f"Model: **{task.source}** · {task.rbm.n_visible} visible ({task.rbm.config.visible}) × {task.rbm.n_hidden} hidden units · "
            f"data: {task.data.source}, binarisation: {scheme_of(task.data.name)}. "
            "Dataset, start, hidden units and seed apply when you press Reset.")  # fmt: skip
@@ -105,9 +106,9 @@ with a[1]:
     n_chains = ui.select("rbm.chains", "AIS chains", [20, 50, 100, 200], 100)
 with a[2]:
     st.write("")
-    go_ais = st.button("Estimate log-likelihood now", icon=":material/functions:", key="rbm.ais")
+    go_ais = st.button("Estimate log-likelihood now" + (" (run A)" if comparison else ""), icon=":material/functions:", key="rbm.ais")
 if go_ais:
-    snap = run.snapshot()
+    snap = compare.first_side(run.snapshot(), comparison)
     model = task.model_from(snap.arrays)
     result, extra = run_ais(model, task.data, n_betas, n_chains)
     st.session_state["rbm.ais_result"] = (snap.step, result, extra)

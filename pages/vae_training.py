@@ -8,9 +8,9 @@ import streamlit as st
 import torch
 
 from engine.run import Snapshot
-from engine.tasks.vae import CompareTask, VAETask, decoder_from_arrays, heldout_images
+from engine.tasks.vae import COMPARISONS, CompareTask, VAETask, decoder_from_arrays, heldout_images
+from lab import compare, stage, views
 from lab import controls as ui
-from lab import stage, views
 from lab.live import live_panel
 from lab.vae.pictures import LIVE_FPS, tiles
 from lab.vae.views import vae_data
@@ -36,6 +36,7 @@ CP = CompareTask.PARAMS
 with stage.parameters():
     view = ui.select("vae.train.view", "Show", list(VIEWS), "one", format_func=VIEWS.get, horizontal=True)
     if view == "one":
+        pair = compare.choice("vae.train", COMPARISONS)
         dataset = ui.param_widget(P, "dataset", "vae.train", horizontal=False)
         shown = {"dataset": dataset}
         shown |= ui.param_column(P, ("n_z", "rule", "hidden", "lr", "batch_size", "beta", "k", "seed"), "vae.train", dataset=dataset)
@@ -57,12 +58,12 @@ def one_model() -> None:
     if data is None:
         st.stop()
     params = P.complete(shown)
-    run = ui.session_run(f"vae.train.{dataset}", VAETask, params, max_fps=LIVE_FPS)
+    run = compare.session_run(f"vae.train.{dataset}", VAETask, pair, params, max_fps=LIVE_FPS)
     ui.push_params(run, params)
     ui.run_controls(run, "vae.train")
+    task: VAETask = compare.task_of(run)
 
     def draw_samples(snap: Snapshot) -> np.ndarray:
-        task: VAETask = run.task
         decoder = decoder_from_arrays(task.config, snap.arrays)
         with torch.no_grad():
             means = decoder.mean(PRIOR_Z[:, : task.config.n_z]).reshape(-1, *task.config.image_shape).numpy()
@@ -95,8 +96,9 @@ def one_model() -> None:
             fig.update_layout(yaxis2={"title": {"text": "KL"}, "overlaying": "y", "side": "right"}, legend={"orientation": "h", "y": -0.25})
             views.plot(fig, key=f"vae.train.terms.{snap.version}")
 
-    live_panel(run, draw_samples, draw_curves, key="vae.train.panel")
-    st.caption(f"Nats per image. Data: {data.source}. ELBO (held out): one sample of q per image over {heldout_images(data, run.task.eval_size)}.")
+    compare.live_panel(run, pair, draw_samples, draw_curves, key="vae.train.panel", P=P,
+                       metrics={"elbo": ("ELBO (train batch)", "nats per image"), "test_elbo": ("ELBO (held out)", "nats per image")})
+    st.caption(f"Nats per image. Data: {data.source}. ELBO (held out): one sample of q per image over {heldout_images(data, task.eval_size)}.")
     stage.explain(ONE_MODEL)
 
 

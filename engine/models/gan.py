@@ -94,7 +94,7 @@ class GAN2D(nn.Module):
 # --------------------------------------------------------------------------- losses
 
 
-def d_loss(model: GAN2D, real: torch.Tensor, fake: torch.Tensor, loss: str, gp_weight: float = 0.1) -> torch.Tensor:
+def d_loss(model: GAN2D, real: torch.Tensor, fake: torch.Tensor, loss: str, gp_weight: float = 0.1, generator: torch.Generator | None = None) -> torch.Tensor:
     """The discriminator's loss (to minimize): the negative of its objective in the module docstring."""
     lr_, lf = model.logit(real), model.logit(fake)
     if loss in ("minimax", "nonsaturating"):  # -log sigma(l(x)) - log(1 - sigma(l(G(z))))
@@ -102,13 +102,13 @@ def d_loss(model: GAN2D, real: torch.Tensor, fake: torch.Tensor, loss: str, gp_w
     if loss == "leastsquares":
         return 0.5 * ((lr_ - 1) ** 2).mean() + 0.5 * (lf**2).mean()
     if loss == "wgan-gp":
-        return lf.mean() - lr_.mean() + gp_weight * gradient_penalty(model, real, fake)
+        return lf.mean() - lr_.mean() + gp_weight * gradient_penalty(model, real, fake, generator)
     raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {loss!r}")
 
 
-def gradient_penalty(model: GAN2D, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+def gradient_penalty(model: GAN2D, real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
     """E[(|grad_x l(x_hat)| - 1)^2] at x_hat = u*real + (1-u)*fake, u ~ U(0, 1) (WGAN-GP)."""
-    u = torch.rand(len(real), 1)
+    u = torch.rand(len(real), 1, generator=generator)
     x_hat = (u * real + (1 - u) * fake).requires_grad_(True)
     (g,) = torch.autograd.grad(model.logit(x_hat).sum(), x_hat, create_graph=True)
     return ((g.norm(dim=1) - 1) ** 2).mean()
@@ -150,19 +150,25 @@ def make_optimizer(params, name: str, lr: float) -> torch.optim.Optimizer:
 
 
 class GAN2DTrainer:
-    """The model, its two optimizers and a sampler of the target; ``train_step`` is k D-steps then one G-step."""
+    """The model, its two optimizers and a sampler of the target; ``train_step`` is k D-steps then one G-step.
+
+    The initial weights come from ``torch.manual_seed(seed)``; every draw while training (real batches, noise, the
+    gradient penalty's mixing) from the trainer's own generator, which goes on
+    with that seed's stream (the numbers a lone run drew before), so runs side by side in one process stay reproducible."""
 
     def __init__(self, cfg: GAN2DConfig, target: np.ndarray):
         self.cfg = cfg
         torch.manual_seed(cfg.seed)
         self.model = GAN2D(cfg)
+        self.generator = torch.Generator()
+        self.generator.set_state(torch.get_rng_state())  # the stream torch.manual_seed(seed) goes on with after the weights
         self.opt_g = make_optimizer(self.model.G.parameters(), cfg.optimizer, cfg.lr_g)
         self.opt_d = make_optimizer(self.model.D.parameters(), cfg.optimizer, cfg.lr_d)
         self.target = torch.as_tensor(np.asarray(target, dtype=np.float32))
         self.steps = 0
 
     def real_batch(self, n: int) -> torch.Tensor:
-        return self.target[torch.randint(len(self.target), (n,))]
+        return self.target[torch.randint(len(self.target), (n,), generator=self.generator)]
 
     def retune(self, cfg: GAN2DConfig) -> None:
         """Adopt new live settings (losses, learning rates, k, batch, optimizer); sizes need a fresh trainer."""
@@ -180,11 +186,11 @@ class GAN2DTrainer:
         for i in range(cfg.d_steps):
             if i < cfg.d_steps - 1:
                 with torch.no_grad():
-                    fake_d = model.G(model.noise(cfg.batch_size))
+                    fake_d = model.G(model.noise(cfg.batch_size, self.generator))
             else:
-                fake = model.G(model.noise(cfg.batch_size))
+                fake = model.G(model.noise(cfg.batch_size, self.generator))
                 fake_d = fake.detach()
-            ld = d_loss(model, self.real_batch(cfg.batch_size), fake_d, cfg.loss, cfg.gp_weight)
+            ld = d_loss(model, self.real_batch(cfg.batch_size), fake_d, cfg.loss, cfg.gp_weight, self.generator)
             self.opt_d.zero_grad(set_to_none=True)
             ld.backward()
             self.opt_d.step()

@@ -93,12 +93,18 @@ def to_model_space(x01: np.ndarray) -> torch.Tensor:
 
 
 class MnistGANTrainer:
-    """The model, Adam for each player, and the training images; ``train_step`` is one D step then one G step."""
+    """The model, Adam for each player, and the training images; ``train_step`` is one D step then one G step.
+
+    The initial weights come from ``torch.manual_seed(seed)``; every draw while training (batches, noise) from the
+    trainer's own generator, which goes on
+    with that seed's stream (the numbers a lone run drew before), so runs side by side in one process stay reproducible."""
 
     def __init__(self, cfg: MnistGANConfig, images01: np.ndarray, model: MnistGAN | None = None):
         self.cfg = cfg
         torch.manual_seed(cfg.seed)
         self.model = model if model is not None else MnistGAN(cfg)
+        self.generator = torch.Generator()
+        self.generator.set_state(torch.get_rng_state())  # the stream torch.manual_seed(seed) goes on with after the weights
         self.data = to_model_space(images01.reshape(len(images01), -1))
         self.opt_g = make_optimizer(self.model.G.parameters(), "adam", cfg.lr_g)
         self.opt_d = make_optimizer(self.model.D.parameters(), "adam", cfg.lr_d)
@@ -111,16 +117,16 @@ class MnistGANTrainer:
 
     def train_step(self) -> dict[str, float]:
         cfg, m = self.cfg, self.model
-        real = self.data[torch.randint(len(self.data), (cfg.batch_size,))]
+        real = self.data[torch.randint(len(self.data), (cfg.batch_size,), generator=self.generator)]
         with torch.no_grad():
-            fake = m.G(m.noise(cfg.batch_size))
+            fake = m.G(m.noise(cfg.batch_size, self.generator))
         ld = d_loss(m, real, fake, cfg.loss)
         self.opt_d.zero_grad(set_to_none=True)
         ld.backward()
         self.opt_d.step()
         for p in m.D.parameters():
             p.requires_grad_(False)
-        lf = m.logit(m.G(m.noise(cfg.batch_size)))
+        lf = m.logit(m.G(m.noise(cfg.batch_size, self.generator)))
         lg = g_loss_per_sample(lf, cfg.loss).mean()
         self.opt_g.zero_grad(set_to_none=True)
         lg.backward()

@@ -18,6 +18,7 @@ from engine.models.dbm import DBM, MAX_UNITS, SCHEDULES, bernoulli_entropy
 from engine.models.dbm_training import DBMTrainer, GreedyStack, InferenceNet, JointConfig, TrainedDBM, compose_dbm, load_trained
 from engine.models.dbn import DBN
 from engine.models.rbm_training import TrainConfig
+from engine.pair import Comparison
 from engine.params import ARRAY, RESET, Param, Params
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -252,6 +253,14 @@ TRAINING_PARAMS = Params(
 """The DBM training task's parameters: the training page's widgets and ``genlab train dbm``'s options."""
 
 
+TRAINING_COMPARISONS = (
+    Comparison("without and with centering", {"centering": False}, {"centering": True},
+               why="Joint DBM training is fragile; centering the units (Montavon & Müller 2012) keeps it stable (section 20.4.5)."),
+    Comparison("1 against 10 mean-field iterations", {"mf_iterations": 1}, {"mf_iterations": 10},
+               why="The positive phase uses the mean-field posterior Q(h | v); one iteration leaves it far from its fixed point."),
+)  # fmt: skip
+"""The DBM training page's pairs (lab.compare)."""
+
 FILTERS_SHOWN = (64, 32)
 """How many units' filters the training page shows: 64 of layer 1, 32 of every deeper layer."""
 
@@ -369,6 +378,10 @@ class DBMTrainingTask:
         return next((k for k, t in self.parameter_tensors().items() if not torch.isfinite(t).all()), None)
 
     divergence_hint = "lower the learning rate of the phase that diverged (rbm_lr in greedy pretraining, lr in joint training) or the momentum, or turn centering on"
+
+    def shared_data(self) -> tuple:
+        """What training only reads (engine.timeline): the loaded data sets and their binarized rows."""
+        return (self._data_cache, self.binary)
 
     def state(self) -> dict:
         return {

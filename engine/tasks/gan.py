@@ -40,6 +40,7 @@ from engine.models.gan import (
     spread,
 )
 from engine.models.gan_mnist import MnistGANConfig, MnistGANTrainer, fixed_noise, model_from_checkpoint
+from engine.pair import Comparison
 from engine.params import ARRAY, RESET, Param, Params
 
 PRETRAINED_MNIST = Path(__file__).resolve().parents[2] / "assets" / "gan" / "mnist_mlp"
@@ -105,6 +106,14 @@ checked every 100 steps from 1000 to 2000, on average 86-99% of the samples sit 
 mode to mode) and never more than 1 of 8 modes is covered. D only 10x slower collapsed at seed 0 but not at seed 2 (46% on
 one mode), nor on every CPU (see tests/engine/test_gan.py)."""
 
+
+COMPARISONS_2D = (
+    Comparison("minimax against non-saturating G loss", {"loss": "minimax"}, {"loss": "nonsaturating"},
+               why="With minimax, G's gradient vanishes where D rejects its samples confidently; the non-saturating loss keeps it strong (section 20.10.4)."),
+    Comparison("1 against 5 D steps per G step", {"d_steps": 1}, {"d_steps": 5},
+               why="A discriminator trained closer to its optimum gives G a better-informed but sharper gradient."),
+)  # fmt: skip
+"""The GAN 2-D page's pairs (lab.compare)."""
 
 def config_from(params: Mapping[str, Any]) -> GAN2DConfig:
     """The GAN2DConfig part of a flat parameter dict."""
@@ -209,6 +218,10 @@ class GAN2DTask:
             return "discriminator weights"
         return None
 
+    def shared_data(self) -> tuple:
+        """Nothing is only read (engine.timeline): the toy data is small and is rebuilt when its settings change."""
+        return ()
+
     def state(self) -> dict[str, Any]:
         tr = self.trainer
         return {
@@ -263,6 +276,12 @@ default settings, from the checkpoint or from scratch, D(G(z)) stays within 0.01
 steps in a row below 0.05 or above 0.95; at lr_G = 0.1 it sinks below 0.01 for good, pausing the run at steps 94-138
 from the checkpoint and 70-263 from scratch."""
 
+
+MNIST_COMPARISONS = (
+    Comparison("minimax against non-saturating G loss", {"loss": "minimax"}, {"loss": "nonsaturating"},
+               why="With minimax, G's gradient vanishes where D rejects its samples confidently; the non-saturating loss keeps it strong (section 20.10.4)."),
+)  # fmt: skip
+"""The GAN on MNIST page's pair (lab.compare)."""
 
 def read_pretrained() -> checkpoint.Checkpoint | None:
     """The shipped MNIST GAN (assets/gan/mnist_mlp), or None when its files are absent; CheckpointError when they are malformed."""
@@ -340,6 +359,10 @@ class MnistGANTask:
 
     def nonfinite(self) -> str | None:
         return None if is_finite_model(self.trainer.model) else "network weights"
+
+    def shared_data(self) -> tuple:
+        """What training only reads (engine.timeline): the images, the checkpoint and the trainer's copy of the data."""
+        return (self.images, self.pretrained, self.trainer.data)
 
     def state(self) -> dict[str, Any]:
         tr = self.trainer

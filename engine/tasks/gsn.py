@@ -30,6 +30,7 @@ from engine.models.dae import MAX_WALKBACK
 from engine.models.gsn import DEFAULT_HIDDEN_NOISE, MAX_HIDDEN_NOISE, MODEL_KINDS, ChainModel, load_model, save_model
 from engine.models.gsn_training import GSNTrainer
 from engine.models.rbm import RBM, gibbs_step
+from engine.pair import Comparison
 from engine.params import ARRAY, RESET, Param, Params
 from engine.tasks.rbm import load_pretrained
 
@@ -101,6 +102,14 @@ TRAIN_PARAMS = Params(
 )
 """The DAE / GSN training task's parameters: the training page's widgets and ``genlab train gsn``'s options."""
 
+
+COMPARISONS = (
+    Comparison("walkback against one step", {"walkback": 4}, {"walkback": 1},
+               why="Walkback penalises every step of a short chain from the data, so the spurious modes the chain would visit get trained away (section 20.11.3)."),
+    Comparison("low against high corruption", {"noise": 0.1}, {"noise": 0.5},
+               why="More corruption makes each reconstruction a longer jump: the chain mixes faster, the samples get blurrier."),
+)  # fmt: skip
+"""The training page's pairs (lab.compare)."""
 
 def _model_param(names: tuple[str, ...], titles: Mapping[str, str]) -> Param:
     return Param("model_name", names[0], str, choices=names, label="Model", labels={n: titles.get(n, n) for n in names},
@@ -232,6 +241,10 @@ class GSNTrainTask:
             if not bool(torch.isfinite(p).all()):
                 return name
         return None
+
+    def shared_data(self) -> tuple:
+        """What training only reads (engine.timeline): the loaded splits and the trainer's training and held-out rows."""
+        return (self._split_cache, self.trainer.data, self.trainer.heldout, self.inputs)
 
     def state(self) -> Any:
         return copy.deepcopy((self.trainer.model.state_dict(), self.trainer.optimizer.state_dict(), self.trainer.steps))

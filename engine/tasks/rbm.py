@@ -24,6 +24,7 @@ from engine.eval.rbm_monitor import free_energy_gap, hidden_stats, pseudo_log_li
 from engine.models.clamp import region_mask
 from engine.models.rbm import RBM, gibbs_step
 from engine.models.rbm_training import METHODS, RBMTrainer, TrainConfig
+from engine.pair import Comparison
 from engine.params import RESET, Param, Params
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "rbm"
@@ -153,6 +154,16 @@ the training images, PCD's come from chains that keep running. At ε = 3 with mo
 doubles the reconstruction error (9.2 -> 19.1 at seed 0, 20.8 at seed 1): the run pauses, naming the learning rate."""
 
 
+COMPARISONS = (
+    Comparison("CD-1 against PCD", {"method": "cd"}, {"method": "pcd"},
+               why="CD restarts its Gibbs chains at the data every update; PCD keeps them running, so its negative samples wander further from the data (section 18.2)."),
+    Comparison("k = 1 against k = 10 Gibbs steps", {"k": 1}, {"k": 10},
+               why="More Gibbs steps per update bring the negative samples closer to the model's distribution, at ten times the cost."),
+    Comparison("without and with centering", {"centering": False}, {"centering": True},
+               why="Centering (Montavon & Müller) subtracts the units' mean activities inside the energy; the gradient is better conditioned."),
+)  # fmt: skip
+"""The RBM page's pairs (lab.compare): both sides train from the page's other settings and seed."""
+
 def train_config(params: Mapping[str, Any]) -> TrainConfig:
     return TrainConfig(
         method=params["method"], k=int(params["k"]), lr=float(params["lr"]), momentum=float(params["momentum"]),
@@ -260,6 +271,10 @@ class RBMTrainTask:
 
     def nonfinite(self) -> str | None:
         return next((name for name, t in self.rbm.parameters().items() if not torch.isfinite(t).all()), None)
+
+    def shared_data(self) -> tuple:
+        """What training only reads (engine.timeline): the data and the monitors' fixed rows."""
+        return (self.data, self.presented, self.monitor_train, self.monitor_heldout)
 
     def state(self) -> dict[str, Any]:
         return {

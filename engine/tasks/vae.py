@@ -29,6 +29,7 @@ import torch
 from engine import data as datalib
 from engine.models.vae import ACTIVATIONS, DECODER_VARIANCES, LATENT_SIZES, VAE, VAEConfig, make_decoder
 from engine.models.vae_training import RULES, VAETrainer
+from engine.pair import Comparison
 from engine.params import RESET, Param, Params
 
 DATASETS = ("mnist", "frey", "digits")
@@ -159,6 +160,14 @@ COMPARE_PARAMS = Params(
 The batch size acts on Reset, so that training examples seen = step × batch size along the whole curve."""
 
 
+COMPARISONS = (
+    Comparison("AEVB against wake-sleep", {"rule": "aevb"}, {"rule": "wake-sleep"},
+               why="Both train the same encoder and decoder; AEVB follows the ELBO's reparameterized gradient, wake-sleep trains the encoder on dreamed samples (K&W Figure 2)."),
+    Comparison("KL weight β = 1 against β = 4", {"beta": 1.0}, {"beta": 4.0},
+               why="A heavier KL term pulls q(z | x) towards the prior: blurrier reconstructions, a smoother latent space."),
+)  # fmt: skip
+"""The VAE training page's pairs (lab.compare)."""
+
 # --------------------------------------------------------------------------- tasks
 
 
@@ -225,6 +234,10 @@ class VAETask:
 
     def nonfinite(self) -> str | None:
         return self.trainer.nonfinite()
+
+    def shared_data(self) -> tuple:
+        """What training only reads (engine.timeline): the data, its training rows and the held-out rows."""
+        return (self.data, self.rows, self.test_x)
 
     def state(self) -> Any:
         return (self.trainer.state(), self.steps, self.seen)
