@@ -90,7 +90,11 @@ def draw_sides(draw_fast: Callable[[Snapshot], np.ndarray | None], P: Params, co
                 st.markdown(f"**{side_label(P, comparison, side)}**")
                 with live.viewing(side, lambda s, side=side: side_of(s, side, comparison)):
                     pictures.append(draw_fast(side_of(snap, side, comparison)))
-        return side_by_side(pictures)
+        makers = [live.maker(p) for p in pictures]
+        both = side_by_side(pictures)
+        if both is not None and all(makers):
+            live.made(lambda s: side_by_side([f(s) for f in makers]), both)
+        return both
 
     return draw
 
@@ -107,7 +111,9 @@ def draw_curves(metrics: Mapping[str, tuple[str, str]], P: Params, comparison: C
             with column:
                 series = {side: snap.metrics[f"{side}/{name}"] for side in SIDES}
                 labels = {side: side_label(P, comparison, side) for side in SIDES}
-                views.plot(views.curves(series, title, unit, names=labels), key=f"{key}-{name}-{snap.version}")
+                fig = views.curves(series, title, unit, names=labels)
+                fig.update_layout(legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom", "x": 0}, margin={"b": 110})
+                views.plot(fig, key=f"{key}-{name}-{snap.version}")
 
     return draw
 

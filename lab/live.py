@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 from streamlit.errors import StreamlitDuplicateElementKey
 
 from engine.run import RUNNING, Run, Snapshot
@@ -33,6 +34,7 @@ from lab.export import FrameRing
 from lab.scrubber import scrubber
 
 Draw = Callable[[Snapshot], "np.ndarray | None"]
+Picture = Callable[[Snapshot], np.ndarray]
 BURST_SECONDS = 0.9
 BATCHES_PER_SECOND = 8.0
 """How often a playing page sends the browser a batch of new frames (its text and metrics redraw as often);
@@ -50,6 +52,8 @@ class _Batch:
     fresh: bool = True
     """False when nothing was published since the last batch: the pictures only need to stay (lab.frames.keep)."""
     pictures: int = field(default=0)
+    made: list[tuple[Picture, np.ndarray]] = field(default_factory=list)
+    """Each picture drawn in this batch with the function of a snapshot that made it (:func:`made`)."""
 
     def slot(self) -> str:
         self.pictures += 1
@@ -80,6 +84,13 @@ def redrawn(run: Run, draw: Callable[[Snapshot], None], every: float, at: Snapsh
     area()
 
 
+def rewindable(run: Run, key: str) -> tuple[DeltaGenerator, Snapshot | None]:
+    """A slot for a page's live area with the timeline scrubber under it (lab.scrubber): draw the area in the slot
+    (:func:`redrawn` with ``at``), from the kept moment returned (None: the run as it is now)."""
+    area = st.container()
+    return area, scrubber(run, key)
+
+
 def drawing() -> _Batch | None:
     """The batch a live panel is drawing, or None outside one (a still picture)."""
     return _drawing.get()
@@ -90,11 +101,28 @@ def viewing(part: str, view: Callable[[Snapshot], Snapshot]) -> Iterator[None]:
     """Draw one part of what a live panel shows (one side of a pair, engine.pair): the pictures drawn meanwhile get
     the batch's snapshots through ``view`` and keys of their own (``<panel key>.<part>.<n>``)."""
     batch = _drawing.get()
-    token = _drawing.set(None if batch is None else _Batch(f"{batch.key}.{part}", [view(s) for s in batch.snapshots], batch.renderer, batch.fresh))
+    part_batch = None if batch is None else _Batch(f"{batch.key}.{part}", [view(s) for s in batch.snapshots], batch.renderer, batch.fresh)
+    token = _drawing.set(part_batch)
     try:
         yield
     finally:
         _drawing.reset(token)
+        if batch is not None:
+            batch.made += [(lambda s, f=f: f(view(s)), picture) for f, picture in part_batch.made]
+
+
+def made(picture_of: Picture, picture: np.ndarray) -> None:
+    """Note that ``picture_of`` made ``picture`` in the batch being drawn (lab.views.show_frames does), so the panel
+    can draw the same picture of any kept moment (the timeline's GIF)."""
+    batch = _drawing.get()
+    if batch is not None:
+        batch.made.append((picture_of, picture))
+
+
+def maker(picture: np.ndarray | None) -> Picture | None:
+    """The function that made ``picture`` in the batch being drawn, or None."""
+    batch = _drawing.get()
+    return next((f for f, p in batch.made if p is picture), None) if batch is not None and picture is not None else None
 
 
 def live_panel(run: Run, draw_fast: Draw, draw_slow: Draw | None = None, *, key: str, fps: float = 25.0, slow_fps: float = 3.0) -> None:
@@ -129,8 +157,11 @@ def live_panel(run: Run, draw_fast: Draw, draw_slow: Draw | None = None, *, key:
         token = _drawing.set(_Batch(key, batch, renderer, fresh=snap.version != shown[0]))
         try:
             picture = draw_fast(snap)
+            picture_of = maker(picture)
         finally:
             _drawing.reset(token)
+        if picture_of is not None:
+            stage.keep_picture_function(run, picture_of)
         if isinstance(picture, np.ndarray) and snap.version != shown[0]:
             ring.add(snap.step, picture)
         shown[0] = snap.version

@@ -16,18 +16,20 @@ beside the title (:func:`lesson_link`) holds the page's URL with every setting.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from urllib.parse import urlencode
 
 import numpy as np
 import streamlit as st
 
-from engine.run import Run
+from engine.run import Run, Snapshot
 from lab.export import KEPT_FRAMES, FrameRing, frames_gif, settings_png
 from lab.plot_export import rasterize
 from lab.plot_in_place import figure_ring
 
+TIMELINE_FPS = 4.0
+"""Frames per second of the timeline's GIF: its moments are far apart in steps, each stays a while."""
 PRESENT_KEY = "stage.present"
 """Session state of presenter mode; the URL carries it as ``?present=1``."""
 
@@ -180,6 +182,23 @@ def frames(run: Run) -> FrameRing:
     return st.session_state[key]
 
 
+def keep_picture_function(run: Run, picture_of: Callable[[Snapshot], np.ndarray]) -> None:
+    """Remember how the live panel draws ``run``'s picture from a snapshot, for the timeline's GIF (:func:`export_menu`)."""
+    st.session_state[f"stage.picture_of.{id(run)}"] = picture_of
+
+
+def timeline_pictures(run: Run, picture_of: Callable[[Snapshot], np.ndarray]) -> list[tuple[int, np.ndarray]]:
+    """The picture of every moment the run's timeline kept (engine.timeline), oldest first, and of the run now; those
+    of another size than the latest (a setting changed the picture's size) are left out."""
+    moments = [run.moment(step) for step in run.kept_steps()]
+    now = run.snapshot(watch=False)
+    if not moments or moments[-1].step != now.step:
+        moments.append(now)
+    pictures = [(m.step, picture_of(m)) for m in moments]
+    shape = pictures[-1][1].shape
+    return [(step, p) for step, p in pictures if p.shape == shape]
+
+
 def _settings(run: Run, name: str, step: int) -> dict:
     return {"page": name, "step": step, **run.params}
 
@@ -212,3 +231,12 @@ def export_menu(run: Run, name: str, plot: str | None = None) -> None:
 
         st.download_button("Picture (PNG)", data=png, file_name=f"{name}.png", mime="image/png", key=f"{name}-png", icon=":material/image:")
         st.download_button(f"Last {n} frames (GIF)", data=gif, file_name=f"{name}.gif", mime="image/gif", key=f"{name}-gif", icon=":material/animation:")
+        picture_of = st.session_state.get(f"stage.picture_of.{id(run)}") if plot is None else None
+        if picture_of is not None:
+
+            def whole_timeline() -> bytes:
+                kept = timeline_pictures(run, picture_of)
+                return frames_gif([picture for _, picture in kept], fps=TIMELINE_FPS, settings={**_settings(run, name, kept[-1][0]), "steps": [step for step, _ in kept]})
+
+            st.download_button("Whole timeline (GIF)", data=whole_timeline, file_name=f"{name}-timeline.gif", mime="image/gif", key=f"{name}-timeline-gif",
+                               icon=":material/timeline:", help="One frame per moment the run kept: steps 0, 1, 2, 5, 10, 20, ... and the recent ones")  # fmt: skip

@@ -7,10 +7,11 @@ import streamlit as st
 
 from engine.data import toy_points
 from engine.models.gan import MIN_USER_POINTS, VIEW, fit_user_points
+from engine.pair import SIDES, side_of
 from engine.run import Snapshot
-from engine.tasks.gan import PRESETS_2D, GAN2DTask
+from engine.tasks.gan import COMPARISONS_2D, PRESETS_2D, GAN2DTask
+from lab import compare, live, stage, views
 from lab import controls as ui
-from lab import live, stage, views
 from lab.gan.figures import LAYERS, click_grid, curves_figure, fast_figure, gan2d_figure
 
 P = GAN2DTask.PARAMS
@@ -21,6 +22,7 @@ stage.title("GAN on 2-D data, live")
 
 with stage.parameters():
     ui.presets("gan2d", PRESETS_2D, help="Mode collapse: D learns 33x slower than G, G chases one mode. The cure: balanced learning rates.")
+    comparison = compare.choice("gan2d", COMPARISONS_2D)
     shown = ui.param_column(P, ("data", "loss", "optimizer", "lr_g", "lr_d", "d_steps", "batch_size", "seed"), "gan2d", horizontal=("optimizer",))
     st.markdown("**Networks** (changing one restarts from fresh networks)")
     shown |= ui.param_column(P, ("noise_dim", "width_g", "depth_g", "width_d", "depth_d", "gp_weight"), "gan2d")
@@ -37,11 +39,11 @@ if shown["data"] == "custom":
         target_notice, target_ok = f"Not training on your points yet: {err}. Training continues on the previous target.", False
 
 params = P.complete({**shown, "user_points": ui.array_param(points) if shown["data"] == "custom" else ()})
-run = ui.session_run("gan2d.run", GAN2DTask, params if target_ok else {**params, "data": "ring", "user_points": ()}, max_fps=12)
+run = compare.session_run("gan2d.run", GAN2DTask, comparison, params if target_ok else {**params, "data": "ring", "user_points": ()}, max_fps=12)
 if not target_ok:
     params |= {"data": run.params["data"], "user_points": run.params["user_points"]}
 ui.push_params(run, params)
-ui.run_controls(run, "gan2d", export_plot="gan2d.scene")
+ui.run_controls(run, "gan2d", export=comparison is None, export_plot="gan2d.scene")
 centers = toy_points(run.params["data"], 1).centers if run.params["data"] in ("ring", "grid") else None
 
 
@@ -76,7 +78,19 @@ def draw_live(snap: Snapshot) -> None:
             st.plotly_chart(curves_figure(quality, names, "Divergence and mode coverage", "value"), key="gan2d.quality", width="stretch")
 
 
-live.redrawn(run, draw_live, SCENE_EVERY)
+def draw_pair(snap: Snapshot) -> None:
+    """Compare mode: each side's 2-D picture, A left and B right, then both sides' curves on shared charts."""
+    for side, column in zip(SIDES, stage.picture().columns(len(SIDES)), strict=True):
+        seen = side_of(snap, side, comparison)
+        with column:
+            title = f"{compare.side_label(P, comparison, side)}, step {seen.step:,}"
+            views.stage_plot(gan2d_figure(seen.arrays, layers, VIEW, seen.params["loss"], centers, title=title, height=500), key=f"gan2d.scene.{side}", step=seen.step)
+    compare.draw_curves({"js": ("JS divergence", "nats"), "modes_covered": ("Modes covered", "share of the modes")}, P, comparison, "gan2d-pair")(snap)
+
+
+live_area, moment = live.rewindable(run, "gan2d")
+with live_area:
+    live.redrawn(run, draw_live if comparison is None else draw_pair, SCENE_EVERY, at=moment)
 st.caption(
     "Arrows: −∂L_G/∂x at 120 generated points, scaled for visibility (the direction each sample is pushed). "
     "Presets measured over seeds 0-5 (2500 samples): after 2000 steps balanced learning rates cover 7 or 8 of the 8 ring modes; "

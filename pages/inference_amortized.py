@@ -84,14 +84,15 @@ def draw_charts(snap: Snapshot) -> None:
     st.caption(f"Image shown: {heldout_images(data, 1, number)}. The set: {heldout_images(data, len(gap), int(snap.params['first']))}.")
 
 
-with stage.picture():
-    live.redrawn(run, draw_picture, PICTURE_EVERY)
+live_area, moment = live.rewindable(run, "amortized")
+with live_area, stage.picture():
+    live.redrawn(run, draw_picture, PICTURE_EVERY, at=moment)
 st.caption(
     r"Blue: the true posterior p(z|x) = p(x|z) p(z) / p(x) on a grid. Red: the encoder's q(z|x); green: a diagonal Gaussian q optimized for this image alone "
     r"(1σ solid, 2σ dotted). Bar: log p(x) = ELBO(q*) + approximation gap = amortized ELBO + amortization gap + approximation gap (Cremer et al. 2018)."
 )
 with stage.charts():
-    live.redrawn(run, draw_charts, CHARTS_EVERY)
+    live.redrawn(run, draw_charts, CHARTS_EVERY, at=moment)
 stage.explain(
     r"A VAE's encoder *amortizes* inference (section 19.5): one network maps every $\mathbf x$ to a Gaussian "
     r"$q(\mathbf z \mid \mathbf x) = \mathcal N(\boldsymbol\mu(\mathbf x), \operatorname{diag}\boldsymbol\sigma^2(\mathbf x))$. "

@@ -63,7 +63,9 @@ def draw_live(snap: Snapshot) -> None:
             st.plotly_chart(rise_figure(a), key="em.rise", width="stretch", config={"displayModeBar": False})
 
 
-live.redrawn(run, draw_live, REDRAW_EVERY)
+live_area, moment = live.rewindable(run, "em")
+with live_area:
+    live.redrawn(run, draw_live, REDRAW_EVERY, at=moment)
 stage.explain(
     r"A Gaussian mixture has a hidden class $h \in \{1, \dots, K\}$ with $p(h = k) = \pi_k$ and "
     r"$p(\mathbf v \mid h = k) = \mathcal N(\mathbf v; \boldsymbol\mu_k, \boldsymbol\Sigma_k)$. Any $q(h \mid \mathbf v)$ gives a lower bound "

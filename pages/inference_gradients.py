@@ -93,7 +93,9 @@ def draw_live(snap: Snapshot) -> None:
             views.plot(variance_figure(a, index, slopes, label), key="grad-variance")
 
 
-live.redrawn(run, draw_live, REDRAW_EVERY)
+live_area, moment = live.rewindable(run, "grad")
+with live_area:
+    live.redrawn(run, draw_live, REDRAW_EVERY, at=moment)
 stage.explain(
     r"We want $\nabla_\theta\, \mathbb E_{q_\theta(z)}[f(z)]$ for $q_\theta(z) = \mathcal N(z; \mu, \operatorname{diag}\sigma^2)$, $\theta = (\mu, \sigma)$. "
     r"Kingma & Welling (section 2.2, eq. 5) note the naive Monte Carlo estimator"

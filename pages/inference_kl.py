@@ -68,10 +68,11 @@ def draw_curves(snap: Snapshot) -> None:
     st.plotly_chart(divergence_figure(snap.metrics, snap.params["divergence"]), key=f"{KEY}.curves", width="stretch", config={"displayModeBar": False})
 
 
-with stage.picture():
-    live.redrawn(run, draw_picture, REDRAW_EVERY)
-with stage.charts():
-    live.redrawn(run, draw_curves, REDRAW_EVERY)
+live_area, moment = live.rewindable(run, KEY)
+with live_area, stage.picture():
+    live.redrawn(run, draw_picture, REDRAW_EVERY, at=moment)
+with live_area, stage.charts():
+    live.redrawn(run, draw_curves, REDRAW_EVERY, at=moment)
 grid = run.task.grid
 st.caption(
     IDEAS[run.params["divergence"]] + " Blue: p's density; red: q's contours at 1σ and 2σ (Mahalanobis distance 1 and 2); dashed: the optimum where it has a closed form. "

@@ -55,7 +55,9 @@ def draw_live(snap: Snapshot) -> None:
                 st.plotly_chart(pair_figure(a["exact_pair_12"], a["q_pair_12"]), key="mf-pair", width="stretch", config={"displaylogo": False})
 
 
-live.redrawn(run, draw_live, PICTURE_EVERY)
+live_area, moment = live.rewindable(run, "mf")
+with live_area:
+    live.redrawn(run, draw_live, PICTURE_EVERY, at=moment)
 stage.explain(
     r"**Binary sparse coding** (section 19.4.1): $p(h_i = 1) = \sigma(b_i)$ and $p(\mathbf v\mid\mathbf h) = \mathcal N(\mathbf v; \mathbf W\mathbf h, \beta^{-1})$ "
     r"with 8-dimensional $\mathbf v$ and unit-norm features $\mathbf W_{:,i}$. The posterior $p(\mathbf h\mid\mathbf v)$ couples the units, so mean field fits "

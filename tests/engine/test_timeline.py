@@ -11,10 +11,18 @@ import pytest
 from engine.run import IDLE, PAUSED, Run, Series, Snapshot
 from engine.tasks.dbm import DBMTrainingTask
 from engine.tasks.gan import GAN2DTask, MnistGANTask
+from engine.inference import which_kl
 from engine.tasks.gsn import GSNTrainTask
+from engine.tasks.inference.amortized import AmortizedGapTask
+from engine.tasks.inference.em import EMTask
+from engine.tasks.inference.gradients import GradientsTask
+from engine.tasks.inference.kl import WhichKLTask
+from engine.tasks.inference.meanfield import MeanFieldTask
+from engine.tasks.inference.sparse import SparseCodingTask
 from engine.tasks.rbm import RBMTrainTask
 from engine.tasks.vae import VAETask
 from engine.timeline import Timeline, landmark_steps, task_copy
+from tests.engine.test_inference_amortized import binary_images, small_vae
 
 
 def test_landmarks_are_one_two_five_per_decade():
@@ -159,6 +167,12 @@ TASKS = {
     "gan-mnist": (_mnist_gan, {"start": "scratch", "width": 32, "batch_size": 16}),
     "gsn": (GSNTrainTask, {"dataset": "digits", "start": "scratch", "hidden": 32, "batch_size": 20}),
     "dbm": (DBMTrainingTask, {"dataset": "digits", "n1": 16, "n2": 8, "greedy_updates": 12, "batch_size": 20, "n_chains": 10}),
+    "em": (EMTask, {"n_iter": 200}),
+    "which-kl": (lambda: WhichKLTask(which_kl.make_grid(7.0, 41)), {}),
+    "gradients": (GradientsTask, {}),
+    "mean-field": (MeanFieldTask, {}),
+    "sparse": (SparseCodingTask, {"dataset": "digits"}),
+    "amortized": (lambda: AmortizedGapTask(small_vae(0), binary_images(8)), {"n_images": 5}),
 }
 
 

@@ -82,3 +82,32 @@ def test_the_gan_on_mnist_compares_its_losses_from_the_pretrained_start(monkeypa
     headers = [m.value for m in at.markdown if m.value.startswith(("**A ·", "**B ·"))]
     assert len(headers) == 2 and "minimax" in headers[0].lower() and "non-saturating" in headers[1].lower(), headers
     assert {slot.split(".")[-2] for slot in live_frames(at) if slot.startswith("ganm.live.pair")} == {"A", "B"}
+
+
+def test_the_gan_2d_pair_draws_two_scenes_and_the_shared_curves():
+    from tests.lab.conftest import stage_figures
+
+    at = _open("gan_2d.py", {"gan2d.compare": "1 against 5 D steps per G step"})
+    assert not at.exception, at.exception
+    for _ in range(2):
+        at.button(key="gan2d.step").click().run()
+    assert not at.exception, at.exception
+    scenes = {key.rsplit(".", 1)[-1]: fig for key, fig in stage_figures(at).items() if ".scene." in key}
+    assert set(scenes) == {"A", "B"}
+    titles = [fig["layout"]["title"]["text"] for fig in scenes.values()]
+    assert any("A · D steps per G step k: 1" in t for t in titles) and any("B · D steps per G step k: 5" in t for t in titles), titles
+    assert all("step 2" in t for t in titles)
+    assert not [b for b in at.get("popover") if "Export" in str(b.proto)]  # one picture per side: no single picture to export
+
+
+def test_scrubbing_em_shows_an_earlier_half_step_and_resumes_from_it():
+    at = _open("inference_em.py", {})
+    for _ in range(6):
+        at.button(key="em.step").click().run()
+    assert any("iteration 3, after the M-step" in c.value for c in at.caption)
+    at.select_slider(key="em.moment").set_value(2).run()
+    assert not at.exception
+    assert any("iteration 1, after the M-step" in c.value for c in at.caption)
+    at.button(key="em.resume").click().run()
+    at.button(key="em.step").click().run()
+    assert any("iteration 2, after the E-step" in c.value for c in at.caption)

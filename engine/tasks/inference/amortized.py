@@ -70,6 +70,10 @@ class AmortizedGapTask:
         if params["index"] >= params["n_images"]:
             raise ValueError(f"index (the image shown) must be between 0 and {params['n_images'] - 1}, got {params['index']}")
 
+    def shared_data(self) -> tuple:
+        """What a copy of this task shares (engine.timeline): the trained VAE whose posteriors are fitted, and the held-out images."""
+        return (self.model, self.heldout)
+
     def reset(self, params: Mapping[str, Any]) -> None:
         self.x = self.heldout[params["first"] : params["first"] + params["n_images"]].float()
         self.rule = am.hermite_rule(params["hermite"])

@@ -58,6 +58,10 @@ class EMTask:
 
     PARAMS = EM_PARAMS
 
+    def shared_data(self) -> tuple:
+        """What a copy of this task shares (engine.timeline): nothing, the points and θ are small."""
+        return ()
+
     def reset(self, p: Mapping[str, Any]) -> None:
         self.v = em.blob_data(p["layout"], int(p["n_points"]), int(p["seed"]))
         self.rng = np.random.default_rng(int(p["seed"]) + 1)

@@ -91,6 +91,10 @@ class GradientsTask:
     def check_params(self, params: Mapping[str, Any]) -> None:
         component_index(params["component"], int(params["dim"]))
 
+    def shared_data(self) -> tuple:
+        """What a copy of this task shares (engine.timeline): nothing, the estimates and their running sums are small."""
+        return ()
+
     def reset(self, p: Mapping[str, Any]) -> None:
         dim = int(p["dim"])
         self.function = p["function"]

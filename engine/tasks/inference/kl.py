@@ -85,6 +85,10 @@ class WhichKLTask:
         self.log_p = kl.target_log_density(self.target, self.grid.points)
         self.p_view = torch.exp(kl.target_log_density(self.target, self.view_points)).numpy().reshape(len(self.view_axis), -1)
 
+    def shared_data(self) -> tuple:
+        """What a copy of this task shares (engine.timeline): the quadrature grid, the same for every target."""
+        return (self.grid,)
+
     def reset(self, params: Mapping[str, Any]) -> None:
         self.params = dict(params)
         std = float(params["start_std"])

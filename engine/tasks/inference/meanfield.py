@@ -64,6 +64,10 @@ class MeanFieldTask:
 
     PARAMS = PARAMS
 
+    def shared_data(self) -> tuple:
+        """What a copy of this task shares (engine.timeline): nothing, the two small models and their iterates are small."""
+        return ()
+
     def reset(self, p: Mapping[str, Any]) -> None:
         self.part = p["part"]
         self.iteration = 0

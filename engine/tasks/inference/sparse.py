@@ -154,6 +154,10 @@ class SparseCodingTask:
     def __init__(self, root: str | None = None):
         self.root = root
 
+    def shared_data(self) -> tuple:
+        """What a copy of this task shares (engine.timeline): the image patches."""
+        return (self.patches,)
+
     def reset(self, params: Mapping[str, Any]) -> None:
         self.patches = load_patches(params["dataset"], params["n_patches"], params["seed"], self.root)
         self.x = self.patches.train
