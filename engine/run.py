@@ -22,19 +22,20 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from engine.admission import Admission
 from engine.device import training_threads, use_threads_here
 from engine.timeline import CAP_BYTES, Timeline, resumed, task_copy
 
 log = logging.getLogger(__name__)
 
-IDLE, RUNNING, PAUSED, FAILED, CLOSED = "idle", "running", "paused", "failed", "closed"
+IDLE, RUNNING, WAITING, PAUSED, FAILED, CLOSED = "idle", "running", "waiting", "paused", "failed", "closed"
 
 
 @runtime_checkable
@@ -158,7 +159,8 @@ class Run:
     stay readable (:meth:`since`), so a page that draws a few times a second
     still shows every frame a chain published. Its :class:`engine.timeline.Timeline` keeps moments of the whole
     run, at most ``timeline_bytes`` of them (0: none), to look back at (:meth:`moment`) and to resume from
-    (:meth:`resume_from`).
+    (:meth:`resume_from`). Under an :class:`engine.admission.Admission` (a shared server's limits) Play may have to
+    wait for a free worker: the run is ``waiting`` (:meth:`waiting_place`) until its turn comes, then plays.
     """
 
     def __init__(
@@ -173,6 +175,8 @@ class Run:
         history: int = 4000,
         recent: int = 16,
         timeline_bytes: int = CAP_BYTES,
+        admission: Admission | None = None,
+        session: Hashable = None,
     ):
         self.task = task
         self.idle_timeout = idle_timeout
@@ -188,6 +192,7 @@ class Run:
         self._snap_lock = threading.Lock()
         self._recent: deque[Snapshot] = deque(maxlen=recent)
         self._timeline = Timeline(cap_bytes=timeline_bytes)
+        self._admission, self._session = admission, session
         self._thread: threading.Thread | None = None
         self._status, self._message = IDLE, ""
         self._version = 0
@@ -237,14 +242,16 @@ class Run:
             self._cond.notify_all()
 
     def start(self) -> None:
-        """Play: start (or resume) stepping in the background thread."""
+        """Play: start (or resume) stepping in the background thread; under an admission past its limits, wait in
+        line first (status ``waiting``)."""
         with self._cond:
             if self._status == CLOSED:
                 raise RuntimeError("this run is closed")
             if self._status == FAILED:
                 raise RuntimeError(f"this run failed ({self._message}); reset it first")
-            self._status, self._message = RUNNING, ""
             self._last_read = time.monotonic()
+            place = self._admission.request(self, self._session) if self._admission is not None else 0
+            self._status, self._message = (RUNNING, "") if place == 0 else (WAITING, "")
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._loop, name=f"genlab-run-{type(self.task).__name__}", daemon=True)
                 self._thread.start()
@@ -253,12 +260,42 @@ class Run:
 
     resume = start
 
-    def pause(self, message: str = "") -> None:
-        """Stop stepping after the step in progress; the model stays as it is."""
+    def admitted(self) -> None:
+        """The admission's call when this waiting run's turn has come: it plays (unless it stopped meanwhile)."""
         with self._cond:
-            if self._status in (RUNNING, IDLE):
+            playing = self._status == WAITING
+            if playing:
+                self._status = RUNNING
+                self._cond.notify_all()
+        if not playing:
+            self._leave_admission()
+        self._publish()
+
+    def waiting_place(self) -> int | None:
+        """While waiting for a free worker, the run's place in line (1: next); otherwise None."""
+        if self._status != WAITING or self._admission is None:
+            return None
+        return self._admission.place(self) or None
+
+    def watched(self) -> bool:
+        """Whether someone read this run within its ``idle_timeout``."""
+        return time.monotonic() - self._last_read <= self.idle_timeout
+
+    def away_message(self) -> str:
+        return f"Paused while you were away: nobody looked at this run for {self.idle_timeout:.0f} s. Press Play to go on."
+
+    def _leave_admission(self) -> None:
+        """Give this run's worker (or its place in line) back to the admission, if it has one."""
+        if self._admission is not None:
+            self._admission.release(self)
+
+    def pause(self, message: str = "") -> None:
+        """Stop stepping after the step in progress (or leave the line); the model stays as it is."""
+        with self._cond:
+            if self._status in (RUNNING, IDLE, WAITING):
                 self._status, self._message = PAUSED, message
             self._cond.notify_all()
+        self._leave_admission()
         self._publish()
 
     def step(self, n: int = 1) -> Snapshot:
@@ -280,8 +317,9 @@ class Run:
         with self._cond:
             if self._status == CLOSED:
                 raise RuntimeError("this run is closed")
-            self._status = PAUSED if self._status in (RUNNING, FAILED, PAUSED) else IDLE
+            self._status = PAUSED if self._status in (RUNNING, WAITING, FAILED, PAUSED) else IDLE
             self._message = ""
+        self._leave_admission()
         with self._task_lock:
             try:
                 self._fresh_start()
@@ -295,6 +333,7 @@ class Run:
         with self._cond:
             self._status = CLOSED
             self._cond.notify_all()
+        self._leave_admission()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=30)
         self._publish()
@@ -357,6 +396,7 @@ class Run:
         with self._cond:
             self._status = PAUSED if self._status != IDLE else IDLE
             self._message = ""
+        self._leave_admission()
         with self._task_lock:
             fresh = resumed(kept.task, self.task)
             self.task.__dict__.clear()
@@ -446,6 +486,7 @@ class Run:
             if self._status != CLOSED:
                 self._status = PAUSED
             self._message = f"Paused: {what} became {kind} at step {bad_step}; {where}. Try this: {hint}."
+        self._leave_admission()
         raise Diverged(self._message)
 
     def _wrecked(self, why: str) -> None:
@@ -454,12 +495,14 @@ class Run:
             if self._status != CLOSED:
                 self._status = PAUSED
             self._message = f"Paused at step {self._step}: {why}. Try this: {hint}, then press Play (or Reset)."
+        self._leave_admission()
         raise Diverged(self._message)
 
     def _fail(self, err: BaseException) -> None:
         log.exception("run failed")
         with self._cond:
             self._status, self._message = FAILED, f"{type(err).__name__}: {err}"
+        self._leave_admission()
         self._publish()
 
     def _loop(self) -> None:
@@ -472,8 +515,8 @@ class Run:
                 if self._status == CLOSED:
                     return
                 sps, per_frame = self._speed
-            if time.monotonic() - self._last_read > self.idle_timeout:
-                self.pause(f"Paused while you were away: nobody looked at this run for {self.idle_timeout:.0f} s. Press Play to go on.")
+            if not self.watched():
+                self.pause(self.away_message())
                 continue
             t0 = time.perf_counter()
             publish = sps is not None or self._publish_due(time.monotonic())  # decided before the steps: they are checked for it

@@ -87,7 +87,17 @@ def serve_command(port: int, headless: bool) -> list[str]:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    print(f"Generative Models Lab on http://localhost:{args.port}", flush=True)
+    from lab.limits import MAX_RUNS_ENV, PER_SESSION_ENV, limits_from_env
+
+    for flag, name, value in (("--max-runs", MAX_RUNS_ENV, args.max_runs), ("--max-runs-per-session", PER_SESSION_ENV, args.max_runs_per_session)):
+        if value is not None:
+            if value < 0:
+                print(f"error: {flag} must be 0 (no limit) or more, got {value}", file=sys.stderr)
+                return 2
+            os.environ[name] = str(value)  # the lab server (a child process) reads them (lab.limits)
+    limits = limits_from_env()
+    print(f"Generative Models Lab on http://localhost:{args.port} (runs playing at once: {limits.max_running or 'no limit'} on the server, "
+          f"{limits.per_session or 'no limit'} per session)", flush=True)  # fmt: skip
     return subprocess.call(serve_command(args.port, args.headless))
 
 
@@ -134,6 +144,9 @@ def build_parser(fams: dict[str, ModuleType]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="genlab", description="Generative Models Lab: start the lab, or train, evaluate and benchmark models.")
     parser.add_argument("--port", type=int, default=int(os.environ.get("GENLAB_PORT", "8501")), help="port for the lab (default 8501)")
     parser.add_argument("--headless", action="store_true", help="do not open a browser")
+    parser.add_argument("--max-runs", type=int, default=None, help="runs the server plays at once, the rest wait in line (default: no limit; $GENLAB_MAX_RUNS)")
+    parser.add_argument("--max-runs-per-session", type=int, default=None,
+                        help="runs one browser session plays at once (default 3; $GENLAB_MAX_RUNS_PER_SESSION; 0: no limit)")  # fmt: skip
     sub = parser.add_subparsers(dest="command")
 
     d = sub.add_parser("data", help="datasets: fetch before a class, or list what is on disk")

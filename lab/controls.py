@@ -23,8 +23,9 @@ import numpy as np
 import streamlit as st
 
 from engine.params import ARRAY, RESET, Param, Params
-from engine.run import FAILED, RUNNING, Run, Task
+from engine.run import FAILED, RUNNING, WAITING, Run, Task
 from lab import stage
+from lab.limits import admission
 
 SPEEDS: dict[str, float | None] = {
     "1 step / 4 s": 0.25,
@@ -67,10 +68,18 @@ def session_run(key: str, make_task: Callable[[], Task], params: Mapping[str, An
     playing does not slow the next demo); the thread is closed when the browser session ends. A key declared in
     :data:`SHARED_RUNS` is also offered to the pages that read it (:func:`shared_run`).
     """
-    run = _cached_run(key, make_task, dict(params), {"idle_timeout": AWAY_PAUSE_SECONDS, **run_kwargs})
+    run = _cached_run(key, make_task, dict(params), {"idle_timeout": AWAY_PAUSE_SECONDS, "admission": admission(), "session": _session_id(), **run_kwargs})
     if key in SHARED_RUNS:
         st.session_state[_shared_key(key)] = run
     return run
+
+
+def _session_id() -> str | None:
+    """This browser session's id (a run counts against its session's limit, lab.limits)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else None
 
 
 def shared_run(key: str) -> Run | None:
@@ -126,7 +135,7 @@ def run_controls(run: Run, key: str, *, step_label: str = "Step", show_speed: bo
     steps, R resets."""
     if st.session_state.pop(f"{key}.preset_pending", False):  # a preset was applied (presets): start again from it
         run.reset()
-    running = run.status == RUNNING
+    running = run.status in (RUNNING, WAITING)
     with st.container(horizontal=True, vertical_alignment="center", key=f"{key}-runbar"):
         if st.button("Play", icon=":material/play_arrow:", key=f"{key}.play", disabled=running or run.status == FAILED, type="primary", help="Key: Space"):
             run.start()
@@ -158,8 +167,33 @@ def run_controls(run: Run, key: str, *, step_label: str = "Step", show_speed: bo
     status_line(run)
 
 
+def _limits_text() -> str:
+    limits = admission().limits
+    parts = ([f"{limits.max_running} run{'s' * (limits.max_running != 1)}"] if limits.max_running else []) + ([f"{limits.per_session} per session"] if limits.per_session else [])
+    return " and ".join(parts) or "as many runs as asked"
+
+
+WAITING_POLL_S = 1.0
+"""How often a page waiting for a free worker looks at its place in line."""
+
+
 def status_line(run: Run) -> None:
-    """The run's state in words: a warning when it paused itself, an error when it failed."""
+    """The run's state in words: its place in line while it waits for a free worker (updated every second, the page
+    redrawn when its turn comes), a warning when it paused itself, an error when it failed."""
+    if run.status == WAITING:
+
+        @st.fragment(run_every=WAITING_POLL_S)
+        def waiting() -> None:
+            run.snapshot()  # the page is open: the run keeps its place (engine.admission)
+            place = run.waiting_place()
+            if place is None:  # its turn came (or it stopped): the run bar changes
+                st.rerun()
+            ahead = "you are next" if place == 1 else f"{place - 1} ahead"
+            st.info(f"Waiting for a free worker: {ahead}. This server plays at most {_limits_text()} at once; the run starts by itself. "
+                    "Press Pause to leave the line.", icon=":material/hourglass_top:")  # fmt: skip
+
+        waiting()
+        return
     snap = run.snapshot()
     if snap.status == FAILED:
         st.error(f"The run failed: {snap.message}. Press Reset to start again.", icon=":material/error:")
