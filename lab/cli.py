@@ -87,6 +87,7 @@ def serve_command(port: int, headless: bool) -> list[str]:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from engine.executor import RAY_ADDRESS_ENV, ray_address
     from lab.limits import MAX_RUNS_ENV, PER_SESSION_ENV, limits_from_env
 
     for flag, name, value in (("--max-runs", MAX_RUNS_ENV, args.max_runs), ("--max-runs-per-session", PER_SESSION_ENV, args.max_runs_per_session)):
@@ -95,9 +96,11 @@ def _serve(args: argparse.Namespace) -> int:
                 print(f"error: {flag} must be 0 (no limit) or more, got {value}", file=sys.stderr)
                 return 2
             os.environ[name] = str(value)  # the lab server (a child process) reads them (lab.limits)
+    if args.ray:
+        os.environ[RAY_ADDRESS_ENV] = args.ray  # engine.executor
     limits = limits_from_env()
     print(f"Generative Models Lab on http://localhost:{args.port} (runs playing at once: {limits.max_running or 'no limit'} on the server, "
-          f"{limits.per_session or 'no limit'} per session)", flush=True)  # fmt: skip
+          f"{limits.per_session or 'no limit'} per session; runs train {'in the Ray cluster at ' + ray_address() if ray_address() else 'in this process'})", flush=True)  # fmt: skip
     return subprocess.call(serve_command(args.port, args.headless))
 
 
@@ -144,6 +147,7 @@ def build_parser(fams: dict[str, ModuleType]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="genlab", description="Generative Models Lab: start the lab, or train, evaluate and benchmark models.")
     parser.add_argument("--port", type=int, default=int(os.environ.get("GENLAB_PORT", "8501")), help="port for the lab (default 8501)")
     parser.add_argument("--headless", action="store_true", help="do not open a browser")
+    parser.add_argument("--ray", metavar="ADDRESS", default=None, help="train every run in an actor of this Ray cluster (e.g. 127.0.0.1:6379; $GENLAB_RAY_ADDRESS; needs genlab[ray])")
     parser.add_argument("--max-runs", type=int, default=None, help="runs the server plays at once, the rest wait in line (default: no limit; $GENLAB_MAX_RUNS)")
     parser.add_argument("--max-runs-per-session", type=int, default=None,
                         help="runs one browser session plays at once (default 3; $GENLAB_MAX_RUNS_PER_SESSION; 0: no limit)")  # fmt: skip

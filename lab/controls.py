@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
+from engine.executor import make_run
 from engine.params import ARRAY, RESET, Param, Params
 from engine.run import FAILED, RUNNING, WAITING, Run, Task
 from lab import stage
@@ -43,7 +44,7 @@ def _release(run: Run) -> None:
 
 @st.cache_resource(scope="session", on_release=_release, show_spinner="Building the model ...")
 def _cached_run(key: str, _make_task: Callable[[], Task], _params: dict, _run_kwargs: dict) -> Run:
-    return Run(_make_task(), _params, **_run_kwargs)
+    return make_run(_make_task, _params, **_run_kwargs)  # a thread here, or a Ray actor (engine.executor)
 
 
 SHARED_RUNS: dict[str, str] = {
