@@ -7,9 +7,11 @@ does not change. Snapshots travel as plain dicts of NumPy arrays through Ray's o
 trains with that many threads.
 
 The page's own copy of the task (:attr:`RayRun.task`, reset with the same parameters) answers what pages read from a
-task (its data, names, sizes); it never trains. A shared server's limits (engine.admission) are kept by the web
-server: a run past them waits here, not in the cluster. When the worker process dies, the run fails with a message
-and Reset starts a new actor; nothing else on the server is affected.
+task (its data, names, sizes); it never trains. Until the cluster has room for the actor (each asks for its CPUs),
+the run is ``waiting`` and shows that copy's step-0 picture; parameter changes and Play made meanwhile reach the
+actor when it starts. A shared server's limits (engine.admission) are kept by the web server: a run past them waits
+here, not in the cluster. When the worker process dies, the run fails with a message and Reset starts a new actor;
+nothing else on the server is affected.
 """
 
 from __future__ import annotations
@@ -86,10 +88,13 @@ class RayRun:
         self._waiting = False
         self._lost: str | None = None
         self._closed = False
-        self._last: Snapshot | None = None
         self._last_read = time.monotonic()
+        self._params = dict(params)
+        self._pending: dict[str, Any] = {}
+        self._start_when_ready = False
+        self._speed = (run_kwargs.get("steps_per_second"), int(run_kwargs.get("steps_per_frame", 1)))
         self._actor = self._new_actor(params)
-        self._last = self.snapshot()
+        self._last = self._placeholder()
 
     # ------------------------------------------------------------------ the actor
 
@@ -98,7 +103,35 @@ class RayRun:
         gpus = float(os.environ.get(GPUS_ENV, "0"))
         actor_class = self._ray.remote(num_cpus=cpus, num_gpus=gpus, max_restarts=0)(RunActor)
         self._lost = None
-        return actor_class.remote(self._make_task, dict(params), self._run_kwargs, max(1, int(cpus)))
+        actor = actor_class.remote(self._make_task, dict(params), self._run_kwargs, max(1, int(cpus)))
+        self._started = actor.pid.remote()  # done once the cluster has placed the actor and built its run
+        return actor
+
+    def _ready(self) -> bool:
+        """Whether the actor runs; the first time it does, what was asked meanwhile is sent to it."""
+        if self._started is None:
+            return True
+        if not self._ray.wait([self._started], timeout=0)[0]:
+            return False
+        self._started = None
+        try:
+            if self._pending:
+                self._call("call", "update_params", **self._pending)
+                self._pending = {}
+            self._call("call", "set_speed", *self._speed)
+            if self._start_when_ready:
+                self._start_when_ready = False
+                self._call("call", "start")
+        except RuntimeError:
+            if self._lost is None:
+                raise
+        return True
+
+    def _placeholder(self) -> Snapshot:
+        """What the page shows while the cluster has no room for the actor yet: the page's own task at step 0."""
+        cpus = os.environ.get(CPUS_ENV, "1")
+        return Snapshot(0, 0, 0.0, WAITING, f"Waiting for the Ray cluster to start this run's worker (each run asks for {cpus} CPU); it starts by itself.",
+                        MappingProxyType({}), MappingProxyType(dict(self.task.arrays())), MappingProxyType({**self._params, **self._pending}))  # fmt: skip
 
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         """Call the actor and wait; its exceptions come back as themselves, a dead worker fails the run."""
@@ -128,31 +161,35 @@ class RayRun:
             return CLOSED
         if self._lost is not None:
             return FAILED
-        if self._waiting:
+        if self._waiting or not self._ready():
             return WAITING
         return self._call("get", "status")
 
     @property
     def params(self) -> Mapping[str, Any]:
+        if not self._ready():
+            return MappingProxyType({**self._params, **self._pending})
         return MappingProxyType(self._call("get", "params"))
 
     @property
     def speed(self) -> tuple[float | None, int]:
-        return tuple(self._call("get", "speed"))
+        return tuple(self._call("get", "speed")) if self._ready() else self._speed
 
     @property
     def thread_alive(self) -> bool:
-        return self._lost is None and self._call("get", "thread_alive")
+        return self._lost is None and self._ready() and self._call("get", "thread_alive")
 
     @property
     def timeline_bytes(self) -> int:
-        return self._call("get", "timeline_bytes")
+        return self._call("get", "timeline_bytes") if self._ready() else 0
 
     def snapshot(self, watch: bool = True) -> Snapshot:
         if watch:
             self._last_read = time.monotonic()
         if self._lost is not None:
             return replace(self._last, status=FAILED, message=f"this run's worker stopped ({self._lost}); press Reset to start a new one")
+        if not self._ready():
+            return self._placeholder()
         try:
             snap = restored(self._call("call", "snapshot", watch))
         except RuntimeError:
@@ -169,24 +206,39 @@ class RayRun:
     def since(self, version: int, watch: bool = True) -> list[Snapshot]:
         if watch:
             self._last_read = time.monotonic()
+        if not self._ready():
+            return [self._placeholder()]
         return [restored(s) for s in self._call("call", "since", version, watch)]
 
     def kept_steps(self) -> list[int]:
-        return self._call("call", "kept_steps")
+        return self._call("call", "kept_steps") if self._ready() else []
 
     def moment(self, step: int) -> Snapshot:
         return restored(self._call("call", "moment", step))
 
     def resumable(self, step: int) -> bool:
-        return self._call("call", "resumable", step)
+        return self._ready() and self._call("call", "resumable", step)
 
     # ------------------------------------------------------------------ controls
 
     def update_params(self, **changes: Any) -> None:
-        self._call("call", "update_params", **changes)
+        if self._ready():
+            self._call("call", "update_params", **changes)
+            return
+        candidate = {**self._params, **self._pending, **changes}
+        declared = getattr(self.task, "PARAMS", None)
+        if declared is not None:
+            declared.check(candidate)
+        if hasattr(self.task, "check_params"):
+            self.task.check_params(candidate)
+        self._pending.update(changes)
 
     def set_speed(self, steps_per_second: float | None = None, steps_per_frame: int | None = None) -> None:
-        self._call("call", "set_speed", steps_per_second, steps_per_frame)
+        frame = self._speed[1] if steps_per_frame is None else int(steps_per_frame)
+        Run._check_speed(steps_per_second, frame)
+        self._speed = (steps_per_second, frame)
+        if self._ready():
+            self._call("call", "set_speed", steps_per_second, frame)
 
     def start(self) -> None:
         status = self.status
@@ -198,7 +250,13 @@ class RayRun:
         place = self._admission.request(self, self._session) if self._admission is not None else 0
         self._waiting = place > 0
         if not self._waiting:
+            self._begin()
+
+    def _begin(self) -> None:
+        if self._ready():
             self._call("call", "start")
+        else:
+            self._start_when_ready = True
 
     resume = start
 
@@ -206,7 +264,7 @@ class RayRun:
         """The admission's call when this waiting run's turn has come."""
         if self._waiting:
             self._waiting = False
-            self._call("call", "start")
+            self._begin()
         else:
             self._leave_admission()
 
@@ -226,8 +284,8 @@ class RayRun:
             self._admission.release(self)
 
     def pause(self, message: str = "") -> None:
-        self._waiting = False
-        if self._lost is None:
+        self._waiting = self._start_when_ready = False
+        if self._lost is None and self._ready():
             self._call("call", "pause", message)
         self._leave_admission()
 
@@ -236,10 +294,12 @@ class RayRun:
 
     def reset(self) -> None:
         """A fresh model from the current parameters; after a lost worker, a new actor."""
-        self._waiting = False
+        self._waiting = self._start_when_ready = False
         self._leave_admission()
-        if self._lost is not None:
-            params = self._last.params
+        if self._lost is not None or not self._ready():
+            params = {**self._last.params, **self._pending} if self._lost is not None else {**self._params, **self._pending}
+            self._ray.kill(self._actor)
+            self._params, self._pending = dict(params), {}
             self._actor = self._new_actor(params)
         else:
             self._call("call", "reset")
@@ -252,9 +312,9 @@ class RayRun:
         self._call("call", "resume_from", step)
 
     def close(self) -> None:
-        self._waiting = False
+        self._waiting = self._start_when_ready = False
         self._leave_admission()
-        if self._lost is None:
+        if self._lost is None and self._ready():
             try:
                 self._call("call", "close")
             except RuntimeError:

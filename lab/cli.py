@@ -171,6 +171,7 @@ def build_parser(fams: dict[str, ModuleType]) -> argparse.ArgumentParser:
             _add_live_bench(models)
             _add_memory_bench(models)
             _add_history_bench(models)
+            _add_classroom_bench(models)
     return parser
 
 
@@ -203,6 +204,16 @@ def _add_history_bench(models: argparse._SubParsersAction) -> None:
     hp.add_argument("--json", action="store_true", help="print the result as one JSON object on the last line")
 
 
+def _add_classroom_bench(models: argparse._SubParsersAction) -> None:
+    cp = models.add_parser("classroom", help="a class on one server: N headless Chromium sessions each playing a page, with runs in threads and in Ray actors")
+    cp.add_argument("--sessions", type=int, default=10, help="browser sessions, each playing a page (default 10)")
+    cp.add_argument("--seconds", type=float, default=300.0, help="seconds measured while they all play (default 300)")
+    cp.add_argument("--executors", nargs="+", default=["thread", "ray"], help="where runs train: thread, ray (the bench starts a local Ray head); default both")
+    cp.add_argument("--chromium", default=None, help="Chromium executable (default: $GENLAB_CHROMIUM or /usr/bin/chromium)")
+    cp.add_argument("--bench-port", type=int, default=8767, help="port of the lab server the bench starts (default 8767)")
+    cp.add_argument("--json", action="store_true", help="print the result as one JSON object on the last line")
+
+
 def main(argv: list[str] | None = None) -> int:
     fams = families()
     args = build_parser(fams).parse_args(argv)
@@ -225,6 +236,10 @@ def main(argv: list[str] | None = None) -> int:
             from lab.memory_bench import run_bench as memory_bench
 
             result = memory_bench(args.sessions, args.settle, args.chromium, args.bench_port)
+        elif args.command == "bench" and args.model == "classroom":
+            from lab.classroom_bench import run_bench as classroom_bench
+
+            result = classroom_bench(args.sessions, args.seconds, args.executors, args.chromium, args.bench_port)
         elif args.command == "bench" and args.model == "history":
             from lab.history_bench import run_bench as history_bench
 

@@ -134,6 +134,10 @@ class MeanFieldTask:
         h, w = self.trained.dbm.config.image_shape or (1, self.trained.dbm.sizes[0])
         return check_images(image, h, w).to(self.images.dtype)
 
+    def shared_data(self) -> tuple:
+        """What inference only reads (engine.timeline): the trained DBM (and its copy at another coupling), the DBN and the images."""
+        return (self.trained, self.dbm, self.dbn, self.images)
+
     def reset(self, p: Mapping[str, Any]) -> None:
         self.dbm = self.trained.dbm.copy() if float(p["coupling"]) != 1.0 else self.trained.dbm
         if float(p["coupling"]) != 1.0:
@@ -449,6 +453,10 @@ class SamplingTask:
     def __init__(self, trained: TrainedDBM):
         self.dbm = trained.dbm
         self.dbn = DBN.from_stack(trained.stack)
+
+    def shared_data(self) -> tuple:
+        """What sampling only reads (engine.timeline): the DBM and the DBN."""
+        return (self.dbm, self.dbn)
 
     def reset(self, p: Mapping[str, Any]) -> None:
         n = p["n_chains"]

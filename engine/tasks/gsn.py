@@ -271,6 +271,10 @@ class _ChainTaskBase:
         self.models, self.split, self.classifier = dict(models), split, classifier
         self.PARAMS = self.declare(self.models, titles)
 
+    def shared_data(self) -> tuple:
+        """What a chain only reads (engine.timeline): the models, the data split and the digit classifier."""
+        return (self.models, self.split, self.classifier)
+
     def _model(self, params: Mapping[str, Any]) -> ChainModel:
         return self.models[params["model_name"]]
 
@@ -345,6 +349,10 @@ class ClampedChainTask(_ChainTaskBase):
         n = len(self.split.heldout)
         if params["first"] >= n:
             raise ValueError(f"first must be below the number of held-out images ({n}): between 0 and {n - 1}, got {params['first']}")
+
+    def shared_data(self) -> tuple:
+        """What a clamped chain only reads (engine.timeline): the base's, and the RBM it is compared with."""
+        return (*super().shared_data(), self.given_rbm)
 
     def reset(self, params: Mapping[str, Any]) -> None:
         self.model = self._model(params)

@@ -393,6 +393,10 @@ class GibbsTask:
 
     PARAMS = GIBBS_PARAMS
 
+    def shared_data(self) -> tuple:
+        """What sampling only reads (engine.timeline): the RBM, its data view and its exact distribution (small models)."""
+        return (self.rbm, self.view, self.exact, self.codes)
+
     def reset(self, params: Mapping[str, Any]) -> None:
         self.generator = torch.Generator().manual_seed(int(params["seed"]))
         name = params["model"]

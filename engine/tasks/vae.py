@@ -323,6 +323,10 @@ class CompareTask:
                 return f"{key}: {bad}"
         return None
 
+    def shared_data(self) -> tuple:
+        """What training only reads (engine.timeline): the data, its training rows, the held-out rows and the fixed prior draws."""
+        return (self.data, self.rows, self.test_x, self.prior_z)
+
     def state(self) -> Any:
         return ({k: t.state() for k, t in self.trainers.items()}, self.steps, copy.deepcopy(self.prior_samples))
 

@@ -71,6 +71,7 @@ def make(request):
 
             request.getfixturevalue("local_ray")
             run = RayRun(Walk, params, **kwargs)
+            assert wait_until(lambda: run.status != WAITING, timeout=60)  # the cluster has placed its actor
         made.append(run)
         return run
 
@@ -179,7 +180,30 @@ def test_a_killed_worker_fails_its_run_and_reset_starts_a_new_one(local_ray):
         assert "worker stopped" in victim.snapshot().message and "Reset" in victim.snapshot().message
         assert bystander.status == RUNNING and wait_until(lambda: bystander.snapshot().step > 10)
         victim.reset()
+        assert wait_until(lambda: victim.status != WAITING, timeout=60)  # the new actor is placed
         assert victim.status in (IDLE, PAUSED) and victim.step(3).step == 3
     finally:
         victim.close()
         bystander.close()
+
+
+def test_a_run_waits_for_room_in_the_cluster_and_then_plays_as_asked(local_ray):
+    from engine.ray_run import RayRun
+
+    occupying = [RayRun(Walk, {"rate": 0.0}) for _ in range(2)]  # the local cluster has 2 CPUs, each run asks for 1
+    try:
+        assert all(wait_until(lambda r=r: r.snapshot().status != WAITING) for r in occupying)
+        late = RayRun(Walk, {"rate": 0.0, "slow": True})
+        occupying.append(late)
+        assert late.status == WAITING and late.snapshot().step == 0 and "Waiting for the Ray cluster" in late.snapshot().message
+        late.update_params(rate=0.5)
+        with pytest.raises(ValueError, match="rate must be in"):
+            late.update_params(rate=-1.0)
+        late.start()
+        assert late.params["rate"] == 0.5 and late.kept_steps() == []
+        occupying[0].close()
+        assert wait_until(lambda: late.status == RUNNING, timeout=60)
+        assert late.params["rate"] == 0.5 and wait_until(lambda: late.snapshot().step > 3)
+    finally:
+        for r in occupying:
+            r.close()

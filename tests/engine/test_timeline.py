@@ -9,19 +9,22 @@ import numpy as np
 import pytest
 
 from engine.run import IDLE, PAUSED, Run, Series, Snapshot
-from engine.tasks.dbm import DBMTrainingTask
+from engine.models.gsn import build_model
+from engine.tasks.dbm import DBMTrainingTask, SamplingTask, load_images
+from engine.tasks.dbm import MeanFieldTask as DBMMeanFieldTask
 from engine.tasks.gan import GAN2DTask, MnistGANTask
 from engine.inference import which_kl
-from engine.tasks.gsn import GSNTrainTask
+from engine.tasks.gsn import ClampedChainTask, FreeChainTask, GSNTrainTask, load_split
 from engine.tasks.inference.amortized import AmortizedGapTask
 from engine.tasks.inference.em import EMTask
 from engine.tasks.inference.gradients import GradientsTask
 from engine.tasks.inference.kl import WhichKLTask
 from engine.tasks.inference.meanfield import MeanFieldTask
 from engine.tasks.inference.sparse import SparseCodingTask
-from engine.tasks.rbm import RBMTrainTask
-from engine.tasks.vae import VAETask
+from engine.tasks.rbm import GibbsTask, RBMTrainTask
+from engine.tasks.vae import CompareTask, VAETask
 from engine.timeline import Timeline, landmark_steps, task_copy
+from tests.engine.test_dbm_tasks import GreedyStack, InferenceNet, TrainedDBM, compose_dbm
 from tests.engine.test_inference_amortized import binary_images, small_vae
 
 
@@ -174,6 +177,34 @@ TASKS = {
     "sparse": (SparseCodingTask, {"dataset": "digits"}),
     "amortized": (lambda: AmortizedGapTask(small_vae(0), binary_images(8)), {"n_images": 5}),
 }
+
+
+def _small_dbm() -> TrainedDBM:
+    import torch
+
+    g = torch.Generator().manual_seed(0)
+    stack = GreedyStack((64, 20, 12), g)
+    for layer in stack.rbms:
+        layer.set_params(torch.randn(layer.n_in, layer.n_out, generator=g) * 0.3, torch.zeros(layer.n_in), torch.zeros(layer.n_out))
+    dbm = compose_dbm(stack, (8, 8))
+    return TrainedDBM(dbm, stack, InferenceNet(dbm), {})
+
+
+def _chain_models() -> dict:
+    import torch
+
+    return {"toy": build_model("dae", 8, 8, torch.Generator().manual_seed(0), n_hidden=32)}
+
+
+SAMPLERS = {
+    "gibbs": (GibbsTask, {"model": "bars-stripes", "chains": 50}),
+    "dbm-sampling": (lambda: SamplingTask(_small_dbm()), {"n_chains": 6}),
+    "dbm-mean-field": (lambda: DBMMeanFieldTask(_small_dbm(), load_images("digits").heldout), {"n_iter": 200, "init": "uniform"}),
+    "gsn-free-chain": (lambda: FreeChainTask(_chain_models(), load_split("digits")), {"n_chains": 8}),
+    "gsn-clamped": (lambda: ClampedChainTask(_chain_models(), load_split("digits")), {"region": "left", "n_examples": 4}),
+    "vae-compare": (lambda: CompareTask(latents=(2, 5), eval_every=7), {"dataset": "digits", "batch_size": 50}),
+}
+TASKS |= SAMPLERS
 
 
 def _same(a: Snapshot, b: Snapshot) -> None:
