@@ -561,7 +561,7 @@ class Run:
             if self._status != FAILED and (force or now - self._good_time >= ROLLBACK_EVERY_S):
                 self._good, self._good_time = self._save_good(), now
             keep = self._status != FAILED and self._timeline.wants(step, now)
-            task = task_copy(self.task) if keep else None
+            task = task_copy(self.task) if keep and step > 0 else None  # step 0 is what Reset rebuilds: its picture is enough
         with self._cond:
             status, message, params = self._status, self._message, MappingProxyType(dict(self._params))
         with self._snap_lock:

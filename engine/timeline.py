@@ -8,7 +8,8 @@ A :class:`engine.run.Run` offers every snapshot it publishes to its :class:`Time
   motion, every step of the last minute).
 
 Each kept moment holds its snapshot (pictures and scalars; its metric series are cut from the latest ones when asked
-for, not stored twice) and, when the task allows (``Task.shared_data``), a full copy of the task at that step: models,
+for, not stored twice) and, when the task allows (``Task.shared_data``), a full copy of the task at that step (after
+step 0, which Reset rebuilds): models,
 optimizer moments, persistent chains and random generators, so that training resumed from it continues exactly as the
 original run did. The tensors and arrays the task only reads (its data, named by ``shared_data()``) are shared by the
 copies, never copied.

@@ -125,7 +125,7 @@ def measure(executor: str, sessions: int, seconds: float, exe: str, port: int, r
                 opened = time.monotonic()
                 page.goto(f"{url}/{path}")
                 page.wait_for_selector(IDLE, timeout=OPEN_TIMEOUT_S * 1000)
-                page.locator("[class*='-runbar'] [class*='-play'] button").first.click()
+                page.locator("[class*='-runbar'] [class*='-play'] button:not([disabled])").first.click(timeout=OPEN_TIMEOUT_S * 1000)
                 pages.append((path, context, page, round(time.monotonic() - opened, 1)))
             for _, _, page, _ in pages:
                 page.evaluate("window.__class.start = performance.now() / 1000")
@@ -187,4 +187,6 @@ def run_bench(sessions: int, seconds: float, executors: list[str], chromium: str
                                       "with Ray, the web server's CPU <= 30% of one core"}  # fmt: skip
     for executor in executors:
         out[executor] = measure(executor, sessions, seconds, exe, port, release_timeout)
+        print(f"{executor}: longest gap {out[executor]['longest_gap_s']} s, server CPU {out[executor]['server_cpu_share']}, "
+              f"RSS at most {out[executor]['server_rss_mb_max']} MB", file=sys.stderr, flush=True)  # fmt: skip
     return out

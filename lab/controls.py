@@ -185,10 +185,13 @@ def status_line(run: Run) -> None:
 
         @st.fragment(run_every=WAITING_POLL_S)
         def waiting() -> None:
-            run.snapshot()  # the page is open: the run keeps its place (engine.admission)
-            place = run.waiting_place()
-            if place is None:  # its turn came (or it stopped): the run bar changes
+            snap = run.snapshot()  # the page is open: the run keeps its place (engine.admission)
+            if snap.status != WAITING:  # its turn came (or it stopped): the run bar changes
                 st.rerun()
+            place = run.waiting_place()
+            if place is None:  # waiting for room in a Ray cluster (engine.ray_run)
+                st.info(snap.message, icon=":material/hourglass_top:")
+                return
             ahead = "you are next" if place == 1 else f"{place - 1} ahead"
             st.info(f"Waiting for a free worker: {ahead}. This server plays at most {_limits_text()} at once; the run starts by itself. "
                     "Press Pause to leave the line.", icon=":material/hourglass_top:")  # fmt: skip
