@@ -11,6 +11,7 @@ server ends a closed tab's session after :data:`SESSION_TTL_S` seconds, not Stre
 from __future__ import annotations
 
 import importlib.util
+import math
 import os
 import shutil
 import socket
@@ -103,7 +104,7 @@ def measure(executor: str, sessions: int, seconds: float, exe: str, port: int, r
     if executor == "ray":
         head = _start_ray()
         env["GENLAB_RAY_ADDRESS"] = f"127.0.0.1:{RAY_PORT}"
-        env["GENLAB_RAY_CPUS"] = f"{RAY_CPUS / sessions:.3f}"  # every session's run fits on the cluster's CPUs at once
+        env["GENLAB_RAY_CPUS"] = f"{math.floor(RAY_CPUS / sessions * 1000) / 1000:g}"  # every session's run fits on the cluster's CPUs at once
         env.setdefault("RAY_AUTH_MODE", "token" if (Path.home() / ".ray" / "auth_token").exists() else "disabled")
     url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(serve_command(port, headless=True) + ["--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
