@@ -24,6 +24,7 @@ import plotly
 import plotly.graph_objects as go
 import streamlit as st
 
+from engine.run import Snapshot
 from lab.plot_export import FigureRing
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -123,18 +124,32 @@ def figure_ring(key: str) -> FigureRing:
     return st.session_state[name]
 
 
+def figure_maker(key: str) -> Callable[[Snapshot], go.Figure] | None:
+    """How this session's plot ``key`` draws a run's snapshot (:func:`keep_figure_maker`), or None."""
+    return st.session_state.get(f"plot.maker.{key}")
+
+
+def keep_figure_maker(key: str, figure_of: Callable[[Snapshot], go.Figure]) -> None:
+    """Remember how plot ``key`` draws a run's snapshot, so Export can draw every kept moment (the timeline's GIF)."""
+    st.session_state[f"plot.maker.{key}"] = figure_of
+
+
+def as_drawn(fig: go.Figure) -> str:
+    """The figure as the browser gets it, as JSON: a horizontal legend moved to the bottom of the figure, under the x
+    axis' title (Plotly places a legend at a negative ``y`` relative to the plot area, where the lab's large axis
+    titles are)."""
+    if fig.layout.legend.orientation == "h":
+        fig.update_layout(legend={"yref": "container", "y": 0, "yanchor": "bottom"})
+    return fig.to_json()
+
+
 def plot_in_place(fig: go.Figure, key: str, on_click: Callable[[Click], None] | None = None, step: int | None = None) -> None:
     """Draw ``fig`` into the page's plot ``key``: the first time a new plot, afterwards the same plot redrawn in
     place. ``on_click`` (optional) is called with the :class:`Click` before the script run the click causes. A
-    ``step`` (the snapshot's) keeps the figure for Export (:func:`figure_ring`).
-
-    A horizontal legend goes to the bottom of the figure, under the x axis' title (Plotly places a legend at a
-    negative ``y`` relative to the plot area, where the lab's large axis titles are)."""
+    ``step`` (the snapshot's) keeps the figure for Export (:func:`figure_ring`); the figure goes as :func:`as_drawn`."""
     serve_plotly()
-    if fig.layout.legend.orientation == "h":
-        fig.update_layout(legend={"yref": "container", "y": 0, "yanchor": "bottom"})
     config = CONFIG | {"toImageButtonOptions": {"filename": f"genlab-{key}", "scale": 2}}
-    figure = fig.to_json()
+    figure = as_drawn(fig)
     if step is not None:
         figure_ring(key).add(step, figure)
     data = {"figure": figure, "config": config, "clickable": on_click is not None}

@@ -26,7 +26,7 @@ import streamlit as st
 from engine.run import Run, Snapshot
 from lab.export import KEPT_FRAMES, FrameRing, frames_gif, settings_png
 from lab.plot_export import rasterize
-from lab.plot_in_place import figure_ring
+from lab.plot_in_place import as_drawn, figure_maker, figure_ring
 
 TIMELINE_FPS = 4.0
 """Frames per second of the timeline's GIF: its moments are far apart in steps, each stays a while."""
@@ -187,14 +187,15 @@ def keep_picture_function(run: Run, picture_of: Callable[[Snapshot], np.ndarray]
     st.session_state[f"stage.picture_of.{id(run)}"] = picture_of
 
 
-def timeline_pictures(run: Run, picture_of: Callable[[Snapshot], np.ndarray]) -> list[tuple[int, np.ndarray]]:
-    """The picture of every moment the run's timeline kept (engine.timeline), oldest first, and of the run now; those
-    of another size than the latest (a setting changed the picture's size) are left out."""
+def timeline_pictures(run: Run, pictures_of: Callable[[list[Snapshot]], list[np.ndarray]]) -> list[tuple[int, np.ndarray]]:
+    """The picture of every moment the run's timeline kept (engine.timeline), oldest first, and of the run now, drawn
+    by ``pictures_of`` (all at once: Plotly figures share one headless browser); those of another size than the latest
+    (a setting changed the picture's size) are left out."""
     moments = [run.moment(step) for step in run.kept_steps()]
     now = run.snapshot(watch=False)
     if not moments or moments[-1].step != now.step:
         moments.append(now)
-    pictures = [(m.step, picture_of(m)) for m in moments]
+    pictures = list(zip([m.step for m in moments], pictures_of(moments), strict=True))
     shape = pictures[-1][1].shape
     return [(step, p) for step, p in pictures if p.shape == shape]
 
@@ -231,11 +232,16 @@ def export_menu(run: Run, name: str, plot: str | None = None) -> None:
 
         st.download_button("Picture (PNG)", data=png, file_name=f"{name}.png", mime="image/png", key=f"{name}-png", icon=":material/image:")
         st.download_button(f"Last {n} frames (GIF)", data=gif, file_name=f"{name}.gif", mime="image/gif", key=f"{name}-gif", icon=":material/animation:")
-        picture_of = st.session_state.get(f"stage.picture_of.{id(run)}") if plot is None else None
-        if picture_of is not None:
+        if plot is None:
+            picture_of = st.session_state.get(f"stage.picture_of.{id(run)}")
+            pictures_of = None if picture_of is None else (lambda moments: [picture_of(m) for m in moments])
+        else:
+            figure_of = figure_maker(plot)
+            pictures_of = None if figure_of is None else (lambda moments: rasterize([as_drawn(figure_of(m)) for m in moments]))
+        if pictures_of is not None:
 
             def whole_timeline() -> bytes:
-                kept = timeline_pictures(run, picture_of)
+                kept = timeline_pictures(run, pictures_of)
                 return frames_gif([picture for _, picture in kept], fps=TIMELINE_FPS, settings={**_settings(run, name, kept[-1][0]), "steps": [step for step, _ in kept]})
 
             st.download_button("Whole timeline (GIF)", data=whole_timeline, file_name=f"{name}-timeline.gif", mime="image/gif", key=f"{name}-timeline-gif",

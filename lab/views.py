@@ -20,9 +20,10 @@ from engine.run import Snapshot
 from lab import frames, live
 from lab.figures import FONT_SIZE, curves, histogram, scatter, style
 from lab.pictures import PALETTE, fit_scale, png_bytes, strip, tile_grid, to_uint8, upscale
-from lab.plot_in_place import Click, plot_in_place
+from lab.plot_in_place import Click, keep_figure_maker, plot_in_place
 
-__all__ = ["Click", "FONT_SIZE", "PALETTE", "crisp_pixels", "curves", "fit_scale", "histogram", "number", "plot", "plot_in_place", "png_bytes", "scatter", "show_frames", "show_image", "stage_plot", "strip", "style", "tile_grid", "to_uint8", "upscale"]
+__all__ = ["Click", "FONT_SIZE", "PALETTE", "crisp_pixels", "curves", "fit_scale", "histogram", "number", "plot", "plot_in_place", "png_bytes", "run_plot", "scatter", "show_frames", "show_image", "stage_plot",
+           "staged", "strip", "style", "tile_grid", "to_uint8", "upscale"]  # fmt: skip
 """The page-facing names: a page draws with ``views.*`` alone."""
 
 
@@ -90,14 +91,27 @@ def plot(fig: go.Figure, key: str | None = None) -> None:
     st.plotly_chart(fig, key=key, width="stretch", config={"displaylogo": False})
 
 
-def stage_plot(fig: go.Figure, key: str, on_click: Callable[[Click], None] | None = None, step: int | None = None) -> None:
-    """Draw a Plotly figure as a stage picture, updated in place under ``key`` (lab.plot_in_place): as high as the
-    window leaves under the title and run bar (lab.stage's CSS sizes it, at any zoom), across the container's width;
-    the figure's own height is dropped. Axes tied by ``scaleanchor`` shrink their domain to keep the aspect ratio
-    instead of widening their range, so what the figure spans (a grid of click targets, a heatmap) fills the drawn
-    area. ``on_click`` gets the point clicked; a ``step`` (the snapshot's) keeps the figure for the run bar's Export."""
+def staged(fig: go.Figure) -> go.Figure:
+    """A figure laid out for the stage: its own height dropped (lab.stage's CSS sizes the plot), axes tied by
+    ``scaleanchor`` shrinking their domain to keep the aspect ratio instead of widening their range, so what the
+    figure spans (a grid of click targets, a heatmap) fills the drawn area."""
     fig.update_layout(height=None, autosize=True)
     fig.update_xaxes(constrain="domain")
     fig.update_yaxes(constrain="domain")
+    return fig
+
+
+def stage_plot(fig: go.Figure, key: str, on_click: Callable[[Click], None] | None = None, step: int | None = None) -> None:
+    """Draw a Plotly figure as a stage picture, updated in place under ``key`` (lab.plot_in_place): as high as the
+    window leaves under the title and run bar (lab.stage's CSS sizes it, at any zoom), across the container's width
+    (:func:`staged`). ``on_click`` gets the point clicked; a ``step`` (the snapshot's) keeps the figure for the run
+    bar's Export."""
     with st.container(key=f"stage-plot-{key}"):
-        plot_in_place(fig, key, on_click, step)
+        plot_in_place(staged(fig), key, on_click, step)
+
+
+def run_plot(figure_of: Callable[[Snapshot], go.Figure], snap: Snapshot, key: str) -> None:
+    """A run's stage plot (:func:`stage_plot`): ``figure_of(snap)``, kept with its step for the run bar's Export,
+    which also draws every moment the run kept with ``figure_of`` (the timeline's GIF)."""
+    stage_plot(figure_of(snap), key, step=snap.step)
+    keep_figure_maker(key, lambda s: staged(figure_of(s)))

@@ -61,8 +61,7 @@ def draw_live(snap: Snapshot) -> None:
     """The whole live area: the 2-D picture, the readouts and the curves (Plotly charts with stable keys update in place)."""
     left, right = stage.picture().columns([3, 1])
     with left:
-        fig = gan2d_figure(snap.arrays, layers, VIEW, snap.params["loss"], centers, title=f"Real vs generated, step {snap.step:,}", height=500)
-        views.stage_plot(fig, key="gan2d.scene", step=snap.step)
+        views.run_plot(lambda s: gan2d_figure(s.arrays, layers, VIEW, s.params["loss"], centers, title=f"Real vs generated, step {s.step:,}", height=500), snap, key="gan2d.scene")
     with right, stage.readouts():
         draw_readouts(snap)
     m = snap.metrics

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
 
 from engine.data import DataError
@@ -56,9 +57,14 @@ def shown_image(snap: Snapshot) -> tuple[int, int]:
     return i, int(snap.params["first"]) + i
 
 
-def draw_picture(snap: Snapshot) -> None:
+def picture(snap: Snapshot) -> go.Figure:
+    """The image shown: its true posterior, the encoder's q and the optimized q, and the bar of the gaps."""
     i, number = shown_image(snap)
-    views.stage_plot(stage_figure(snap.arrays, i, snap.step, number), key="amortized-stage", step=snap.step)
+    return stage_figure(snap.arrays, i, snap.step, number)
+
+
+def draw_picture(snap: Snapshot) -> None:
+    views.run_plot(picture, snap, key="amortized-stage")
 
 
 def draw_charts(snap: Snapshot) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import plotly.graph_objects as go
 import streamlit as st
 
 from engine.run import Snapshot
@@ -44,12 +45,18 @@ def e_step_words(fraction: float) -> str:
     return f"Partial E-step: {fraction:.0%} of the points (ringed) get q(h|v) ← p(h|v; θ), the gap shrinks"
 
 
+def scene(snap: Snapshot) -> go.Figure:
+    """The points coloured by q(h|v), with the mixture's ellipses, and log p(v) and L in the title."""
+    a = snap.arrays
+    log_p, bound = float(a["log_p"][-1]), float(a["bound"][-1])
+    return em_figure(a, f"Points coloured by q(h|v); K = {len(a['weights'])}", f"log p(v) = {views.number(log_p, '.4f')}, L = {views.number(bound, '.4f')}")
+
+
 def draw_live(snap: Snapshot) -> None:
     a = snap.arrays
-    log_p, bound, gap = float(a["log_p"][-1]), float(a["bound"][-1]), max(float(a["gap"][-1]), 0.0)
+    gap = max(float(a["gap"][-1]), 0.0)
     with stage.picture():
-        fig = em_figure(a, f"Points coloured by q(h|v); K = {len(a['weights'])}", f"log p(v) = {views.number(log_p, '.4f')}, L = {views.number(bound, '.4f')}")
-        views.stage_plot(fig, key="em.scene", step=snap.step)
+        views.run_plot(scene, snap, key="em.scene")
     st.caption(
         f"{what_happened(snap)}. Gap KL(q ‖ p(h|v)) = {views.number(gap, '.2e')} nats per point. "
         f"Falls so far: L {int(a['bound_falls'])}, log p(v) {int(a['log_p_falls'])}. "

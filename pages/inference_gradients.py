@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import plotly.graph_objects as go
 import streamlit as st
 
 from engine.data import DataError, Split
@@ -65,16 +66,28 @@ ui.run_controls(run, "grad", step_label="New batch", default_speed="4 steps / s"
 LABEL = P["component"].labels
 
 
-def draw_live(snap: Snapshot) -> None:
-    a, component = snap.arrays, params["component"]  # the widget's component at once, not at the next step
+def shown_component(snap: Snapshot) -> tuple[str, int, str]:
+    """The component shown (the widget's at once, not at the next step), its index in the snapshot and its label."""
+    component = params["component"]
     try:
-        index = component_index(component, len(a["truth"]) // 2)
+        index = component_index(component, len(snap.arrays["truth"]) // 2)
     except ValueError:  # the snapshot predates a change of dimension
         component = snap.params["component"]
-        index = component_index(component, len(a["truth"]) // 2)
-    label = LABEL[component]
+        index = component_index(component, len(snap.arrays["truth"]) // 2)
+    return component, index, LABEL[component]
+
+
+def estimates(snap: Snapshot) -> go.Figure:
+    """The estimates of the component shown."""
+    _, index, label = shown_component(snap)
+    return estimates_figure(snap.arrays, index, label)
+
+
+def draw_live(snap: Snapshot) -> None:
+    a = snap.arrays
+    component, index, label = shown_component(snap)
     with stage.picture():
-        views.stage_plot(estimates_figure(a, index, label), key="grad-estimates", step=snap.step)
+        views.run_plot(estimates, snap, key="grad-estimates")
     st.caption(
         r"Per sample, $z = \mu + \sigma\varepsilon$, $\varepsilon \sim \mathcal N(0, I)$: score function $f(z)\,\nabla_\theta \log q(z)$ (K&W eq. 5); "
         rf"with baseline $(f(z) - b)\,\nabla_\theta \log q(z)$, $b = {float(a['batch_baseline']):.3g}$; reparameterized $\nabla_\theta f(\mu + \sigma\varepsilon)$ (eqs. 7-8). "

@@ -59,7 +59,7 @@ def draw_readouts(snap: Snapshot) -> None:
 def draw_picture(snap: Snapshot) -> None:
     left, right = st.columns([2, 1])
     with left:
-        views.stage_plot(fit_figure(snap.arrays, picture_title(snap)), key=f"{KEY}.fit", step=snap.step)
+        views.run_plot(lambda s: fit_figure(s.arrays, picture_title(s)), snap, key=f"{KEY}.fit")
     with right:
         draw_readouts(snap)
 

@@ -40,8 +40,7 @@ GAUSSIAN_CAPTION = (
 def draw_live(snap: Snapshot) -> None:
     a, part, n_iter = snap.arrays, snap.params["part"], int(snap.params["n_iter"])
     with stage.picture():
-        fig = binary_figure(a, n_iter, snap.params["schedule"]) if part == "binary" else gaussian_figure(a, n_iter)
-        views.stage_plot(fig, key="mf-picture", step=snap.step)
+        views.run_plot(lambda s: binary_figure(s.arrays, n_iter, s.params["schedule"]) if part == "binary" else gaussian_figure(s.arrays, n_iter), snap, key="mf-picture")
     if part == "binary":
         st.caption(f"{BINARY_CAPTION} Features 1 and 2 have cosine {float(a['cosine_12']):.2f}.")
     else:

@@ -77,3 +77,11 @@ def test_export_draws_the_kept_figures_into_a_png_with_settings_and_a_gif(open_p
         page.get_by_role("button", name="Last 30 frames (GIF)").click()
     animation = Image.open(gif.value.path())
     assert 2 <= animation.n_frames <= 30 and json.loads(animation.info["comment"])["step"] == settings["step"]
+    if not page.get_by_role("button", name="Whole timeline (GIF)").is_visible():
+        page.get_by_role("button", name="Export").click()
+    with page.expect_download(timeout=120_000) as timeline:
+        page.get_by_role("button", name="Whole timeline (GIF)").click()
+    whole = Image.open(timeline.value.path())
+    steps = json.loads(whole.info["comment"])["steps"]
+    assert steps[:4] == [0, 1, 2, 5] and steps == sorted(steps) and whole.n_frames == len(steps)
+    assert whole.size == RASTER_SIZE

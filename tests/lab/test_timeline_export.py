@@ -28,7 +28,7 @@ def test_timeline_pictures_draw_every_kept_moment_and_now():
     run = Run(Counter(), {})
     for _ in range(27):
         run.step(1)
-    kept = stage.timeline_pictures(run, lambda s: np.full((2, 3), s.arrays["n"][0], np.uint8))
+    kept = stage.timeline_pictures(run, lambda moments: [np.full((2, 3), s.arrays["n"][0], np.uint8) for s in moments])
     steps = [step for step, _ in kept]
     assert {0, 1, 2, 5, 10, 20, 27} <= set(steps) and steps == sorted(steps) and steps[-1] == 27
     assert all((p == step).all() for step, p in kept)
