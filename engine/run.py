@@ -21,6 +21,7 @@ import math
 import sys
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
@@ -145,6 +146,21 @@ def _name_os_thread(name: bytes) -> None:
         libc.prctl(15, ctypes.c_char_p(name[:15]), 0, 0, 0)
 
 
+_RUNS: weakref.WeakSet[Run] = weakref.WeakSet()
+"""Every Run of this process still referenced anywhere (:func:`forget_unwatched_timelines`)."""
+
+
+def forget_unwatched_timelines(after_s: float) -> int:
+    """Drop the timeline of every run nobody has read for ``after_s`` seconds (its page was left long ago); returns
+    how many timelines held something and were dropped. A run forgets only its past moments: it goes on as it was."""
+    forgotten = 0
+    for run in list(_RUNS):
+        if time.monotonic() - run._last_read > after_s and run.timeline_bytes > 0:
+            run.forget_timeline()
+            forgotten += 1
+    return forgotten
+
+
 class Diverged(Exception):
     """Raised inside the run loop when a step produced NaN or Inf."""
 
@@ -193,6 +209,7 @@ class Run:
         self._recent: deque[Snapshot] = deque(maxlen=recent)
         self._timeline = Timeline(cap_bytes=timeline_bytes)
         self._admission, self._session = admission, session
+        _RUNS.add(self)
         self._thread: threading.Thread | None = None
         self._status, self._message = IDLE, ""
         self._version = 0
@@ -380,6 +397,11 @@ class Run:
         """What the timeline holds now, in bytes (at most the ``timeline_bytes`` the run was made with)."""
         with self._snap_lock:
             return self._timeline.nbytes
+
+    def forget_timeline(self) -> None:
+        """Drop every kept moment (its memory goes back); the moments kept from now on start a new timeline."""
+        with self._snap_lock:
+            self._timeline.truncate(-1)
 
     def resume_from(self, step: int) -> None:
         """Go back to the moment kept at ``step`` and leave the run paused there: the task becomes a copy of what it was

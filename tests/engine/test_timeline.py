@@ -257,3 +257,18 @@ def test_reset_forgets_the_timeline():
     run.reset()
     assert run.kept_steps() == [0]
     run.close()
+
+
+def test_the_timelines_of_runs_left_long_ago_are_dropped():
+    from engine.run import forget_unwatched_timelines
+
+    left, watched = Run(Counter(), {}), Run(Counter(), {})
+    for run in (left, watched):
+        run.step(12)
+    left._last_read -= 400.0  # its page was left 400 s ago
+    assert left.timeline_bytes > 0 and watched.timeline_bytes > 0
+    assert forget_unwatched_timelines(300.0) >= 1
+    assert left.timeline_bytes == 0 and left.kept_steps() == [] and watched.timeline_bytes > 0
+    assert left.step(1).step == 13 and left.kept_steps() == [13]  # it goes on, and keeps moments again
+    left.close()
+    watched.close()
