@@ -83,5 +83,6 @@ def test_export_draws_the_kept_figures_into_a_png_with_settings_and_a_gif(open_p
         page.get_by_role("button", name="Whole timeline (GIF)").click()
     whole = Image.open(timeline.value.path())
     steps = json.loads(whole.info["comment"])["steps"]
-    assert steps[:4] == [0, 1, 2, 5] and steps == sorted(steps) and whole.n_frames == len(steps)
+    assert steps[0] == 0 and len(steps) >= 3 and steps == sorted(set(steps))  # step 0, landmarks, the recent ones
+    assert 2 <= whole.n_frames <= len(steps)  # Pillow merges frames that repeat the one before (a converged EM)
     assert whole.size == RASTER_SIZE

@@ -53,7 +53,7 @@ class Walk:
 @pytest.fixture(scope="module")
 def local_ray():
     ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'genlab[ray]'): the Ray executor's leg cannot run")
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="error", log_to_driver=False,
+    ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="error", log_to_driver=False,
              runtime_env={"env_vars": {"PYTHONPATH": os.getcwd(), "GENLAB_THREADS": "1"}})  # fmt: skip
     yield ray
     ray.shutdown()
@@ -178,7 +178,7 @@ def test_a_killed_worker_fails_its_run_and_reset_starts_a_new_one(local_ray):
         os.kill(victim.worker_pid(), signal.SIGKILL)
         assert wait_until(lambda: victim.snapshot().status == FAILED, timeout=30)
         assert "worker stopped" in victim.snapshot().message and "Reset" in victim.snapshot().message
-        assert bystander.status == RUNNING and wait_until(lambda: bystander.snapshot().step > 10)
+        assert wait_until(lambda: bystander.status == RUNNING, timeout=60) and wait_until(lambda: bystander.snapshot().step > 10)
         victim.reset()
         assert wait_until(lambda: victim.status != WAITING, timeout=60)  # the new actor is placed
         assert victim.status in (IDLE, PAUSED) and victim.step(3).step == 3
