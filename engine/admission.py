@@ -10,6 +10,7 @@ first runs in line that fit are started, in the order they asked. A waiting run 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -30,6 +31,29 @@ class Limits:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be at least 1 (or None for no limit), got {value}")
+
+
+class InLine:
+    """What a run offers its admission (engine.run.Run and engine.ray_run.RayRun): whether its page still reads it,
+    the message it pauses with when not, and giving its worker back. Needs ``_last_read``, ``idle_timeout`` and
+    ``_admission``."""
+
+    _last_read: float
+    idle_timeout: float
+    _admission: Admission | None
+
+    def watched(self) -> bool:
+        """Whether someone read this run within its ``idle_timeout``."""
+        return time.monotonic() - self._last_read <= self.idle_timeout
+
+    def away_message(self) -> str:
+        """What the run says when it pauses because its page was left."""
+        return f"Paused while you were away: nobody looked at this run for {self.idle_timeout:.0f} s. Press Play to go on."
+
+    def _leave_admission(self) -> None:
+        """Give this run's worker (or its place in line) back to the admission, if it has one."""
+        if self._admission is not None:
+            self._admission.release(self)
 
 
 class Admission:

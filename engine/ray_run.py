@@ -23,7 +23,7 @@ from dataclasses import fields, replace
 from types import MappingProxyType
 from typing import Any
 
-from engine.admission import Admission
+from engine.admission import Admission, InLine
 from engine.run import CLOSED, FAILED, RUNNING, WAITING, Run, Series, Snapshot, Task
 
 CPUS_ENV, GPUS_ENV = "GENLAB_RAY_CPUS", "GENLAB_RAY_GPUS"
@@ -69,7 +69,7 @@ class RunActor:
         return os.getpid()
 
 
-class RayRun:
+class RayRun(InLine):
     """The Run API over a :class:`RunActor` (see the module's docstring)."""
 
     def __init__(self, make_task: Callable[[], Task], params: Mapping[str, Any], *, admission: Admission | None = None, session: Hashable = None,
@@ -272,16 +272,6 @@ class RayRun:
         if not self._waiting or self._admission is None:
             return None
         return self._admission.place(self) or None
-
-    def watched(self) -> bool:
-        return time.monotonic() - self._last_read <= self.idle_timeout
-
-    def away_message(self) -> str:
-        return f"Paused while you were away: nobody looked at this run for {self.idle_timeout:.0f} s. Press Play to go on."
-
-    def _leave_admission(self) -> None:
-        if self._admission is not None:
-            self._admission.release(self)
 
     def pause(self, message: str = "") -> None:
         self._waiting = self._start_when_ready = False

@@ -30,7 +30,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from engine.admission import Admission
+from engine.admission import Admission, InLine
 from engine.device import training_threads, use_threads_here
 from engine.timeline import CAP_BYTES, Timeline, resumed, task_copy
 
@@ -165,7 +165,7 @@ class Diverged(Exception):
     """Raised inside the run loop when a step produced NaN or Inf."""
 
 
-class Run:
+class Run(InLine):
     """Drive a :class:`Task` from one background thread.
 
     ``steps_per_second`` (None = as fast as possible) gives slow motion;
@@ -293,18 +293,6 @@ class Run:
         if self._status != WAITING or self._admission is None:
             return None
         return self._admission.place(self) or None
-
-    def watched(self) -> bool:
-        """Whether someone read this run within its ``idle_timeout``."""
-        return time.monotonic() - self._last_read <= self.idle_timeout
-
-    def away_message(self) -> str:
-        return f"Paused while you were away: nobody looked at this run for {self.idle_timeout:.0f} s. Press Play to go on."
-
-    def _leave_admission(self) -> None:
-        """Give this run's worker (or its place in line) back to the admission, if it has one."""
-        if self._admission is not None:
-            self._admission.release(self)
 
     def pause(self, message: str = "") -> None:
         """Stop stepping after the step in progress (or leave the line); the model stays as it is."""

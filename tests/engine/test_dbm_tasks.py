@@ -32,14 +32,19 @@ def digits():
     return load_images("digits")
 
 
-@pytest.fixture(scope="module")
-def small_trained(digits):
+def small_trained_dbm() -> TrainedDBM:
+    """A 64-20-12 DBM on 8x8 images with random weights (seed 0), and its inference net."""
     g = torch.Generator().manual_seed(0)
     stack = GreedyStack((64, 20, 12), g)
     for layer in stack.rbms:
         layer.set_params(torch.randn(layer.n_in, layer.n_out, generator=g) * 0.3, torch.zeros(layer.n_in), torch.zeros(layer.n_out))
     dbm = compose_dbm(stack, (8, 8))
     return TrainedDBM(dbm, stack, InferenceNet(dbm), {})
+
+
+@pytest.fixture(scope="module")
+def small_trained(digits):
+    return small_trained_dbm()
 
 
 def test_mean_field_task_steps_one_iteration_at_a_time_and_stops(small_trained, digits):

@@ -24,7 +24,7 @@ from engine.tasks.inference.sparse import SparseCodingTask
 from engine.tasks.rbm import GibbsTask, RBMTrainTask
 from engine.tasks.vae import CompareTask, VAETask
 from engine.timeline import Timeline, landmark_steps, task_copy
-from tests.engine.test_dbm_tasks import GreedyStack, InferenceNet, TrainedDBM, compose_dbm
+from tests.engine.test_dbm_tasks import small_trained_dbm
 from tests.engine.test_inference_amortized import binary_images, small_vae
 
 
@@ -179,17 +179,6 @@ TASKS = {
 }
 
 
-def _small_dbm() -> TrainedDBM:
-    import torch
-
-    g = torch.Generator().manual_seed(0)
-    stack = GreedyStack((64, 20, 12), g)
-    for layer in stack.rbms:
-        layer.set_params(torch.randn(layer.n_in, layer.n_out, generator=g) * 0.3, torch.zeros(layer.n_in), torch.zeros(layer.n_out))
-    dbm = compose_dbm(stack, (8, 8))
-    return TrainedDBM(dbm, stack, InferenceNet(dbm), {})
-
-
 def _chain_models() -> dict:
     import torch
 
@@ -198,8 +187,8 @@ def _chain_models() -> dict:
 
 SAMPLERS = {
     "gibbs": (GibbsTask, {"model": "bars-stripes", "chains": 50}),
-    "dbm-sampling": (lambda: SamplingTask(_small_dbm()), {"n_chains": 6}),
-    "dbm-mean-field": (lambda: DBMMeanFieldTask(_small_dbm(), load_images("digits").heldout), {"n_iter": 200, "init": "uniform"}),
+    "dbm-sampling": (lambda: SamplingTask(small_trained_dbm()), {"n_chains": 6}),
+    "dbm-mean-field": (lambda: DBMMeanFieldTask(small_trained_dbm(), load_images("digits").heldout), {"n_iter": 200, "init": "uniform"}),
     "gsn-free-chain": (lambda: FreeChainTask(_chain_models(), load_split("digits")), {"n_chains": 8}),
     "gsn-clamped": (lambda: ClampedChainTask(_chain_models(), load_split("digits")), {"region": "left", "n_examples": 4}),
     "vae-compare": (lambda: CompareTask(latents=(2, 5), eval_every=7), {"dataset": "digits", "batch_size": 50}),
