@@ -206,8 +206,8 @@ def _settings(run: Run, name: str, step: int) -> dict:
 
 def export_menu(run: Run, name: str, plot: str | None = None) -> None:
     """The run bar's Export menu: the live picture as PNG (its settings in the text chunk ``genlab-settings``) and its
-    last frames as a GIF, made when a button is pressed. The live picture is the canvas the live panel drew, or the
-    Plotly stage plot ``plot`` (its kept figures drawn into pixels by lab.plot_export)."""
+    last frames as a GIF, made when a button is pressed (a download does not rerun the page). The live picture is the
+    canvas the live panel drew, or the Plotly stage plot ``plot`` (its kept figures drawn into pixels by lab.plot_export)."""
     with st.popover("Export", icon=":material/download:", help="Save the live picture (PNG, with its settings inside) or its last frames (GIF)"):
         n = st.select_slider("Frames in the GIF", options=[10, 20, 30, KEPT_FRAMES], value=30, key=f"{name}-gif-frames")
 
@@ -230,8 +230,8 @@ def export_menu(run: Run, name: str, plot: str | None = None) -> None:
             kept = last(n)
             return frames_gif([picture for _, picture in kept], settings=_settings(run, name, kept[-1][0]))
 
-        st.download_button("Picture (PNG)", data=png, file_name=f"{name}.png", mime="image/png", key=f"{name}-png", icon=":material/image:")
-        st.download_button(f"Last {n} frames (GIF)", data=gif, file_name=f"{name}.gif", mime="image/gif", key=f"{name}-gif", icon=":material/animation:")
+        st.download_button("Picture (PNG)", data=png, file_name=f"{name}.png", mime="image/png", key=f"{name}-png", icon=":material/image:", on_click="ignore")
+        st.download_button(f"Last {n} frames (GIF)", data=gif, file_name=f"{name}.gif", mime="image/gif", key=f"{name}-gif", icon=":material/animation:", on_click="ignore")
         if plot is None:
             picture_of = st.session_state.get(f"stage.picture_of.{id(run)}")
             pictures_of = None if picture_of is None else (lambda moments: [picture_of(m) for m in moments])
@@ -244,5 +244,5 @@ def export_menu(run: Run, name: str, plot: str | None = None) -> None:
                 kept = timeline_pictures(run, pictures_of)
                 return frames_gif([picture for _, picture in kept], fps=TIMELINE_FPS, settings={**_settings(run, name, kept[-1][0]), "steps": [step for step, _ in kept]})
 
-            st.download_button("Whole timeline (GIF)", data=whole_timeline, file_name=f"{name}-timeline.gif", mime="image/gif", key=f"{name}-timeline-gif",
+            st.download_button("Whole timeline (GIF)", data=whole_timeline, file_name=f"{name}-timeline.gif", mime="image/gif", key=f"{name}-timeline-gif", on_click="ignore",
                                icon=":material/timeline:", help="One frame per moment the run kept: steps 0, 1, 2, 5, 10, 20, ... and the recent ones")  # fmt: skip
