@@ -113,7 +113,7 @@ def draw_curves(metrics: Mapping[str, tuple[str, str]], P: Params, comparison: C
                 labels = {side: side_label(P, comparison, side) for side in SIDES}
                 fig = views.curves(series, title, unit, names=labels)
                 fig.update_layout(legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom", "x": 0}, margin={"b": 110})
-                views.plot(fig, key=f"{key}-{name}-{snap.version}")
+                views.plot(fig, key=f"{key}-{name}")
 
     return draw
 

@@ -130,9 +130,8 @@ def live_panel(run: Run, draw_fast: Draw, draw_slow: Draw | None = None, *, key:
 
     ``draw_fast`` and ``draw_slow`` each render one snapshot with ordinary Streamlit calls (columns, pictures
     through ``views.show_image`` / ``views.show_frames``, charts); they must not create widgets. ``draw_fast``
-    returns the main picture it drew (uint8), which the run bar's Export menu saves (lab.stage.frames). A Plotly
-    chart drawn there needs a key that includes ``snap.version`` (e.g. ``f"loss-{snap.version}"``): the old path
-    may draw several versions into the same slot in one burst.
+    returns the main picture it drew (uint8), which the run bar's Export menu saves (lab.stage.frames). Charts
+    (``views.plot``) keep one key each and are redrawn in place.
 
     A paused run shows the timeline scrubber under its picture (lab.scrubber): both functions then draw the kept
     moment chosen there.
@@ -170,7 +169,10 @@ def live_panel(run: Run, draw_fast: Draw, draw_slow: Draw | None = None, *, key:
 
     @st.fragment(run_every=1.0 / slow_fps if running else None)
     def charts() -> None:
-        draw_slow(moment if moment is not None else run.snapshot())
+        try:
+            draw_slow(moment if moment is not None else run.snapshot())
+        except StreamlitDuplicateElementKey:  # the fragment ran twice in one script run: its charts are drawn
+            pass
 
     with picture_slot:
         pictures()

@@ -1,5 +1,5 @@
-"""Drawing on a page: pictures (lab.pictures) and figures (lab.figures, through ``st.plotly_chart``, or updated in
-place on the stage through lab.plot_in_place).
+"""Drawing on a page: pictures (lab.pictures) and figures (lab.figures), the figures updated in place
+(lab.plot_in_place), on the stage or as charts under it.
 
 Everything here only draws; nothing here computes model math. In a live panel a picture goes to the browser
 as raw pixels and is drawn on a canvas (lab.frames); a still picture, or any picture with ``?renderer=png``,
@@ -9,6 +9,7 @@ nearest-neighbour, so a projector shows crisp pixels.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 
@@ -86,9 +87,20 @@ def number(value: float | None, spec: str = ".2f") -> str:
     return "—" if value is None or not math.isfinite(value) else format(value, spec)
 
 
-def plot(fig: go.Figure, key: str | None = None) -> None:
-    """Draw a Plotly figure across the container's width."""
-    st.plotly_chart(fig, key=key, width="stretch", config={"displaylogo": False})
+CHART_SUFFIX = ".chart"
+"""Ends the key of every chart drawn by :func:`plot`, which tells charts from stage pictures (tests read both)."""
+_png_charts = itertools.count()
+
+
+def plot(fig: go.Figure, key: str) -> None:
+    """Draw a Plotly chart across the container's width, at its own height, redrawn in place under ``key``
+    (lab.plot_in_place): a live page's curves update without a remount, so the page keeps its height while a run
+    plays. With ``?renderer=png`` (the old path) each drawing is a new ``st.plotly_chart``, since its bursts draw
+    several versions into one slot in one script run."""
+    if frames.renderer() == "png":
+        st.plotly_chart(fig, key=f"{key}.{next(_png_charts)}", width="stretch", config={"displaylogo": False})
+        return
+    plot_in_place(fig, key + CHART_SUFFIX)
 
 
 def staged(fig: go.Figure) -> go.Figure:

@@ -108,11 +108,11 @@ def draw_slow(snap: Snapshot) -> None:
     bounds = snap.arrays["compare_bounds"]
     c = st.columns(3)
     with c[0]:
-        views.plot(bound_figure(m["bound"], float(snap.arrays["initial_bound"]), {"DBN pass": float(bounds[0]), "inference net": float(bounds[1])}), key=f"dbm-mf-bound-{snap.version}")
+        views.plot(bound_figure(m["bound"], float(snap.arrays["initial_bound"]), {"DBN pass": float(bounds[0]), "inference net": float(bounds[1])}), key="dbm-mf-bound")
     with c[1]:
-        views.plot(change_figure(m["change"]), key=f"dbm-mf-change-{snap.version}")
+        views.plot(change_figure(m["change"]), key="dbm-mf-change")
     with c[2]:
-        views.plot(gap_figure(m["bound"]), key=f"dbm-mf-gap-{snap.version}")
+        views.plot(gap_figure(m["bound"]), key="dbm-mf-gap")
 
 
 live_panel(run, draw_fast, draw_slow, key="dbm.mf.live")

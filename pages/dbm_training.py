@@ -69,22 +69,22 @@ def draw_slow(snap: Snapshot) -> None:
     recon = {k: v for k, v in m.items() if k.endswith("_reconstruction")}
     with c[0]:
         if recon:
-            views.plot(views.curves(recon, "Greedy RBMs: reconstruction error", "squared error", names={k: f"RBM {k[3]}" for k in recon}), key=f"dbm-t-rr-{snap.version}")
+            views.plot(views.curves(recon, "Greedy RBMs: reconstruction error", "squared error", names={k: f"RBM {k[3]}" for k in recon}), key="dbm-t-rr")
     with c[1]:
         if "mf_bound" in m:
-            views.plot(views.curves({"mf_bound": m["mf_bound"]}, "Joint: mean-field bound L(v, Q) + log Z", "nats per image", names={"mf_bound": "batch mean"}), key=f"dbm-t-b-{snap.version}")
+            views.plot(views.curves({"mf_bound": m["mf_bound"]}, "Joint: mean-field bound L(v, Q) + log Z", "nats per image", names={"mf_bound": "batch mean"}), key="dbm-t-b")
     with c[2]:
         ratios = {k: v for k, v in m.items() if k.startswith("update_ratio")}
         if ratios:
-            views.plot(views.curves(ratios, "Joint: update-to-weight ratio ‖ΔW‖/‖W‖", "ratio", log_y=True, names={k: k.split("_")[-1] for k in ratios}), key=f"dbm-t-u-{snap.version}")
+            views.plot(views.curves(ratios, "Joint: update-to-weight ratio ‖ΔW‖/‖W‖", "ratio", log_y=True, names={k: k.split("_")[-1] for k in ratios}), key="dbm-t-u")
     if "inference_net_loss" in m or "reconstruction" in m:
         c = st.columns(2)
         with c[0]:
             if "reconstruction" in m:
-                views.plot(views.curves({"reconstruction": m["reconstruction"]}, "Joint: ‖v − σ(b + W¹μ¹)‖²", "squared error"), key=f"dbm-t-r-{snap.version}")
+                views.plot(views.curves({"reconstruction": m["reconstruction"]}, "Joint: ‖v − σ(b + W¹μ¹)‖²", "squared error"), key="dbm-t-r")
         with c[1]:
             if "inference_net_loss" in m:
-                views.plot(views.curves({"inference_net_loss": m["inference_net_loss"]}, "Inference net: cross-entropy to the mean-field result", "nats per image"), key=f"dbm-t-n-{snap.version}")
+                views.plot(views.curves({"inference_net_loss": m["inference_net_loss"]}, "Inference net: cross-entropy to the mean-field result", "nats per image"), key="dbm-t-n")
 
 
 compare.live_panel(run, comparison, draw_fast, draw_slow, key="dbm.t.live", P=P,

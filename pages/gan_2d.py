@@ -70,11 +70,11 @@ def draw_live(snap: Snapshot) -> None:
     quality = {k: m[k] for k in ("js", "modes_covered", "high_quality") if k in m}
     if losses:
         with c[0]:
-            st.plotly_chart(curves_figure(losses, {"loss_d": "D loss", "loss_g": "G loss"}, "Losses", "loss"), key="gan2d.loss", width="stretch")
+            views.plot(curves_figure(losses, {"loss_d": "D loss", "loss_g": "G loss"}, "Losses", "loss"), key="gan2d.loss")
     if quality:
         with c[1]:
             names = {"js": "JS divergence", "modes_covered": "modes covered", "high_quality": "high-quality share"}
-            st.plotly_chart(curves_figure(quality, names, "Divergence and mode coverage", "value"), key="gan2d.quality", width="stretch")
+            views.plot(curves_figure(quality, names, "Divergence and mode coverage", "value"), key="gan2d.quality")
 
 
 def draw_pair(snap: Snapshot) -> None:

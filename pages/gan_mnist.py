@@ -77,7 +77,7 @@ def draw_slow(snap: Snapshot) -> None:
     m[1].metric("D(G(z)) on fakes", views.number(snap.latest("d_fake")), help="D's average probability that a generated batch is real; 0.5 when D cannot tell. Shown from the first step on.")
     losses = {k: snap.metrics[k] for k in ("loss_d", "loss_g") if k in snap.metrics}
     if losses:
-        views.plot(views.curves(losses, "Losses (per batch)", "loss", names={"loss_d": "D loss", "loss_g": "G loss"}), key=f"ganm.loss.{snap.version}")
+        views.plot(views.curves(losses, "Losses (per batch)", "loss", names={"loss_d": "D loss", "loss_g": "G loss"}), key="ganm.loss")
 
 
 compare.live_panel(run, comparison, draw_fast, draw_slow, key="ganm.live", fps=6, slow_fps=1, P=P,

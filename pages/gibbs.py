@@ -86,25 +86,25 @@ def draw_slow(snap: Snapshot) -> None:
         steps = np.arange(snap.step - filled.shape[1] + 1, snap.step + 1)
         for i in range(min(8, len(filled))):
             fig.add_trace(go.Scatter(x=steps, y=filled[i], mode="lines", name=f"chain {i + 1}", line={"width": 2, "color": views.PALETTE[i % len(views.PALETTE)]}))
-        views.plot(views.style(fig, "Free energy F(v) = −log Σₕ exp(−E(v, h)) of each chain", "Gibbs step", "F(v)"), key=f"gibbs-fe-{snap.version}")
+        views.plot(views.style(fig, "Free energy F(v) = −log Σₕ exp(−E(v, h)) of each chain", "Gibbs step", "F(v)"), key="gibbs-fe")
     with c[1]:
         if "fe_autocorrelation" in a:
             acf = a["fe_autocorrelation"]
             fig = go.Figure(go.Bar(x=np.arange(len(acf)), y=acf, marker_color=views.PALETTE[0]))
-            views.plot(views.style(fig, f"Autocorrelation of F(v), last {filled.shape[1] - filled.shape[1] // 2} steps", "lag (Gibbs steps)", "autocorrelation"), key=f"gibbs-acf-{snap.version}")
+            views.plot(views.style(fig, f"Autocorrelation of F(v), last {filled.shape[1] - filled.shape[1] // 2} steps", "lag (Gibbs steps)", "autocorrelation"), key="gibbs-acf")
         else:
             st.info("The autocorrelation appears after a few steps: press Play.")
     if exact and "tv" in snap.metrics:
         c = st.columns(2)
         with c[0]:
-            views.plot(views.curves({"tv": snap.metrics["tv"]}, "TV distance: chains' histogram vs exact P(v)", "TV distance", xlabel="Gibbs step", names={"tv": "TV(empirical, exact)"}), key=f"gibbs-tv-{snap.version}")
+            views.plot(views.curves({"tv": snap.metrics["tv"]}, "TV distance: chains' histogram vs exact P(v)", "TV distance", xlabel="Gibbs step", names={"tv": "TV(empirical, exact)"}), key="gibbs-tv")
         with c[1]:
             k = len(a["exact_top"])
             fig = go.Figure()
             fig.add_trace(go.Bar(x=np.arange(1, k + 1), y=a["exact_top"], name="exact P(v)", marker_color=views.PALETTE[1]))
             fig.add_trace(go.Bar(x=np.arange(1, k + 1), y=a["empirical_top"], name="chains' frequency", marker_color=views.PALETTE[0]))
             fig.update_layout(barmode="group")
-            views.plot(views.style(fig, f"The {k} most probable states: exact vs visited", "state (by exact probability)", "probability"), key=f"gibbs-hist-{snap.version}")
+            views.plot(views.style(fig, f"The {k} most probable states: exact vs visited", "state (by exact probability)", "probability"), key="gibbs-hist")
 
 
 live_panel(run, draw_fast, draw_slow, key="gibbs.live", slow_fps=2)

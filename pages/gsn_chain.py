@@ -73,7 +73,7 @@ def draw_slow(snap: Snapshot) -> None:
     if "label_history" not in a or len(a["label_history"]) < 2:
         st.caption("Press **Play** to watch the labels change over time.")
         return
-    views.plot(label_figure(a["label_history"], snap.params["chain_steps"]), key=f"gsn-chain-labels-{snap.version}")
+    views.plot(label_figure(a["label_history"], snap.params["chain_steps"]), key="gsn-chain-labels")
     st.markdown(
         f"Distinct classes visited per chain: **{snap.latest('classes_visited'):.2f}**; "
         f"fraction of frames where a chain's label switched: **{snap.latest('label_switch_rate'):.3f}**"

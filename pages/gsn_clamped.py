@@ -114,7 +114,7 @@ def draw_slow(snap: Snapshot) -> None:
         fig.add_hline(y=float(intact), line_dash="dot", line_color="#555", annotation_text=f"intact digits {intact:.0%}", annotation_position="top left")
         fig.add_hline(y=float(mean_fill), line_dash="dash", line_color="#b00", annotation_text=f"floor: mean-image fill {mean_fill:.0%}",
                       annotation_position="bottom left")  # fmt: skip
-    views.plot(fig, key=f"gsn-clamped-acc-{snap.version}")
+    views.plot(fig, key="gsn-clamped-acc")
 
 
 live_panel(run, draw_fast, draw_slow, key="gsn.clamped")

@@ -61,7 +61,7 @@ def draw_slow(snap: Snapshot) -> None:
         return
     names = {"loss": "walkback loss (mean over k steps)", "reconstruction_nll": "one-step reconstruction NLL (batch)",
              "heldout_nll": "one-step reconstruction NLL (held out)"}  # fmt: skip
-    views.plot(views.curves(series, "Reconstruction negative log-likelihood", "nats per image", names=names), key=f"gsn-train-{snap.version}")
+    views.plot(views.curves(series, "Reconstruction negative log-likelihood", "nats per image", names=names), key="gsn-train")
 
 
 compare.live_panel(run, comparison, draw_fast, draw_slow, key="gsn.train", P=P,

@@ -65,9 +65,9 @@ def draw_live(snap: Snapshot) -> None:
     with stage.charts():
         c = st.columns(2)
         with c[0]:
-            st.plotly_chart(gap_figure(a), key="em.gap", width="stretch", config={"displayModeBar": False})
+            views.plot(gap_figure(a), key="em.gap")
         with c[1]:
-            st.plotly_chart(rise_figure(a), key="em.rise", width="stretch", config={"displayModeBar": False})
+            views.plot(rise_figure(a), key="em.rise")
 
 
 live_area, moment = live.rewindable(run, "em")

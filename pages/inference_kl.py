@@ -65,7 +65,7 @@ def draw_picture(snap: Snapshot) -> None:
 
 
 def draw_curves(snap: Snapshot) -> None:
-    st.plotly_chart(divergence_figure(snap.metrics, snap.params["divergence"]), key=f"{KEY}.curves", width="stretch", config={"displayModeBar": False})
+    views.plot(divergence_figure(snap.metrics, snap.params["divergence"]), key=f"{KEY}.curves")
 
 
 live_area, moment = live.rewindable(run, KEY)

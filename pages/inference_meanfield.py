@@ -48,10 +48,10 @@ def draw_live(snap: Snapshot) -> None:
     with stage.charts():
         left, right = st.columns(2) if part == "binary" else (st.container(), None)
         with left:
-            st.plotly_chart(convergence_figure(snap.metrics, part), key="mf-convergence", width="stretch", config={"displaylogo": False})
+            views.plot(convergence_figure(snap.metrics, part), key="mf-convergence")
         if right is not None:
             with right:
-                st.plotly_chart(pair_figure(a["exact_pair_12"], a["q_pair_12"]), key="mf-pair", width="stretch", config={"displaylogo": False})
+                views.plot(pair_figure(a["exact_pair_12"], a["q_pair_12"]), key="mf-pair")
 
 
 live_area, moment = live.rewindable(run, "mf")

@@ -54,19 +54,19 @@ def draw_slow(snap: Snapshot) -> None:
     c[3].metric("Mean ‖h‖₁", views.number(snap.latest("l1", None), ".2f"))
     c = st.columns(2)
     with c[0]:
-        views.plot(convergence_figure(snap.arrays["ista_gap"], snap.arrays["fista_gap"], int(snap.arrays["compared_at"])), key=f"sparse-conv-{snap.version}")
+        views.plot(convergence_figure(snap.arrays["ista_gap"], snap.arrays["fista_gap"], int(snap.arrays["compared_at"])), key="sparse-conv")
     if "objective" not in m:
         with c[1]:
             st.info("Press **Play** or **Step**: the objective, sparsity and reconstruction curves appear here.")
         return
     with c[1]:
-        views.plot(views.curves({"objective": m["objective"]}, "Objective J = ½‖x − Wh‖² + λ‖h‖₁", "mean over patches", names={"objective": "after inference"}), key=f"sparse-obj-{snap.version}")
+        views.plot(views.curves({"objective": m["objective"]}, "Objective J = ½‖x − Wh‖² + λ‖h‖₁", "mean over patches", names={"objective": "after inference"}), key="sparse-obj")
     c = st.columns(2)
     with c[0]:
-        views.plot(views.curves({"zero_fraction": m["zero_fraction"]}, "Code sparsity: fraction of zeros", "fraction of h entries = 0"), key=f"sparse-zero-{snap.version}")
+        views.plot(views.curves({"zero_fraction": m["zero_fraction"]}, "Code sparsity: fraction of zeros", "fraction of h entries = 0"), key="sparse-zero")
     with c[1]:
         views.plot(views.curves({"recon_error": m["recon_error"], "l1": m["l1"]}, "Reconstruction error and code size", "mean per patch",
-                                names={"recon_error": "½‖x − Wh‖²", "l1": "‖h‖₁"}), key=f"sparse-rec-{snap.version}")  # fmt: skip
+                                names={"recon_error": "½‖x − Wh‖²", "l1": "‖h‖₁"}), key="sparse-rec")  # fmt: skip
 
 
 live_panel(run, draw_fast, draw_slow, key="sparse.live", slow_fps=1)

@@ -57,21 +57,21 @@ def draw_slow(snap: Snapshot) -> None:
     c = st.columns(3)
     with c[0]:
         if "recon_error" in m:
-            views.plot(views.curves({"recon_error": m["recon_error"]}, "Reconstruction error ‖v − E[v|P(h|v)]‖²", "squared error", names={"recon_error": "train batch"}), key=f"rbm-recon-{snap.version}")
+            views.plot(views.curves({"recon_error": m["recon_error"]}, "Reconstruction error ‖v − E[v|P(h|v)]‖²", "squared error", names={"recon_error": "train batch"}), key="rbm-recon")
     with c[1]:
         if "pseudo_ll" in m:
-            views.plot(views.curves({"pseudo_ll": m["pseudo_ll"]}, "Pseudo-log-likelihood Σᵢ log P(vᵢ | v₋ᵢ)", "nats per image", names={"pseudo_ll": "train batch"}), key=f"rbm-pll-{snap.version}")
+            views.plot(views.curves({"pseudo_ll": m["pseudo_ll"]}, "Pseudo-log-likelihood Σᵢ log P(vᵢ | v₋ᵢ)", "nats per image", names={"pseudo_ll": "train batch"}), key="rbm-pll")
         elif "hidden_mean" in m:
-            views.plot(views.curves({"hidden_mean": m["hidden_mean"]}, "Mean hidden activation", "P(h = 1 | v)"), key=f"rbm-hmean-{snap.version}")
+            views.plot(views.curves({"hidden_mean": m["hidden_mean"]}, "Mean hidden activation", "P(h = 1 | v)"), key="rbm-hmean")
     with c[2]:
         if "fe_gap" in m:
-            views.plot(views.curves({"fe_gap": m["fe_gap"]}, "Free-energy gap F(held-out) − F(train)", "nats", names={"fe_gap": "gap (grows when overfitting)"}), key=f"rbm-gap-{snap.version}")
+            views.plot(views.curves({"fe_gap": m["fe_gap"]}, "Free-energy gap F(held-out) − F(train)", "nats", names={"fe_gap": "gap (grows when overfitting)"}), key="rbm-gap")
     c = st.columns(2)
     with c[0]:
-        views.plot(views.histogram({"W": snap.arrays["weights"]}, "Weights W", "value"), key=f"rbm-hw-{snap.version}")
+        views.plot(views.histogram({"W": snap.arrays["weights"]}, "Weights W", "value"), key="rbm-hw")
     with c[1]:
         if snap.step > 0:
-            views.plot(views.histogram({"ΔW": snap.arrays["updates"]}, "Last update ΔW", "value"), key=f"rbm-hu-{snap.version}")
+            views.plot(views.histogram({"ΔW": snap.arrays["updates"]}, "Last update ΔW", "value"), key="rbm-hu")
         else:
             st.caption("The histogram of the last update ΔW appears after the first update (press Step or Play).")
 

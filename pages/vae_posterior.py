@@ -111,7 +111,7 @@ fig.add_trace(go.Scatter(x=ks, y=[curve[k] for k in ks], mode="lines+markers", n
 fig.add_trace(go.Scatter(x=[ks[0], ks[-1]], y=[log_px, log_px], mode="lines", name="log p(x)", line={"width": 3, "dash": "dash", "color": "#1f77b4"}))
 fig.update_xaxes(type="log")
 fig.update_layout(legend={"orientation": "h", "y": -0.3})
-views.plot(views.style(fig, "L_k climbs to log p(x) as k grows", "k (importance samples)", "nats", height=360), key=f"vae.post.lk.{dataset}.{index}")
+views.plot(views.style(fig, "L_k climbs to log p(x) as k grows", "k (importance samples)", "nats", height=360), key="vae.post.lk")
 stage.explain(
     r"For one image $\mathbf x$ and a 2-D latent space, $p(\mathbf z \mid \mathbf x) = p(\mathbf x \mid \mathbf z)\, p(\mathbf z) / p(\mathbf x)$ is computed on a fine grid "
     r"($\log p(\mathbf x)$ by quadrature, log-sum-exp in float64). The encoder's $q(\mathbf z \mid \mathbf x)$ is a Gaussian with diagonal covariance: "

@@ -88,13 +88,13 @@ def one_model() -> None:
         names = {"elbo": "ELBO (train batch)", "test_elbo": "ELBO (held out)", "iwae": "L_k (train batch)"}
         with left:
             series = {key: snap.metrics[key] for key in names if key in snap.metrics}
-            views.plot(views.curves(series, "The bound, nats per image", "nats", names=names), key=f"vae.train.elbo.{snap.version}")
+            views.plot(views.curves(series, "The bound, nats per image", "nats", names=names), key="vae.train.elbo")
         with right:
             fig = views.curves({"recon": snap.metrics["recon"]}, "Its two terms", "E_q log p(x|z)", names={"recon": "E_q log p(x|z)"})
             kl = snap.metrics["kl"]
             fig.add_trace(go.Scatter(x=kl.steps, y=kl.values, name="KL(q ‖ p(z))", yaxis="y2", line={"width": 3, "color": views.PALETTE[1]}))
             fig.update_layout(yaxis2={"title": {"text": "KL"}, "overlaying": "y", "side": "right"}, legend={"orientation": "h", "y": -0.25})
-            views.plot(fig, key=f"vae.train.terms.{snap.version}")
+            views.plot(fig, key="vae.train.terms")
 
     compare.live_panel(run, pair, draw_samples, draw_curves, key="vae.train.panel", P=P,
                        metrics={"elbo": ("ELBO (train batch)", "nats per image"), "test_elbo": ("ELBO (held out)", "nats per image")})
@@ -136,7 +136,7 @@ def comparison() -> None:
                     go.Scatter(x=np.asarray(s.steps) * batch, y=s.values, mode="lines+markers", marker={"size": 6}, name=f"{RULE_NAMES[rule_key]}, N_z = {n}", line={"color": views.PALETTE[i], "width": 3, "dash": dash})
                 )
         fig.update_xaxes(type="log")
-        views.plot(views.style(fig, "Held-out ELBO against training examples seen", "training examples seen", "ELBO (nats per image)", height=460), key=f"vae.cmp.fig.{snap.version}")
+        views.plot(views.style(fig, "Held-out ELBO against training examples seen", "training examples seen", "ELBO (nats per image)", height=460), key="vae.cmp.fig")
 
     live_panel(cmp_run, draw_prior_samples, draw_comparison, key="vae.compare.panel", fps=5.0, slow_fps=2.0)
     st.caption(

@@ -66,7 +66,7 @@ def stage_figure(a: Mapping[str, np.ndarray], i: int, step: int, image_number: i
     fig.update_yaxes(range=[amo - 0.15 * span, log_px + 0.15 * span], row=1, col=3)
     fig.update_xaxes(visible=False, range=[-0.4, 2.6], row=1, col=3)
     fig.update_layout(barmode="overlay", legend={"orientation": "h", "y": -0.08, "x": 0.0, "font": {"size": FONT_SIZE - 3}},
-                      margin={"l": 10, "r": 10, "t": 40, "b": 10}, font={"size": FONT_SIZE - 2}, template="plotly_white", uirevision="amortized")  # fmt: skip
+                      margin={"l": 10, "r": 10, "t": 40, "b": 10}, font={"size": FONT_SIZE - 2}, uirevision="amortized")  # fmt: skip
     fig.update_annotations(font={"size": FONT_SIZE})
     return fig
 

@@ -83,7 +83,7 @@ def em_figure(a: Mapping[str, np.ndarray], scene_title: str, climb_title: str) -
     _scene(fig, a)
     _climb(fig, a)
     fig.update_layout(
-        font={"size": FONT_SIZE - 2}, template="plotly_white", margin={"l": 60, "r": 10, "t": 40, "b": 55},
+        font={"size": FONT_SIZE - 2}, margin={"l": 60, "r": 10, "t": 40, "b": 55},
         legend={"orientation": "v", "x": 1.0, "xanchor": "right", "y": 0.02, "yanchor": "bottom", "font": {"size": FONT_SIZE - 5}, "bgcolor": "rgba(255,255,255,0.85)"},
         uirevision="em",
     )  # fmt: skip
@@ -99,7 +99,7 @@ def gap_figure(a: Mapping[str, np.ndarray]) -> go.Figure:
     fig.update_yaxes(type="log", dtick=1, title_text="nats per point", exponentformat="power")
     fig.update_xaxes(title_text="EM iteration")
     fig.update_layout(title={"text": "Gap log p(v; θ) − L = KL(q ‖ p(h|v))", "font": {"size": FONT_SIZE}}, font={"size": FONT_SIZE - 3},
-                      template="plotly_white", height=300, margin={"l": 70, "r": 20, "t": 50, "b": 50}, showlegend=False)  # fmt: skip
+                      height=300, margin={"l": 70, "r": 20, "t": 50, "b": 50}, showlegend=False)  # fmt: skip
     return fig
 
 
@@ -114,6 +114,6 @@ def rise_figure(a: Mapping[str, np.ndarray]) -> go.Figure:
         fig.add_trace(go.Scatter(x=x[1:][at], y=np.maximum(rises[at], 1e-16), mode="markers", name=name.replace("after ", ""), marker={"symbol": symbol, "size": 8, "color": colour}))
     fig.update_yaxes(type="log", dtick=1, title_text="nats per point", exponentformat="power")
     fig.update_xaxes(title_text="EM iteration")
-    fig.update_layout(title={"text": "Rise of L at each half-step", "font": {"size": FONT_SIZE}}, font={"size": FONT_SIZE - 3}, template="plotly_white",
+    fig.update_layout(title={"text": "Rise of L at each half-step", "font": {"size": FONT_SIZE}}, font={"size": FONT_SIZE - 3},
                       height=300, margin={"l": 70, "r": 20, "t": 50, "b": 50}, legend={"font": {"size": FONT_SIZE - 5}})  # fmt: skip
     return fig

@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from engine.run import Series
-from engine.tasks.inference.kl import RADII, VIEW
+from engine.tasks.inference.kl import VIEW
 from lab.figures import FONT_SIZE, style
 from lab.pictures import PALETTE
 

@@ -22,7 +22,7 @@ def _layout(fig: go.Figure, title: str) -> go.Figure:
     fig.update_layout(
         title={"text": title, "font": {"size": FONT_SIZE + 1}, "x": 0.01, "xanchor": "left"},
         font={"size": FONT_SIZE - 2},
-        template="plotly_white",
+       
         margin={"l": 60, "r": 20, "t": 62, "b": 50},
         showlegend=False,
         bargap=0.25,

@@ -1,5 +1,5 @@
-"""Plotly stage pictures in Chromium: while a run plays, the picture is the same plot redrawn in place (never a new
-element, never blank), and a click on a plot comes back to the page."""
+"""Plotly stage pictures and the charts under them, in Chromium: while a run plays, each is the same plot redrawn in
+place (never a new element, never blank), and a click on a plot comes back to the page."""
 
 from __future__ import annotations
 
@@ -7,33 +7,52 @@ import pytest
 
 from tests.browser.conftest import assert_no_exception
 
-PLOT = "[class*='st-key-stage-plot-'] .genlab-plot"
-SAMPLE = """() => [...document.querySelectorAll("[class*='st-key-stage-plot-'] .genlab-plot")].map((plot) => {
+SAMPLE = """(charts) => {
+  const seen = (window.__genlabSeenPlots = window.__genlabSeenPlots || { true: [], false: [] })[charts];
+  const plots = [...document.querySelectorAll('.genlab-plot')]
+    .filter((plot) => (plot.closest("[class*='st-key-stage-plot-']") === null) === charts);
+  const sampled = plots.map((plot) => {
     const svg = plot.querySelector('.main-svg');
-    const seen = plot.__seenBefore === true;
-    plot.__seenBefore = true;
-    return { seen, drawn: Number(plot.dataset.drawn || 0), visible: !!svg && getComputedStyle(svg).visibility !== 'hidden' };
-})"""
-"""Per stage plot: whether this very element was sampled before (a remounted plot is a new element), how often
-Plotly redrew it, and whether its picture is on screen."""
+    if (!seen.includes(plot)) seen.push(plot);
+    return { drawn: Number(plot.dataset.drawn || 0), visible: !!svg && getComputedStyle(svg).visibility !== 'hidden' };
+  });
+  const gone = seen.filter((plot) => !plot.isConnected);
+  return { plots: sampled, gone: gone.map((plot) => plot.querySelector('.gtitle')?.textContent || '(untitled)') };
+}"""
+"""The stage plots (``charts`` false) or the charts under the stage (true): how often Plotly redrew each and whether its
+picture is on screen, and the titles of the plots sampled before that have left the page (a remounted plot is a new element)."""
+
+
+def _played(page, charts: bool) -> list[dict]:
+    """The plots sampled every 250 ms over 4 s of play, after 1.5 s of play (a page adds charts as its metrics
+    start: the last update's histogram comes with the first step)."""
+    page.locator("[class*='-runbar'] [class*='-play'] button").first.click()
+    page.wait_for_timeout(1_500)
+    samples = []
+    for _ in range(17):
+        samples.append(page.evaluate(SAMPLE, charts))
+        page.wait_for_timeout(250)
+    page.locator("[class*='-runbar'] [class*='-pause'] button").first.click()
+    assert_no_exception(page)
+    return samples
+
+
+def _assert_redrawn_in_place(samples: list[dict], what: str) -> None:
+    first, last = samples[0]["plots"], samples[-1]["plots"]
+    assert first, f"the page drew no {what}"
+    assert not samples[-1]["gone"], f"{what}s mounted anew while the run played: {samples[-1]['gone']}"
+    assert all(plot["visible"] for s in samples for plot in s["plots"]), f"a {what} went blank while the run played"
+    assert sum(plot["drawn"] for plot in last) >= sum(plot["drawn"] for plot in first) + 3, f"the {what}s were not redrawn"
 
 
 @pytest.mark.parametrize("path", ["inference-em", "which-kl", "gan-2d"])
 def test_a_playing_plot_is_redrawn_in_place_and_never_blank(open_page, path):
-    page = open_page(path, timeout=120_000)
-    page.locator(PLOT).first.locator(".main-svg").first.wait_for(timeout=60_000)
-    first = page.evaluate(SAMPLE)
-    page.locator("[class*='-runbar'] [class*='-play'] button").first.click()
-    samples = []
-    for _ in range(16):
-        page.wait_for_timeout(250)
-        samples.append(page.evaluate(SAMPLE))
-    page.locator("[class*='-runbar'] [class*='-pause'] button").first.click()
-    assert_no_exception(page)
-    assert all(len(s) == len(first) for s in samples)
-    assert all(plot["seen"] for s in samples for plot in s), "a stage plot was mounted anew while the run played"
-    assert all(plot["visible"] for s in samples for plot in s), "a stage plot went blank while the run played"
-    assert max(plot["drawn"] for plot in samples[-1]) >= max(plot["drawn"] for plot in first) + 3
+    _assert_redrawn_in_place(_played(open_page(path, timeout=120_000), charts=False), "stage plot")
+
+
+@pytest.mark.parametrize("path", ["rbm?rbm.dataset=digits+8x8", "gibbs?gibbs.model=bars+and+stripes+16-16+%28exact+distribution+known%29", "inference-em", "gan-2d"])
+def test_the_charts_under_a_playing_picture_are_redrawn_in_place(open_page, path):
+    _assert_redrawn_in_place(_played(open_page(path, timeout=120_000), charts=True), "chart")
 
 
 def test_a_click_on_the_game_field_starts_the_trajectories_there(open_page):

@@ -52,8 +52,8 @@ def shown_pictures(at) -> list[bytes]:
     return [i.proto.SerializeToString() for i in at.get("image")] + [b"".join(f.tobytes() for f in frames) for _, frames in live_frames(at).values()]
 
 
-def stage_figures(at) -> dict[str, dict]:
-    """The Plotly figures the page handed its in-place plots (lab.plot_in_place) in its last run, by element id
+def _in_place_figures(at) -> dict[str, dict]:
+    """Every Plotly figure the page handed its in-place plots (lab.plot_in_place) in its last run, by element id
     (which ends with the plot's key), as the JSON the browser draws."""
     import json
 
@@ -62,3 +62,17 @@ def stage_figures(at) -> dict[str, dict]:
         if element.proto.component_name.endswith("genlab_plot"):
             specs[element.proto.id] = json.loads(json.loads(element.proto.json)["figure"])
     return specs
+
+
+def stage_figures(at) -> dict[str, dict]:
+    """The page's stage pictures drawn as in-place Plotly figures, by element id (charts left out)."""
+    from lab.views import CHART_SUFFIX
+
+    return {key: fig for key, fig in _in_place_figures(at).items() if not key.endswith(CHART_SUFFIX)}
+
+
+def chart_figures(at) -> dict[str, dict]:
+    """The page's charts (``views.plot``: curves, histograms) as in-place Plotly figures, by element id."""
+    from lab.views import CHART_SUFFIX
+
+    return {key: fig for key, fig in _in_place_figures(at).items() if key.endswith(CHART_SUFFIX)}

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.lab.conftest import picture_captions
+from tests.lab.conftest import chart_figures, picture_captions
 
 ROOT = Path(__file__).resolve().parents[2]
 MEANFIELD = str(ROOT / "pages" / "dbm_meanfield.py")
@@ -45,7 +45,7 @@ def test_meanfield_page_steps_one_iteration(monkeypatch):
     at.button(key="dbm.mf.step").click().run()
     assert not at.exception
     assert iteration(at) == 2
-    assert len(at.get("plotly_chart")) == 3
+    assert len(chart_figures(at)) == 3
 
 
 def test_meanfield_page_parallel_schedule_and_damping_apply_live(monkeypatch):

@@ -4,14 +4,13 @@ settings drive the run, and the readouts never say "nan"."""
 from __future__ import annotations
 
 import base64
-import json
 import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
-from tests.lab.conftest import stage_figures
+from tests.lab.conftest import chart_figures, stage_figures
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "pages" / "inference_kl.py")
@@ -61,8 +60,7 @@ def test_page_renders_at_step_0_and_a_step_moves_q():
     after = fit_picture(at)
     assert title(after).endswith("step 1")
     assert not np.allclose(q_contour(before), q_contour(after))
-    (chart,) = at.get("plotly_chart")  # the divergences per step, under the stage picture
-    curves = json.loads(chart.proto.spec)
+    (curves,) = chart_figures(at).values()  # the divergences per step, under the stage picture
     assert len(values(curves["data"][0]["x"])) == 1
 
 
