@@ -9,7 +9,8 @@ frame, the axes and the drawing area stay where they are.
 The browser loads Plotly once per page from the lab's own server: the plotly package's ``plotly.min.js``,
 copied into ``lab/static`` (:func:`serve_plotly`) and served by Streamlit's static file serving
 (``server.enableStaticServing``, which ``genlab`` sets). Clicks on the plot come back as the ``click`` trigger
-(:class:`Click`): the nearest point of the trace under the pointer, as Plotly reports it.
+(:class:`Click`): the nearest point of the trace under the pointer, as Plotly reports it. Plotly does not wrap
+titles: one wider than its plot (a long title in a half-width chart) is set smaller in the browser until it fits.
 """
 
 from __future__ import annotations
@@ -73,6 +74,20 @@ const loadPlotly = () => {
     return window.__genlabPlotly;
 };
 
+const MIN_TITLE_PX = 11;
+const fitTitles = (div) => {  // Plotly does not wrap a title: one that sticks out of its plot is set smaller until it fits
+    const plot = div.getBoundingClientRect();
+    for (const title of div.querySelectorAll('.gtitle')) {
+        for (let tries = 0; tries < 4; tries += 1) {  // a left-anchored title fits at once, a centred one shrinks from both ends
+            const box = title.getBoundingClientRect();
+            const over = Math.max(plot.left - box.left, box.right - plot.right) + 4;
+            const size = parseFloat(title.style.fontSize);
+            if (over <= 4 || box.width <= 0 || size <= MIN_TITLE_PX) break;
+            title.style.fontSize = `${Math.max(MIN_TITLE_PX, Math.floor(size * (box.width - over) / box.width))}px`;
+        }
+    }
+};
+
 export default function ({ data, parentElement, setTriggerValue }) {
     let view = parentElement.__genlabPlot;
     if (!view) {
@@ -80,13 +95,16 @@ export default function ({ data, parentElement, setTriggerValue }) {
         div.className = 'genlab-plot';
         parentElement.replaceChildren(div);
         view = parentElement.__genlabPlot = { div, clicks: false, drawn: 0 };
-        new ResizeObserver(() => { if (window.Plotly && view.drawn) window.Plotly.Plots.resize(div); }).observe(div);
+        new ResizeObserver(() => {
+            if (window.Plotly && view.drawn) window.Plotly.Plots.resize(div).then(() => fitTitles(div));
+        }).observe(div);
     }
     view.latest = data;
     loadPlotly().then((Plotly) => {
         if (view.latest !== data) return;  // a newer figure came while Plotly loaded: draw that one
         const figure = JSON.parse(data.figure);
         return Plotly.react(view.div, figure.data, figure.layout, data.config).then(() => {
+            fitTitles(view.div);
             view.drawn += 1;
             view.div.dataset.drawn = view.drawn;
             if (data.clickable && !view.clicks) {

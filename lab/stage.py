@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from urllib.parse import urlencode
 
 import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
 
 from engine.run import Run, Snapshot
@@ -246,3 +247,30 @@ def export_menu(run: Run, name: str, plot: str | None = None) -> None:
 
             st.download_button("Whole timeline (GIF)", data=whole_timeline, file_name=f"{name}-timeline.gif", mime="image/gif", key=f"{name}-timeline-gif", on_click="ignore",
                                icon=":material/timeline:", help="One frame per moment the run kept: steps 0, 1, 2, 5, 10, 20, ... and the recent ones")  # fmt: skip
+
+
+def figure_export(name: str, settings: Callable[[], dict], figures: Callable[[], list[tuple[int, go.Figure]]], *, animation: str = "Animation (GIF)") -> None:
+    """An Export menu for a picture a page computes rather than a run plays (the a·b game, the Dirac-GAN, the VAE's
+    latent plane and posterior): the picture as PNG and its animation's frames as a GIF, each with ``settings()``
+    inside (the PNG's text chunk ``genlab-settings``, with the picture's ``step``; the GIF's comment, with every
+    frame's, ``frame_steps``). ``animation`` names the GIF's button; an empty name leaves it out. ``figures()`` gives
+    (step, figure) pairs, the picture shown last; both are called only when a button is pressed (lab.plot_export
+    draws the figures into pixels)."""
+    what = "Save the picture (PNG, with its settings inside)" + (" or its animation (GIF)" if animation else "")
+    with st.popover("Export", icon=":material/download:", help=what):
+
+        def pictures(which: slice) -> tuple[list[int], list[np.ndarray]]:
+            kept = figures()[which]
+            return [step for step, _ in kept], rasterize([as_drawn(fig) for _, fig in kept])
+
+        def png() -> bytes:
+            steps, (picture,) = pictures(slice(-1, None))
+            return settings_png(picture, {"page": name, "step": steps[-1], **settings()})
+
+        def gif() -> bytes:
+            steps, drawn = pictures(slice(None))
+            return frames_gif(drawn, settings={"page": name, **settings(), "frame_steps": steps})
+
+        st.download_button("Picture (PNG)", data=png, file_name=f"{name}.png", mime="image/png", key=f"{name}-png", icon=":material/image:", on_click="ignore")
+        if animation:
+            st.download_button(animation, data=gif, file_name=f"{name}.gif", mime="image/gif", key=f"{name}-gif", icon=":material/animation:", on_click="ignore")

@@ -6,6 +6,7 @@ import functools
 from collections.abc import Callable
 
 import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
 from streamlit.errors import StreamlitDuplicateElementKey
 
@@ -84,14 +85,21 @@ def _verdict(r: float) -> str:
     return "orbits"
 
 
-def _play_controls(key: str) -> None:
-    """The panel's run bar: Play animates the steps from the start, Show all draws them at once."""
+def _play_controls(key: str, settings: Callable[[], dict], figure_upto: Callable[[int], go.Figure], steps: int) -> None:
+    """The panel's run bar: Play animates the steps from the start, Show all draws them at once, Export saves the
+    picture (PNG) and the animation's frames (GIF), drawn by ``figure_upto(step)``."""
     with st.container(horizontal=True, vertical_alignment="center", key=f"{key}-runbar"):
         if st.button("Play", icon=":material/play_arrow:", key=f"{key}.play", type="primary", help="Key: Space"):
             st.session_state[f"{key}.frame"] = 0
             st.session_state[f"{key}.playing"] = True
         if st.button("Show all", icon=":material/fast_forward:", key=f"{key}.all"):
             st.session_state[f"{key}.playing"] = False
+        stage.figure_export(key, settings, lambda: [(upto, figure_upto(upto)) for upto in _frame_steps(steps)])
+
+
+def _frame_steps(steps: int) -> list[int]:
+    """The steps shown by each of the animation's FRAMES frames."""
+    return [max(1, round(steps * frame / FRAMES)) for frame in range(1, FRAMES + 1)]
 
 
 def _upto(key: str, steps: int) -> tuple[int, bool]:
@@ -103,14 +111,24 @@ def _upto(key: str, steps: int) -> tuple[int, bool]:
     if frame >= FRAMES:
         st.session_state[f"{key}.playing"] = False
         return steps, False
-    return max(1, round(steps * frame / FRAMES)), True
+    return _frame_steps(steps)[frame - 1], True
 
 
 # --------------------------------------------------------------------------- the bilinear game
 game = GAME_PARAMS.complete(game)
 lr, steps, gamma = game["lr"], game["steps"], game["gamma"]
-_play_controls("game")
 rules = rules or ["simultaneous"]
+# What each panel drew last: its start and trajectories. A click on the field reruns only the panel; the Export
+# menu, made before it, draws from here. (A bare string here would be drawn on the page: Streamlit's magic.)
+drawn: dict[str, tuple] = {}
+
+
+def game_picture(upto: int) -> go.Figure:
+    start, trajs = drawn["game"]
+    return game_figure(trajs, lambda a, b: bilinear_field(a, b), VIEW, upto, f"From ({start[0]:.2f}, {start[1]:.2f}), step {upto} of {steps}", "a (minimizes)", "b (maximizes)", height=PICTURE_HEIGHT)
+
+
+_play_controls("game", lambda: {"rules": rules, "start": list(drawn["game"][0]), **game}, game_picture, steps)
 
 
 @st.fragment(run_every=0.25 if st.session_state.get("game.playing") else None)
@@ -119,10 +137,10 @@ def bilinear_panel() -> None:
     start = ui.url_point("game.start", (1.0, 0.5))
     upto, playing = _upto("game", steps)
     trajs = {r: bilinear_trajectory(start[0], start[1], lr, steps, r, gamma) for r in rules}
+    drawn["game"] = (start, trajs)
     field, radii = st.columns([3, 2])
     with field:
-        fig = game_figure(trajs, lambda a, b: bilinear_field(a, b), VIEW, upto, f"From ({start[0]:.2f}, {start[1]:.2f}), step {upto} of {steps}", "a (minimizes)", "b (maximizes)", height=PICTURE_HEIGHT)
-        views.stage_plot(fig, key="game.chart", on_click=_start_at("game.start"))
+        views.stage_plot(game_picture(upto), key="game.chart", on_click=_start_at("game.start"))
     with radii:
         views.stage_plot(radius_figure({r: radius(t) for r, t in trajs.items()}, upto), key="game.radius")
     if not playing and st.session_state.get("game.frame", 0) >= FRAMES:
@@ -157,8 +175,15 @@ stage.explain(
 st.subheader("Dirac-GAN")
 dirac = DIRAC_PARAMS.complete(dirac)
 loss, d_lr, r1, noise, d_steps = dirac["loss"], dirac["lr"], dirac["r1"], dirac["noise"], dirac["steps"]
-_play_controls("dirac")
 games = {rule: DiracGAN(loss=loss, lr=d_lr, rule=rule, r1=r1, noise=noise) for rule in d_rules}
+
+
+def dirac_picture(upto: int) -> go.Figure:
+    start, trajs = drawn["dirac"]
+    return game_figure(trajs, next(iter(games.values())).field, VIEW, upto, f"(θ, ψ) from ({start[0]:.2f}, {start[1]:.2f}), step {upto} of {d_steps}", "θ (generator)", "ψ (discriminator)", height=PICTURE_HEIGHT)
+
+
+_play_controls("dirac", lambda: {"rules": d_rules, "start": list(drawn["dirac"][0]), **dirac}, dirac_picture, d_steps)
 
 
 @st.fragment(run_every=0.25 if st.session_state.get("dirac.playing") else None)
@@ -167,10 +192,10 @@ def dirac_panel() -> None:
     start = ui.url_point("dirac.start", (1.0, 1.0))
     upto, playing = _upto("dirac", d_steps)
     trajs = {rule: g.trajectory(start[0], start[1], d_steps) for rule, g in games.items()}
+    drawn["dirac"] = (start, trajs)
     field, radii = st.columns([3, 2])
     with field:
-        fig = game_figure(trajs, next(iter(games.values())).field, VIEW, upto, f"(θ, ψ) from ({start[0]:.2f}, {start[1]:.2f}), step {upto} of {d_steps}", "θ (generator)", "ψ (discriminator)", height=PICTURE_HEIGHT)
-        views.plot_in_place(fig, key="dirac.chart", on_click=_start_at("dirac.start"))
+        views.plot_in_place(dirac_picture(upto), key="dirac.chart", on_click=_start_at("dirac.start"))
     with radii:
         views.plot(radius_figure({r: radius(t) for r, t in trajs.items()}, upto, ylabel="√(θ² + ψ²) (log scale)", height=PICTURE_HEIGHT), key="dirac.radius")
     m = st.columns(len(trajs))

@@ -150,6 +150,7 @@ with stage.picture():
             show_big(decode(z[None])[0], f"decoded at z = ({z[0]:.2f}, {z[1]:.2f})")
             if clicked_index is not None:
                 show_big(data.heldout[clicked_index].reshape(shape).numpy(), f"held-out image {clicked_index}")
+        stage.figure_export("vae-latent", lambda: {"dataset": dataset, "image": probe_name, "picked": list(picks)}, lambda: [(0, latent_figure(extra))], animation="")
 
 cols = st.columns([1, 1, 4], vertical_alignment="center")
 with cols[0]:

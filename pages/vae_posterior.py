@@ -83,7 +83,8 @@ with picture:
     fig.update_xaxes(range=[grid.z1[0], grid.z1[-1]])
     fig.update_yaxes(range=[grid.z2[0], grid.z2[-1]], scaleanchor="x", scaleratio=1)
     fig.update_layout(legend={"orientation": "h", "y": -0.22})
-    views.stage_plot(views.style(fig, f"p(z|x) (blue) and q(z|x) (red), image {index}", "z₁", "z₂"), key=f"vae.post.fig.{dataset}.{index}.{contours}")
+    posterior_picture = views.style(fig, f"p(z|x) (blue) and q(z|x) (red), image {index}", "z₁", "z₂")
+    views.stage_plot(posterior_picture, key=f"vae.post.fig.{dataset}.{index}.{contours}")
 
 with readouts, stage.readouts():
     img_cols = st.columns(3)
@@ -100,6 +101,7 @@ with readouts, stage.readouts():
         "| nats | |\n| --- | ---: |\n"
         f"| log p(x) (quadrature) | **{log_px:.2f}** |\n| ELBO | **{elbo:.2f}** |\n| KL(q ‖ p(z\\|x)) = gap | **{log_px - elbo:.2f}** |"
     )
+    stage.figure_export("vae-posterior", lambda: {"dataset": dataset, "image": int(index), "log_contours": bool(contours)}, lambda: [(0, posterior_picture)], animation="")
 st.caption(
     f"Nats. ELBO = E_q[log p(x|z)] − KL(q ‖ p(z)) from {N_WEIGHTS:,} samples of q. Check: the KL computed directly on the grid, "
     f"∫ q log(q / p(z|x)) dz = {res['kl_grid']:.2f} (q's mass on the grid: {res['q_mass']:.3f}). "

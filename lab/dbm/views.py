@@ -65,14 +65,14 @@ def bound_figure(bound: Series, initial: float, references: dict[str, float]) ->
         pad = max(0.05 * (hi - lo), 1.0)
         fig.update_yaxes(range=[lo - pad, hi + pad])
     fig.update_layout(legend={"orientation": "h", "y": -0.3})
-    return views.style(fig, "Lower bound L(v, Q) + log Z", "mean-field iteration", "nats (linear scale)")
+    return views.style(fig, "Lower bound L(v, Q) + log Z", "iteration", "nats")
 
 
 def change_figure(change: Series) -> go.Figure:
     """max |mu_new - mu_old| over all layers per iteration on a log scale: a straight line down = linear convergence."""
     fig = go.Figure(go.Scatter(x=change.steps, y=np.maximum(change.values, 1e-12), mode="lines+markers", line={"width": 3, "color": views.PALETTE[1]}, showlegend=False))
     fig.update_yaxes(type="log", exponentformat="power")
-    return views.style(fig, "Update size max |Δμ|", "mean-field iteration", "max |μ_new − μ_old|, log scale")
+    return views.style(fig, "Update size max |μ_new − μ_old|", "iteration", "max |Δμ| (log scale)")
 
 
 def gap_figure(bound: Series) -> go.Figure:
@@ -84,4 +84,4 @@ def gap_figure(bound: Series) -> go.Figure:
     gap = np.where(gap > 0, gap, np.nan)
     fig = go.Figure(go.Scatter(x=bound.steps[: len(gap)], y=gap, mode="lines+markers", line={"width": 3, "color": views.PALETTE[2]}, showlegend=False))
     fig.update_yaxes(type="log", exponentformat="power")
-    return views.style(fig, "Bound still to gain", "mean-field iteration", "L(latest) − L(iteration), nats, log scale")
+    return views.style(fig, "Bound still to gain: L(latest) − L", "iteration", "nats (log scale)")

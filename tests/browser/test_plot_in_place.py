@@ -105,3 +105,30 @@ def test_export_draws_the_kept_figures_into_a_png_with_settings_and_a_gif(open_p
     assert steps[0] == 0 and len(steps) >= 3 and steps == sorted(set(steps))  # step 0, landmarks, the recent ones
     assert 2 <= whole.n_frames <= len(steps)  # Pillow merges frames that repeat the one before (a converged EM)
     assert whole.size == RASTER_SIZE
+
+
+def test_the_game_exports_its_picture_with_settings_and_its_animation_frame_by_frame(open_page):
+    import json
+
+    from PIL import Image
+
+    from lab.export import SETTINGS_KEY
+    from lab.plot_export import RASTER_SIZE
+
+    page = open_page("gan-game?game.steps=100&game.start=-1.0,0.5", timeout=120_000)
+    export = page.locator("[class*='st-key-game-runbar']").get_by_role("button", name="Export")
+    export.click()
+    with page.expect_download(timeout=60_000) as png:
+        page.get_by_role("button", name="Picture (PNG)").click()
+    picture = Image.open(png.value.path())
+    settings = json.loads(picture.text[SETTINGS_KEY])
+    assert settings["page"] == "game" and settings["step"] == 100 and settings["steps"] == 100 and settings["start"] == [-1.0, 0.5]
+    assert picture.size == RASTER_SIZE and len(set(picture.convert("L").getdata())) > 20
+    if not page.get_by_role("button", name="Animation (GIF)").is_visible():
+        export.click()
+    with page.expect_download(timeout=120_000) as gif:
+        page.get_by_role("button", name="Animation (GIF)").click()
+    animation = Image.open(gif.value.path())
+    shown = json.loads(animation.info["comment"])["frame_steps"]
+    assert shown == sorted(set(shown)) and len(shown) == 40 and shown[-1] == 100  # the 40 frames Play shows
+    assert animation.n_frames == 40  # each frame draws more of the path: none repeats the one before

@@ -23,6 +23,14 @@ CLIPPED_TEXT = """(roots) => [...document.querySelectorAll(roots.flatMap((root) 
 metric label is cut in its ellipsis box, one element above its <p> (an inline box, whose widths read 0): every element
 inside the label is examined."""
 EVERYWHERE = ["[data-testid='stMain']", "[data-testid='stSidebar']"]
+PLOT_TEXT_OUTSIDE = """() => [...document.querySelectorAll('.genlab-plot')].flatMap((plot) => {
+    const frame = plot.getBoundingClientRect();
+    return [...plot.querySelectorAll('.gtitle, .g-xtitle text, .g-ytitle text')].filter((text) => {
+        const box = text.getBoundingClientRect();
+        return box.width > 0 && (box.left < frame.left - 1 || box.right > frame.right + 1 || box.top < frame.top - 1 || box.bottom > frame.bottom + 1);
+    }).map((text) => text.textContent.slice(0, 60));
+})"""
+"""The titles of Plotly plots (the figure's and its axes') that stick out of their plot: Plotly cuts them there."""
 
 
 def first_screen_box(page) -> dict:
@@ -53,6 +61,7 @@ def test_the_picture_is_on_the_first_screen_and_no_text_is_clipped(projector, op
     shoot(page, f"stage-{lab_page.url_path}")
     assert box["y"] + box["height"] <= PROJECTOR["height"], f"picture at {box}"
     assert page.evaluate(CLIPPED_TEXT, EVERYWHERE) == []
+    assert page.evaluate(PLOT_TEXT_OUTSIDE) == []
 
 
 @pytest.mark.parametrize("lab_page", LAB_PAGES, ids=lambda p: p.url_path)
