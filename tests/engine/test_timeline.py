@@ -24,6 +24,7 @@ from engine.tasks.inference.sparse import SparseCodingTask
 from engine.tasks.rbm import GibbsTask, RBMTrainTask
 from engine.tasks.vae import CompareTask, VAETask
 from engine.timeline import Timeline, landmark_steps, task_copy
+from tests.counter import Counter
 from tests.engine.test_dbm_tasks import small_trained_dbm
 from tests.engine.test_inference_amortized import binary_images, small_vae
 
@@ -83,20 +84,6 @@ def test_a_view_cuts_the_latest_series_at_the_moment():
     assert view.step == 5 and list(view.metrics["loss"].steps) == [1, 2, 3, 4, 5] and list(view.metrics["loss"].values) == [2, 4, 6, 8, 10]
     with pytest.raises(KeyError, match="no kept moment at step 6"):
         timeline.view(6, latest)
-
-
-class Counter:
-    """A task without shared_data: its moments are kept as pictures only."""
-
-    def reset(self, p):
-        self.n = 0
-
-    def step(self, p):
-        self.n += 1
-        return {"n": float(self.n)}
-
-    def arrays(self):
-        return {"n": np.full(3, self.n)}
 
 
 def test_scrubbing_shows_the_frame_published_at_that_step():

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from engine.admission import Limits
 from engine.run import RUNNING, Run
 from lab import cli, limits
+from tests.counter import Counter
 from tests.lab.conftest import ROOT
 
 
@@ -39,21 +39,9 @@ def test_the_cli_refuses_a_negative_limit(capsys):
     assert "--max-runs must be 0 (no limit) or more" in capsys.readouterr().err
 
 
-class Ticker:
-    def reset(self, p):
-        self.n = 0
-
-    def step(self, p):
-        self.n += 1
-        return {"n": float(self.n)}
-
-    def arrays(self):
-        return {"n": np.array([self.n])}
-
-
 def test_a_page_past_the_servers_limit_waits_in_line_and_plays_when_a_worker_is_free(fresh_admission, monkeypatch):
     monkeypatch.setenv(limits.MAX_RUNS_ENV, "1")
-    other = Run(Ticker(), {}, admission=limits.admission(), session="another student")
+    other = Run(Counter(), {}, admission=limits.admission(), session="another student")
     other.start()
     at = AppTest.from_file(str(ROOT / "pages" / "rbm.py"), default_timeout=120)
     at.query_params.update({"rbm.dataset": "digits 8x8"})

@@ -10,18 +10,7 @@ import numpy as np
 
 from engine.run import Run
 from lab.memory_bench import rss_mb, run_threads
-
-
-class Counter:
-    def reset(self, params):
-        self.n = 0
-
-    def step(self, params):
-        self.n += 1
-        return {"n": float(self.n)}
-
-    def arrays(self):
-        return {"n": np.array([self.n])}
+from tests.counter import Counter
 
 
 def test_rss_grows_with_what_the_process_holds():

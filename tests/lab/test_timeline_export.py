@@ -9,19 +9,8 @@ from streamlit.testing.v1 import AppTest
 from engine.pair import Comparison, side_of
 from engine.run import Run, Snapshot
 from lab import live, stage
+from tests.counter import Counter
 from tests.lab.conftest import ROOT
-
-
-class Counter:
-    def reset(self, p):
-        self.n = 0
-
-    def step(self, p):
-        self.n += 1
-        return {"n": float(self.n)}
-
-    def arrays(self):
-        return {"n": np.array([self.n])}
 
 
 def test_timeline_pictures_draw_every_kept_moment_and_now():
