@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 from engine.run import Snapshot
-from engine.tasks.gsn import ClampedChainTask, clamped_chain_params, noise_param
+from engine.tasks.gsn import ClampedChainTask, clamped_chain_params, noise_param, shape_only_split
 from lab import controls as ui
 from lab import stage, views
 from lab.drawing import draw_digit
@@ -15,28 +15,34 @@ from lab.gsn.views import mnist_split, paint_mask, pixel_classifier, pretrained_
 from lab.live import live_panel
 
 SOURCES = {"heldout": "held-out digits", "draw": "my drawing"}  # a page-only setting: a drawing becomes the task's image
+NO_DIGITS = "Without MNIST the chains complete your drawing only: `genlab data fetch mnist`, or set GENLAB_DATA to a folder holding mnist/, for the held-out digits."
 
 stage.title("Clamped chain: filling in the missing half")
 
 models, titles = pretrained_models()
-split = mnist_split()
 if not models:
     st.error("No pretrained chain in assets/gsn/: train one with `genlab train gsn --out assets/gsn/dae_walkback` (see assets/README.md).")
     st.stop()
-if split is None:
-    st.stop()
+split = mnist_split(notice=False)
+without_data = split is None
+if without_data:  # only a drawing can be clamped, and no classifier reads the completions
+    split = shape_only_split(models)
 
 P = clamped_chain_params(models, titles)
 with stage.parameters():
     shown = {"model_name": ui.param_widget(P, "model_name", "gsn.clamped", horizontal=False)}
-    source = ui.select("gsn.clamped.source", "Digits", list(SOURCES), "heldout", format_func=SOURCES.get, horizontal=True)
-    shown["first"] = ui.param_widget(P, "first", "gsn.clamped")
+    if without_data:
+        source = "draw"
+        st.caption(NO_DIGITS)
+    else:
+        source = ui.select("gsn.clamped.source", "Digits", list(SOURCES), "heldout", format_func=SOURCES.get, horizontal=True)
+        shown["first"] = ui.param_widget(P, "first", "gsn.clamped")
     drawn = draw_digit("gsn.clamped.canvas", split.image_shape) if source == "draw" else None
     shown["region"] = ui.param_widget(P, "region", "gsn.clamped", horizontal=False)
     painted = None
     if shown["region"] == "custom":
         st.caption("Paint the pixels to **keep** (clamped, shown gray); every pixel you leave unpainted is resampled by the chain.")
-        under = drawn if drawn is not None else split.heldout[shown["first"] % len(split.heldout)].reshape(split.image_shape).numpy()
+        under = drawn if drawn is not None or without_data else split.heldout[shown["first"] % len(split.heldout)].reshape(split.image_shape).numpy()
         painted = paint_mask("gsn.clamped.mask", split.image_shape, under)
     corruption = models[shown["model_name"]].config.corruption
     shown["noise"] = ui.param_widget(P.replace(noise=noise_param(corruption)), "noise", "gsn.clamped")
@@ -44,7 +50,7 @@ with stage.parameters():
 region, n_examples = shown["region"], shown["n_examples"]
 
 if source == "draw" and drawn is None:
-    st.info("Draw a digit in the sidebar: every chain will complete your drawing.")
+    st.info("Draw a digit in the sidebar: every chain will complete your drawing." + (f"\n\n{NO_DIGITS}" if without_data else ""))
     st.stop()
 if region == "custom" and (painted is None or not painted.any()):
     st.info("Paint the pixels to keep on the small canvas in the sidebar (at least one); the chain resamples the rest.")
@@ -54,7 +60,7 @@ if region == "custom" and painted.all():
     st.stop()
 
 params = P.complete({**shown, "image": ui.array_param(drawn), "mask": ui.array_param(painted)})
-run = ui.session_run("gsn.clamped", lambda: ClampedChainTask(models, split, pixel_classifier(), titles=titles), params, steps_per_second=8.0)
+run = ui.session_run("gsn.clamped", lambda: ClampedChainTask(models, split, None if without_data else pixel_classifier(), titles=titles), params, steps_per_second=8.0)
 ui.push_params_restarting(run, params)
 ui.run_controls(run, "gsn.clamped", step_label="Frame", default_speed="15 steps / s")
 

@@ -339,7 +339,7 @@ class ClampedChainTask(_ChainTaskBase):
 
     def check_params(self, params: Mapping[str, Any]) -> None:
         """What depends on the data and the models: the noise level against the model's corruption, the mask, the
-        drawn image's size, the comparison RBM's size, and ``first`` below the number of held-out images."""
+        drawn image's size, the comparison RBM's size, and, without an image, held-out digits from ``first`` on."""
         super().check_params(params)
         self._mask(params)
         if params["image"] is not None and len(check_images(params["image"], *self.split.image_shape)) != 1:
@@ -347,7 +347,9 @@ class ClampedChainTask(_ChainTaskBase):
         if params["rbm"]:
             self._rbm()
         n = len(self.split.heldout)
-        if params["first"] >= n:
+        if params["image"] is None and n == 0:
+            raise ValueError("there are no held-out digits to clamp (the data is absent): give an image to complete, e.g. a drawing")
+        if params["image"] is None and params["first"] >= n:
             raise ValueError(f"first must be below the number of held-out images ({n}): between 0 and {n - 1}, got {params['first']}")
 
     def shared_data(self) -> tuple:

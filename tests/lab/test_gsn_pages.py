@@ -171,3 +171,32 @@ def test_painted_mask_block_averages_the_paint():
     assert mask.shape == (28, 28) and mask[:, :14].all() and not mask[:, 14:].any()
     rgba[0:5, 200:210, 3] = 255  # half of that block: painted
     assert painted_mask(rgba, (28, 28))[0, 20] and painted_mask(rgba, (28, 28)).sum() == 28 * 14 + 1
+
+
+def test_clamped_page_without_mnist_completes_a_drawing_and_says_where_the_digits_are(monkeypatch, tmp_path):
+    import lab.drawing
+
+    monkeypatch.setenv("GENLAB_DATA", str(tmp_path))  # an empty data folder
+    at = AppTest.from_file(str(PAGES / "gsn_clamped.py"), default_timeout=120).run()
+    assert not at.exception
+    assert "gsn.clamped.source" not in [r.key for r in at.radio]  # no held-out digits to choose
+    assert any("Draw a digit in the sidebar" in i.value and "genlab data fetch mnist" in i.value for i in at.info)
+    monkeypatch.setattr(lab.drawing, "draw_digit", lambda key, shape: a_drawn_one(shape))
+    at = AppTest.from_file(str(PAGES / "gsn_clamped.py"), default_timeout=120).run()
+    at.slider(key="gsn.clamped.chain_steps").set_value(3).run()
+    at.button(key="gsn.clamped.step").click().run()
+    assert not at.exception
+    assert "Your drawing" in markdown(at) and "chain step 3" in markdown(at)
+    assert any("no true label" in c.value for c in at.caption)
+
+
+def test_a_clamped_chain_without_held_out_digits_needs_an_image():
+    from engine.tasks.gsn import ClampedChainTask, clamped_chain_params, shape_only_split
+    from lab.gsn.views import pretrained_models
+
+    models, titles = pretrained_models()
+    task = ClampedChainTask(models, shape_only_split(models), titles=titles)
+    params = clamped_chain_params(models, titles).complete({})
+    with pytest.raises(ValueError, match="no held-out digits to clamp"):
+        task.check_params(params)
+    task.check_params({**params, "image": tuple(a_drawn_one().ravel())})
