@@ -3,7 +3,8 @@
 For each executor (runs in threads of the server, and runs in the actors of a Ray cluster the bench starts on
 127.0.0.1: ``ray start --head`` with two CPUs, each run asking for its share of them), one lab server is started and ``sessions`` browser sessions open a mix
 of live pages (:data:`MIX`) and press Play. For ``seconds`` the bench samples the server's CPU share and resident
-memory every second; each page counts the distinct pictures it displays and the longest time between two of them.
+memory every second, and the CPU the browsers and the whole machine used; each page counts the distinct pictures it
+displays and the longest time between two of them.
 Then every tab closes, and the bench waits until the server holds no run thread and the cluster no run actor (its
 server ends a closed tab's session after :data:`SESSION_TTL_S` seconds, not Streamlit's 120).
 """
@@ -58,10 +59,32 @@ WATCH = """() => {
 SESSION_TTL_S = 10
 """How long the bench's server keeps a closed tab's session (Streamlit's default, 120 s, waits for a reconnect)."""
 OPEN_TIMEOUT_S = 600
-"""How long a session may take to open its page (its script run to finish) while the others play."""
+"""How long a session may take to open its page (its script run to finish) while the others play; a session that
+takes longer is reported in ``sessions_not_opened`` and the class goes on without it."""
+BROWSER_PROCESS = "chromium"
+"""The command name of the browser's processes, whose CPU the bench reports beside the server's."""
 RAY_PORT = 6390
 RAY_CPUS = 2
 """CPUs of the local Ray head the bench starts (its two worker processes' worth)."""
+
+
+def _processes_cpu_seconds(name: str) -> float:
+    """CPU seconds used so far by every process on this machine whose command is ``name`` (the browsers: chromium)."""
+    total = 0.0
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if (proc / "comm").read_text().strip() == name:
+                    total += _stat_seconds(str(proc / "stat"))
+            except (OSError, ValueError, IndexError):
+                pass
+    return total
+
+
+def _machine_busy_seconds() -> float:
+    """CPU seconds all cores of this machine spent busy (not idle, not waiting for I/O) so far, from /proc/stat."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
 def ray_actors() -> int:
@@ -97,6 +120,7 @@ def _start_ray() -> subprocess.Popen:
 
 def measure(executor: str, sessions: int, seconds: float, exe: str, port: int, release_timeout: float) -> dict[str, Any]:
     """One executor's class: see the module's docstring."""
+    from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
     env = {**os.environ, "GENLAB_THREADS": "1"}
@@ -116,7 +140,7 @@ def measure(executor: str, sessions: int, seconds: float, exe: str, port: int, r
         wait_healthy(url)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=exe, args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
-            pages = []
+            pages, unopened = [], []
             for i in range(sessions):
                 path = MIX[i % len(MIX)]
                 print(f"{executor}: session {i + 1} on /{path}", file=sys.stderr, flush=True)
@@ -124,12 +148,18 @@ def measure(executor: str, sessions: int, seconds: float, exe: str, port: int, r
                 page = context.new_page()
                 page.add_init_script(f"({WATCH})()")
                 opened = time.monotonic()
-                page.goto(f"{url}/{path}")
-                page.wait_for_selector(IDLE, timeout=OPEN_TIMEOUT_S * 1000)
-                page.locator("[class*='-runbar'] [class*='-play'] button:not([disabled])").first.click(timeout=OPEN_TIMEOUT_S * 1000)
+                try:
+                    page.goto(f"{url}/{path}", wait_until="domcontentloaded", timeout=OPEN_TIMEOUT_S * 1000)
+                    page.wait_for_selector(IDLE, timeout=OPEN_TIMEOUT_S * 1000)
+                    page.locator("[class*='-runbar'] [class*='-play'] button:not([disabled])").first.click(timeout=OPEN_TIMEOUT_S * 1000)
+                except PlaywrightError as err:  # reported with the others, not fatal: the class goes on without it
+                    unopened.append({"page": path, "gave_up_after_s": round(time.monotonic() - opened, 1), "error": str(err).splitlines()[0]})
+                    context.close()
+                    continue
                 pages.append((path, context, page, round(time.monotonic() - opened, 1)))
             for _, _, page, _ in pages:
                 page.evaluate("window.__class.start = performance.now() / 1000")
+            browsers0, busy0 = _processes_cpu_seconds(BROWSER_PROCESS), _machine_busy_seconds()
             cpu0, t0 = _stat_seconds(f"/proc/{pid}/stat"), time.monotonic()
             last_cpu, last_t = cpu0, t0
             while time.monotonic() - t0 < seconds:
@@ -137,7 +167,10 @@ def measure(executor: str, sessions: int, seconds: float, exe: str, port: int, r
                 cpu, now = _stat_seconds(f"/proc/{pid}/stat"), time.monotonic()
                 samples.append({"t": round(now - t0, 1), "cpu": round((cpu - last_cpu) / (now - last_t), 3), "rss_mb": round(rss_mb(pid), 1)})
                 last_cpu, last_t = cpu, now
-            cpu_share = (_stat_seconds(f"/proc/{pid}/stat") - cpu0) / (time.monotonic() - t0)
+            elapsed = time.monotonic() - t0
+            cpu_share = (_stat_seconds(f"/proc/{pid}/stat") - cpu0) / elapsed
+            browsers_share = (_processes_cpu_seconds(BROWSER_PROCESS) - browsers0) / elapsed
+            machine_busy = (_machine_busy_seconds() - busy0) / elapsed
             per_session = []
             for path, _, page, opened_s in pages:
                 c = page.evaluate("({changes: window.__class.changes, gap: window.__class.longestGap, since: performance.now() / 1000 - (window.__class.lastChange || window.__class.start)})")
@@ -159,9 +192,12 @@ def measure(executor: str, sessions: int, seconds: float, exe: str, port: int, r
             head.wait(timeout=60)
     return {
         "sessions": per_session,
-        "longest_gap_s": max(s["longest_gap_s"] for s in per_session),
+        "sessions_not_opened": unopened,
+        "longest_gap_s": max((s["longest_gap_s"] for s in per_session), default=None),
         "sessions_with_a_gap_over_2_s": sum(s["longest_gap_s"] > TARGETS["longest_gap_s"] for s in per_session),
         "server_cpu_share": round(cpu_share, 3),
+        "browsers_cpu_share": round(browsers_share, 3),
+        "machine_busy_cores": round(machine_busy, 2),
         "server_rss_mb_max": max(s["rss_mb"] for s in samples),
         "server_over_time": samples,
         "run_threads_while_playing": threads_playing,
