@@ -150,7 +150,6 @@ with stage.picture():
             show_big(decode(z[None])[0], f"decoded at z = ({z[0]:.2f}, {z[1]:.2f})")
             if clicked_index is not None:
                 show_big(data.heldout[clicked_index].reshape(shape).numpy(), f"held-out image {clicked_index}")
-        stage.figure_export("vae-latent", lambda: {"dataset": dataset, "image": probe_name, "picked": list(picks)}, lambda: [(0, latent_figure(extra))], animation="")
 
 cols = st.columns([1, 1, 4], vertical_alignment="center")
 with cols[0]:
@@ -159,6 +158,7 @@ with cols[1]:
     views.show_image(tiles(decode(p_mu[None]), 1, pad=0), caption="E[x | z = mean of q]", target_width=120)
 with cols[2]:
     st.markdown(f"**{probe_name}** (the star): q(z|x) = N(({p_mu[0]:.2f}, {p_mu[1]:.2f}), diag({p_std[0]:.2f}², {p_std[1]:.2f}²))")
+    stage.figure_export("vae-latent", lambda: {"dataset": dataset, "image": probe_name, "picked": list(picks)}, lambda: [(0, latent_figure(extra))], animation="")
 stage.explain(
     r"Each dot is a held-out image $\mathbf x$ placed at the mean of $q(\mathbf z \mid \mathbf x)$. Click **anywhere** in the plane to decode that $\mathbf z$ "
     r"(the decoder mean $\mathbb E[\mathbf x \mid \mathbf z]$ appears on the right); click two dots to walk the straight line between them. "

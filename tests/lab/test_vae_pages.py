@@ -108,3 +108,11 @@ def test_blank_pictures_are_refused_and_an_empty_canvas_is_ignored():
         image_to_input(Image.new("RGB", (50, 40), "white"), (28, 28))
     empty_canvas = np.zeros((280, 280, 4), dtype=np.uint8)
     assert canvas_input(empty_canvas, (28, 28)) is None
+
+
+@needs_data
+@pytest.mark.parametrize("name", ["vae_latent", "vae_posterior"])
+def test_the_latent_plane_and_the_posterior_offer_their_picture_as_png(name):
+    at = page(name)
+    assert not at.exception
+    assert [b.key for b in at.get("download_button")] == [f"{name.replace('_', '-')}-png"]  # a still picture: no GIF
