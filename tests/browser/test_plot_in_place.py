@@ -24,9 +24,10 @@ picture is on screen, and the titles of the plots sampled before that have left 
 
 
 def _played(page, charts: bool) -> list[dict]:
-    """The plots sampled every 250 ms over 4 s of play, after 1.5 s of play (a page adds charts as its metrics
-    start: the last update's histogram comes with the first step)."""
+    """The plots sampled every 250 ms over 4 s of play, from 1.5 s after the first one is drawn (a page adds charts as
+    its metrics start: the last update's histogram comes with the first step, GAN 2-D's curves with its first steps)."""
     page.locator("[class*='-runbar'] [class*='-play'] button").first.click()
+    page.wait_for_function(f"() => ({SAMPLE})({'true' if charts else 'false'}).plots.length > 0", timeout=60_000)
     page.wait_for_timeout(1_500)
     samples = []
     for _ in range(17):
