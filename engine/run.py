@@ -129,6 +129,14 @@ class _History:
         return Series(_frozen(np.asarray(self.steps, dtype=np.int64)), _frozen(np.asarray(self.values, dtype=np.float64)))
 
 
+MAX_FPS = 60.0
+"""At full speed a run publishes at most this many snapshots a second (a live page plays each one). Measured in
+headless Chromium on 2 cores with the browser on the same machine (genlab bench live): the RBM page showed 23
+distinct frames a second at 40 publications a second and 29 at 60."""
+RECENT = 32
+"""The snapshots a playing run keeps readable (:meth:`Run.since`): about half a second at :data:`MAX_FPS`, so a page
+that draws late still gets every frame. A paused run keeps only its latest."""
+
 ROLLBACK_EVERY_S = 1.0
 """At full speed, the state a divergence rolls back to is copied at most this often (and at every publication a page
 asked for: a single step, slow motion). Copying it at every publication (40 a second) took 9% of the VAE's training
@@ -186,10 +194,10 @@ class Run(InLine):
         *,
         steps_per_second: float | None = None,
         steps_per_frame: int = 1,
-        max_fps: float = 40.0,
+        max_fps: float = MAX_FPS,
         idle_timeout: float = 60.0,
         history: int = 4000,
-        recent: int = 16,
+        recent: int = RECENT,
         timeline_bytes: int = CAP_BYTES,
         admission: Admission | None = None,
         session: Hashable = None,
@@ -356,7 +364,7 @@ class Run(InLine):
 
     def since(self, version: int, watch: bool = True) -> list[Snapshot]:
         """The snapshots published after ``version``, oldest first, at most the last ``recent`` of them (the latest
-        one included, whatever ``version`` is)."""
+        one included, whatever ``version`` is); of a paused or failed run, only its latest."""
         if watch:
             self._last_read = time.monotonic()
         with self._snap_lock:
@@ -529,7 +537,8 @@ class Run(InLine):
                 self.pause(self.away_message())
                 continue
             t0 = time.perf_counter()
-            publish = sps is not None or self._publish_due(time.monotonic())  # decided before the steps: they are checked for it
+            # decided before the steps (they are checked for it), for the moment the steps will have been taken
+            publish = sps is not None or self._publish_due(time.monotonic() + (per_frame / self._rate if self._rate else 0.0))
             try:
                 self._advance(per_frame, check_parameters=publish)
             except Diverged:
@@ -543,7 +552,7 @@ class Run(InLine):
             if sps is not None:
                 self._wait(per_frame / sps - elapsed)
             if publish:
-                self._publish()
+                self._publish(force=sps is not None)  # at full speed the rollback state is copied only now and then
 
     def _wait(self, seconds: float) -> None:
         """Sleep for slow motion, waking early on pause, close or a speed change."""
@@ -561,9 +570,9 @@ class Run(InLine):
         return at - self._last_publish >= 1.0 / self.max_fps
 
     def _publish(self, force: bool = True) -> None:
+        """Publish a snapshot; ``force`` (a page asked for it: a step, slow motion, a reset) also copies the state a
+        divergence rolls back to, which at full speed is copied at most every :data:`ROLLBACK_EVERY_S` seconds."""
         now = time.monotonic()
-        if not force and not self._publish_due(now):
-            return
         with self._task_lock:
             arrays = {k: _frozen(v) for k, v in self.task.arrays().items()}
             metrics = {k: h.series() for k, h in self._hist.items()}
@@ -577,6 +586,8 @@ class Run(InLine):
         with self._snap_lock:
             self._version += 1
             self._snap = Snapshot(self._version, step, wall, status, message, MappingProxyType(metrics), MappingProxyType(arrays), params, self._rate, now)
+            if status in (PAUSED, FAILED):  # nobody plays the frames of a run that stopped: their memory goes back
+                self._recent.clear()
             self._recent.append(self._snap)
             if keep:
                 self._timeline.add(self._snap, task, now)

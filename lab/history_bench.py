@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from engine.device import configure_threads
-from engine.run import Run, Task
+from engine.run import MAX_FPS, Run, Task
 from engine.timeline import CAP_BYTES, task_copy
 from lab import run_vs_loop
 
@@ -47,7 +47,7 @@ def _contenders() -> dict[str, tuple[Callable[[], Task], dict[str, Any], str]]:
     }
 
 
-def history_cost(make_task: Callable[[], Task], params: Mapping[str, Any], *, seconds: float | None = None, repeats: int = 3, max_fps: float = 25.0) -> dict[str, Any]:
+def history_cost(make_task: Callable[[], Task], params: Mapping[str, Any], *, seconds: float | None = None, repeats: int = 3, max_fps: float = MAX_FPS) -> dict[str, Any]:
     """The Run with its timeline against the Run without, ``repeats`` alternating rounds of at least ``seconds`` (default
     lab.run_vs_loop.SECONDS) each; and the timeline's memory."""
     seconds = run_vs_loop.SECONDS if seconds is None else seconds

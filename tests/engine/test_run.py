@@ -219,6 +219,10 @@ def test_since_returns_every_snapshot_published_after_a_version_oldest_first():
     for _ in range(6):
         run.step()
     assert [s.step for s in run.since(first)] == [6, 7, 8, 9]  # only the last `recent` are kept
+    run.start()
+    assert wait_until(lambda: len(run.since(first)) == 4)
+    run.pause()
+    assert [s.version for s in run.since(first)] == [run.snapshot().version]  # a paused run keeps only its latest
     latest = run.snapshot()
     assert run.since(latest.version) == [latest]  # nothing new: the latest, so a page can always draw
     run.close()
@@ -230,8 +234,8 @@ def test_slow_motion_publishes_every_step_at_its_pace(run):
     start = run.snapshot().version
     run.start()
     assert wait_until(lambda: run.snapshot().step >= 8)
-    run.pause()
     frames = [s for s in run.since(start) if s.status == RUNNING]
+    run.pause()
     steps = [s.step for s in frames]
     assert steps == list(range(steps[0], steps[0] + len(steps)))  # no step skipped
     gaps = np.diff([s.time for s in frames])
@@ -268,3 +272,33 @@ def test_at_full_speed_parameters_are_checked_before_every_publication_and_never
     assert snap.step < 5000
     versions = [s.version for s in seen]
     assert len(set(versions)) < 5000 / 10  # published at most 50 times a second, not after each of thousands of steps
+
+
+class CountedStates(Growth):
+    """Counts how often the Run copies its state for a rollback."""
+
+    def __init__(self):
+        super().__init__()
+        self.states = 0
+
+    def step(self, p):
+        time.sleep(0.002)
+        return super().step(p)
+
+    def state(self):
+        self.states += 1
+        return super().state()
+
+
+def test_at_full_speed_the_rollback_state_is_copied_about_once_a_second_not_at_every_publication():
+    task = CountedStates()
+    run = Run(task, {"rate": 0.0}, max_fps=50.0)
+    first = run.snapshot().version
+    run.start()
+    time.sleep(1.5)
+    run.pause()
+    published = run.snapshot().version - first
+    run.close()
+    assert published > 20  # it published dozens of times ...
+    assert task.states <= 8  # ... and copied its state at Reset, Play, Pause and once a second (ROLLBACK_EVERY_S)
+
