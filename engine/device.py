@@ -60,16 +60,16 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def configure_threads(n: int | None = None, *, elsewhere: int | None = None) -> int:
+def configure_threads(n: int | None = None, *, elsewhere: int | None = None, spare: int = 0) -> int:
     """Size torch's CPU threads for the whole process; return the count each training thread computes with.
 
-    ``n`` or ``GENLAB_THREADS`` wins; the default is every usable core, capped at 8 (beyond that small models
-    gain nothing). Training threads (:func:`use_threads_here` with :func:`training_threads`) get ``n``; every other
+    ``n`` or ``GENLAB_THREADS`` wins; the default is every usable core but ``spare`` (at least one), capped at 8
+    (beyond that small models gain nothing). Training threads (:func:`use_threads_here` with :func:`training_threads`) get ``n``; every other
     thread gets ``elsewhere`` (default ``n``). Inter-op parallelism is set to 1: the lab's concurrency comes from
     its run threads, not from torch's graph scheduler.
     """
     global _training_threads
-    n = n or int(os.environ.get("GENLAB_THREADS", "0")) or min(usable_cores(), 8)
+    n = n or int(os.environ.get("GENLAB_THREADS", "0")) or max(1, min(usable_cores() - spare, 8))
     _training_threads = n
     default = elsewhere or n
     if torch.get_num_threads() != default:

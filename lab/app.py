@@ -13,6 +13,11 @@ from lab import janitor, stage
 from lab.catalog import HOME, LAB_PAGES, by_section
 from lab.views import crisp_pixels
 
+SERVING_CORES = 1
+"""Cores the lab leaves its training runs without: the web server and the browser showing the pages need one. On
+2 cores a browser playing the RBM page took about a core, and the run's OpenMP team of 2 then trained at 25 steps/s
+against 56 with 1 thread (its threads waited for each other's core)."""
+
 
 def navigation() -> st.navigation:
     sections: dict[str, list] = {"": [st.Page(HOME.path, title=HOME.title, icon=HOME.icon, url_path=HOME.url_path, default=True)]}
@@ -23,7 +28,7 @@ def navigation() -> st.navigation:
 
 def main() -> None:
     st.set_page_config(page_title="Generative Models Lab", page_icon=":material/science:", layout="wide")
-    configure_threads()
+    configure_threads(spare=SERVING_CORES)
     janitor.start()
     crisp_pixels()
     page = navigation()

@@ -29,5 +29,8 @@ def test_threads(monkeypatch):
         assert configure_threads() == 1 and torch.get_num_threads() == 1
         monkeypatch.delenv("GENLAB_THREADS")
         assert configure_threads() == min(usable_cores(), 8)
+        for cores, expected in ((1, 1), (2, 1), (4, 3), (16, 8)):
+            monkeypatch.setattr("engine.device.usable_cores", lambda c=cores: c)
+            assert configure_threads(spare=1) == expected, cores
     finally:
         torch.set_num_threads(before)
