@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.cli import serve_command
-from lab.live_bench import _stat_seconds, wait_healthy
+from lab.live_bench import BROWSER_PROCESS, _stat_seconds, processes_cpu_seconds, wait_healthy
 from lab.memory_bench import IDLE, rss_mb, run_threads
 
 MIX = (
@@ -61,24 +61,9 @@ SESSION_TTL_S = 10
 OPEN_TIMEOUT_S = 600
 """How long a session may take to open its page (its script run to finish) while the others play; a session that
 takes longer is reported in ``sessions_not_opened`` and the class goes on without it."""
-BROWSER_PROCESS = "chromium"
-"""The command name of the browser's processes, whose CPU the bench reports beside the server's."""
 RAY_PORT = 6390
 RAY_CPUS = 2
 """CPUs of the local Ray head the bench starts (its two worker processes' worth)."""
-
-
-def _processes_cpu_seconds(name: str) -> float:
-    """CPU seconds used so far by every process on this machine whose command is ``name`` (the browsers: chromium)."""
-    total = 0.0
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                if (proc / "comm").read_text().strip() == name:
-                    total += _stat_seconds(str(proc / "stat"))
-            except (OSError, ValueError, IndexError):
-                pass
-    return total
 
 
 def _machine_busy_seconds() -> float:
@@ -159,7 +144,7 @@ def measure(executor: str, sessions: int, seconds: float, exe: str, port: int, r
                 pages.append((path, context, page, round(time.monotonic() - opened, 1)))
             for _, _, page, _ in pages:
                 page.evaluate("window.__class.start = performance.now() / 1000")
-            browsers0, busy0 = _processes_cpu_seconds(BROWSER_PROCESS), _machine_busy_seconds()
+            browsers0, busy0 = processes_cpu_seconds(BROWSER_PROCESS), _machine_busy_seconds()
             cpu0, t0 = _stat_seconds(f"/proc/{pid}/stat"), time.monotonic()
             last_cpu, last_t = cpu0, t0
             while time.monotonic() - t0 < seconds:
@@ -169,7 +154,7 @@ def measure(executor: str, sessions: int, seconds: float, exe: str, port: int, r
                 last_cpu, last_t = cpu, now
             elapsed = time.monotonic() - t0
             cpu_share = (_stat_seconds(f"/proc/{pid}/stat") - cpu0) / elapsed
-            browsers_share = (_processes_cpu_seconds(BROWSER_PROCESS) - browsers0) / elapsed
+            browsers_share = (processes_cpu_seconds(BROWSER_PROCESS) - browsers0) / elapsed
             machine_busy = (_machine_busy_seconds() - busy0) / elapsed
             per_session = []
             for path, _, page, opened_s in pages:

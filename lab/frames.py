@@ -8,8 +8,9 @@ no network). Measured against server-side PNGs through ``st.image``: see ``genla
 Frames come in batches: the live panel sends every frame the run published since its last batch, each with the
 time the run published it. The browser plays a batch at the pace it was produced, :data:`PLAY_DELAY` seconds
 late (longer, up to :data:`MAX_DELAY`, while batches come late), so a chain plays at its steady, chosen rate even when batches arrive only a few times a second; slow
-motion and single steps show every step. Frames that arrive faster than the browser can draw are dropped
-(the newest due frame wins), and at most :data:`MAX_QUEUED` wait, so nothing queues without bound.
+motion and single steps show every step. Frames that fall due together play one per browser frame; when the
+browser falls further behind (more than :data:`CATCH_UP` due), the older ones are dropped, and at most
+:data:`MAX_QUEUED` wait, so nothing queues without bound.
 
 The old path (``st.image``) stays behind a flag for ``genlab bench live``: ``?renderer=png`` in the URL or
 ``GENLAB_RENDERER=png`` in the environment.
@@ -32,6 +33,9 @@ before the frame is due. When batches come later (a busy server), the browser wa
 MAX_DELAY = 1.5
 MAX_QUEUED = 120
 """The most frames the browser keeps waiting to be drawn, per picture; older ones are dropped."""
+CATCH_UP = 3
+"""Frames that fall due together (a browser frame came late) play one per browser frame, at most this many: when
+more are due the browser has fallen behind, and the older ones are dropped."""
 RENDERERS = ("canvas", "png")
 
 
@@ -118,6 +122,7 @@ export default function ({ data, parentElement }) {
         player.offset = Math.min(player.offset, now - t);  // the fastest delivery seen maps the run's clock to ours
         if (t <= player.latest) return;                    // already queued or shown (a page rerun sends its latest frame again)
         player.latest = t;
+        player.received = (player.received || 0) + 1;
         late = Math.max(late, now - t - player.offset);
         player.queue.push({ step, t, caption: head.captions[i], pixels: bytes.slice(4 + n + i * size, 4 + n + (i + 1) * size) });
     });
@@ -165,16 +170,17 @@ export default function ({ data, parentElement }) {
     if (player.shown) player.draw(player.shown);  // a new canvas starts from the picture on screen
     else player.draw(player.queue.shift());       // a page's first picture: at once
 
-    if (!player.ticking) {  // one clock per picture: draw the newest frame that is due, drop the older ones
+    if (!player.ticking) {  // one clock per picture: draw the oldest frame that is due, one per browser frame
         player.ticking = true;
         const tick = () => {
             const due = performance.now() / 1000 - player.offset - player.delay;
-            let next = null;
-            while (player.queue.length && player.queue[0].t <= due) {
-                if (next) player.dropped += 1;
-                next = player.queue.shift();
+            let waiting = 0;
+            while (waiting < player.queue.length && player.queue[waiting].t <= due) waiting += 1;
+            if (waiting > CATCH_UP) {  // the browser fell behind: keep the newest few, drop the older ones
+                player.dropped += waiting - CATCH_UP;
+                player.queue.splice(0, waiting - CATCH_UP);
             }
-            if (next) player.draw(next);
+            if (waiting) player.draw(player.queue.shift());
             requestAnimationFrame(tick);
         };
         requestAnimationFrame(tick);
@@ -184,7 +190,7 @@ export default function ({ data, parentElement }) {
 
 
 def _player_js() -> str:
-    return PLAYER_JS.replace("MAX_QUEUED", str(MAX_QUEUED)).replace("MAX_DELAY", str(MAX_DELAY)).replace("PLAY_DELAY", str(PLAY_DELAY))
+    return PLAYER_JS.replace("MAX_QUEUED", str(MAX_QUEUED)).replace("CATCH_UP", str(CATCH_UP)).replace("MAX_DELAY", str(MAX_DELAY)).replace("PLAY_DELAY", str(PLAY_DELAY))
 
 
 _player = st.components.v2.component("genlab_frames", js=_player_js(), isolate_styles=False)

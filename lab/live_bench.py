@@ -2,7 +2,7 @@
 
 One lab server is started (as ``genlab`` starts it) and headless Chromium opens each live page at 1280x720,
 once with the canvas renderer (lab.frames) and once with ``?renderer=png`` (server-side PNGs through
-``st.image``), presses Play and, for ``seconds``, counts per page:
+``st.image``), presses Play with the run at full speed (:data:`FULL_SPEED`) and, for ``seconds``, counts per page:
 
 - **displayed frames per second**: how often the stage's main picture shows a new frame, sampled at every
   browser frame (``requestAnimationFrame``), the same way for both renderers;
@@ -10,7 +10,9 @@ once with the canvas renderer (lab.frames) and once with ``?renderer=png`` (serv
 - **server CPU serving**: the lab server's CPU time outside its training threads (``genlab-run``, see
   :data:`engine.run.OS_THREAD_NAME`) per second, as a share of one core: drawing, packing and sending;
 - **training CPU**: the same for the training threads, and the run's rate (``steps_per_s``, from the step the
-  canvas shows; a run publishes at most 40 frames a second, so that is also the most frames there are to show).
+  canvas shows; a run publishes at most 40 frames a second, so that is also the most frames there are to show);
+- **browser CPU**: Chromium's CPU time per second (every ``chromium`` process), as a share of one core;
+- **players**: per canvas, the batches and frames the browser received, the frames it drew and dropped, its delay.
 
 Both renderers run in the same call, page by page, so they meet the same machine load.
 """
@@ -30,6 +32,15 @@ from lab.cli import serve_command
 
 PAGES = ("rbm", "gibbs", "dbm-training", "dbm-sampling", "dbm-meanfield", "vae-manifold", "gan-mnist", "gsn-chain", "gsn-clamped", "gsn-training")
 """The live pages whose stage picture is an image (the Plotly pages are not drawn by the canvas yet)."""
+FULL_SPEED = {
+    "gibbs": "gibbs.fps=60",
+    "dbm-sampling": "dbm.s.speed=full+speed",
+    "dbm-meanfield": "dbm.mf.speed=full+speed",
+    "gsn-chain": "gsn.chain.speed=full+speed",
+    "gsn-clamped": "gsn.clamped.speed=full+speed",
+}
+"""The settings that play a page at its full speed, for the pages whose run opens in slow motion (a chain shown step
+by step): the bench measures every page at the most frames its run can make."""
 
 WATCH = """() => {
     // every browser frame: is a picture visible in the stage's slot, and which frame is it?
@@ -51,9 +62,29 @@ WATCH = """() => {
 }"""
 
 
+BROWSER_PROCESS = "chromium"
+"""The command name of the browser's processes, whose CPU the bench reports beside the server's."""
+PLAYERS = """() => Object.fromEntries(Object.entries(window.__genlabPlayers || {}).map(([slot, p]) =>
+    [slot, {batches: p.batches, received: p.received || 0, drawn: p.drawn, dropped: p.dropped, delay: p.delay}]))"""
+"""Per canvas player of the page: the batches and frames it received, the frames it drew and dropped, its delay."""
+
+
 def _stat_seconds(path: str) -> float:
     fields = Path(path).read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def processes_cpu_seconds(name: str) -> float:
+    """CPU seconds used so far by every process on this machine whose command is ``name`` (the browsers: chromium)."""
+    total = 0.0
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if (proc / "comm").read_text().strip() == name:
+                    total += _stat_seconds(str(proc / "stat"))
+            except (OSError, ValueError, IndexError):
+                pass
+    return total
 
 
 def _cpu_seconds(pid: int) -> tuple[float, float]:
@@ -84,7 +115,7 @@ def wait_healthy(url: str, timeout: float = 60.0) -> None:
 
 def measure_page(page: Any, url: str, path: str, renderer: str, seconds: float, server_pid: int) -> dict[str, Any]:
     """Open one page with one renderer, press Play, and measure for ``seconds`` (after 2 s of warm-up)."""
-    page.goto(f"{url}/{path}?renderer={renderer}")
+    page.goto(f"{url}/{path}?renderer={renderer}" + (f"&{FULL_SPEED[path]}" if path in FULL_SPEED else ""))
     page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=120_000)
     page.wait_for_function("window.__bench.first !== null", timeout=120_000)
     first = page.evaluate("window.__bench.first")
@@ -92,11 +123,12 @@ def measure_page(page: Any, url: str, path: str, renderer: str, seconds: float, 
     play.click()
     page.wait_for_timeout(2000)
     steps_before = _page_step(page)
-    cpu_before, t0 = _cpu_seconds(server_pid), time.monotonic()
+    cpu_before, browser_before, t0 = _cpu_seconds(server_pid), processes_cpu_seconds(BROWSER_PROCESS), time.monotonic()
     page.evaluate("window.__bench.start = performance.now(); window.__bench.distinct = 0; window.__bench.ticks = 0;")
     page.wait_for_timeout(seconds * 1000)
     counted = page.evaluate("({distinct: window.__bench.distinct, ticks: window.__bench.ticks, elapsed: performance.now() - window.__bench.start})")
-    cpu_after, t1 = _cpu_seconds(server_pid), time.monotonic()
+    players = page.evaluate(PLAYERS)
+    cpu_after, browser_after, t1 = _cpu_seconds(server_pid), processes_cpu_seconds(BROWSER_PROCESS), time.monotonic()
     steps_after = _page_step(page)
     pause = page.locator("[class*='-runbar'] [class*='-pause'] button").first
     if pause.count() and pause.is_enabled():
@@ -109,6 +141,8 @@ def measure_page(page: Any, url: str, path: str, renderer: str, seconds: float, 
         "first_picture_s": None if first is None else round(first, 3),
         "server_cpu_serving": round((cpu_after[1] - cpu_before[1]) / wall, 3),
         "server_cpu_training": round((cpu_after[0] - cpu_before[0]) / wall, 3),
+        "browser_cpu": round((browser_after - browser_before) / wall, 3),
+        "players": players,
         "steps_per_s": None if steps_before is None or steps_after is None else round((steps_after - steps_before) / wall, 2),
     }
 

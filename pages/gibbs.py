@@ -35,7 +35,7 @@ with stage.parameters():
     shown |= ui.param_column(P, ("chains", "beta", "clamp", "seed"), "gibbs", dataset=model)
     shown |= ui.param_rest(P, shown, "gibbs", dataset=model, per_row=1)
     per_frame = ui.select("gibbs.spf", "Gibbs steps per frame", [1, 2, 5, 10, 50, 100], 1)
-    fps = ui.select("gibbs.fps", "Frames per second", [1, 2, 5, 10, 25], 10)
+    fps = ui.select("gibbs.fps", "Frames per second", [1, 2, 5, 10, 30, 60], 10)
     show_means = st.toggle("Show E[v | h] instead of the sampled v", value=True, key="gibbs.means")
     take_model = model == "given" and st.button("Take the RBM page's current model", icon=":material/download:", key="gibbs.take")
 

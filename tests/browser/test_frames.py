@@ -44,7 +44,7 @@ def test_the_live_picture_is_a_canvas_that_changes_after_play(open_page, path):
 
 
 def test_frames_faster_than_the_browser_draws_are_dropped_and_memory_stays_flat(open_page, page):
-    page = open_page(f"gibbs{WITHOUT_DATA['gibbs']}&gibbs.fps=25", timeout=120_000)
+    page = open_page(f"gibbs{WITHOUT_DATA['gibbs']}&gibbs.fps=60", timeout=120_000)
     main_canvas_or_skip(page, "gibbs")
     cdp = page.context.new_cdp_session(page)
     cdp.send("Emulation.setCPUThrottlingRate", {"rate": 8})  # a browser far slower than the frames it is sent
