@@ -59,19 +59,18 @@ ui.run_controls(run, "dbm.mf", step_label="One iteration", default_speed="4 step
 GIBBS = f"{MeanFieldTask.gibbs_chains} chains × {MeanFieldTask.gibbs_keep} sweeps after {MeanFieldTask.gibbs_burn_in}"
 
 
-def draw_fast(snap: Snapshot) -> np.ndarray:
+def draw_fast(snap: Snapshot) -> np.ndarray | None:
     a = snap.arrays
     st.markdown(f"**Iteration {int(a['iteration'])} of {snap.params.get('n_iter', n_iter)}**")
     c = st.columns(4)
-    visible = image_picture(a["v"], shape, observed=a["observed"])
     with c[0]:
-        views.show_image(visible, caption="v (blue: free pixels, their μ_v)", target_width=250)
+        visible = views.show_frames(lambda s: image_picture(s.arrays["v"], shape, observed=s.arrays["observed"]), snap, caption="v (blue: free pixels, their μ_v)", target_width=250)
     with c[1]:
-        views.show_image(layer_picture(a["mu1"]), caption=f"μ¹: {len(a['mu1'])} units of h¹", target_width=250)
+        views.show_frames(lambda s: layer_picture(s.arrays["mu1"]), snap, caption=f"μ¹: {len(a['mu1'])} units of h¹", target_width=250)
     with c[2]:
-        views.show_image(layer_picture(a["mu2"]), caption=f"μ²: {len(a['mu2'])} units of h²", target_width=250)
+        views.show_frames(lambda s: layer_picture(s.arrays["mu2"]), snap, caption=f"μ²: {len(a['mu2'])} units of h²", target_width=250)
     with c[3]:
-        views.show_image(image_picture(a["reconstruction"], shape), caption="σ(b + W¹μ¹): what μ¹ says about v", target_width=250)
+        views.show_frames(lambda s: image_picture(s.arrays["reconstruction"], shape), snap, caption="σ(b + W¹μ¹): what μ¹ says about v", target_width=250)
     return visible
 
 

@@ -53,7 +53,7 @@ with stage.parameters():
     shown = ui.param_column(P, ("start", "loss", "lr_g", "lr_d", "batch_size", "seed"), "ganm", horizontal=("start",))
     shown |= ui.param_rest(P, shown, "ganm", per_row=1)
 params = P.complete(shown)
-run = compare.session_run("ganm.run", lambda: MnistGANTask(images, ckpt), comparison, params, max_fps=6)
+run = compare.session_run("ganm.run", lambda: MnistGANTask(images, ckpt), comparison, params)
 ui.push_params(run, params)
 ui.run_controls(run, "ganm")
 task: MnistGANTask = compare.task_of(run)
@@ -65,8 +65,8 @@ def draw_fast(snap: Snapshot) -> np.ndarray:
     with left:
         grid = views.show_frames(lambda s: views.tile_grid(s.arrays["grid"], ncols=8, pad=2), snap, caption=lambda s: f"G(z) for 64 fixed z, step {s.step:,}", target_width=620)
     with right:
-        pairs = np.concatenate([a["grid"][: len(a["nearest"])], a["nearest"]], axis=2)
-        views.show_image(views.tile_grid(pairs, ncols=2, pad=3, pad_value=255), caption="A sample | its nearest training image", target_width=420)
+        pairs = np.concatenate([a["nearest_samples"], a["nearest"]], axis=2)
+        views.show_image(views.tile_grid(pairs, ncols=2, pad=3, pad_value=255), caption=f"A sample | its nearest training image (step {int(a['nearest_step']):,})", target_width=420)
     return grid
 
 
@@ -80,7 +80,7 @@ def draw_slow(snap: Snapshot) -> None:
         views.plot(views.curves(losses, "Losses (per batch)", "loss", names={"loss_d": "D loss", "loss_g": "G loss"}), key="ganm.loss")
 
 
-compare.live_panel(run, comparison, draw_fast, draw_slow, key="ganm.live", fps=6, slow_fps=1, P=P,
+compare.live_panel(run, comparison, draw_fast, draw_slow, key="ganm.live", slow_fps=1, P=P,
                    metrics={"d_fake": ("D(G(z)) on fakes", "probability"), "loss_g": ("G's loss", "nats")})
 st.caption(f"Model: **{task.source}** · trains on the 10,000 MNIST test images (the only split available offline). Start, seed and the networks' sizes apply on Reset.")
 lo, mid, hi = neighbour_scale(str(data_root()))

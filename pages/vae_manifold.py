@@ -8,10 +8,10 @@ import streamlit as st
 from engine.run import Snapshot
 from engine.tasks.vae import MANIFOLD_PARAMS, VAETask, decoder_from_arrays
 from lab import controls as ui
-from lab import stage
+from lab import stage, views
 from lab.live import live_panel
 from lab.vae.pictures import LIVE_FPS, manifold_picture
-from lab.vae.views import pretrained, show_manifold, vae_data
+from lab.vae.views import manifold_width, pretrained, show_manifold, vae_data
 
 MANIFOLD_HEIGHT = 420
 EXPLANATION = (
@@ -52,16 +52,18 @@ ui.push_params(run, params)
 ui.run_controls(run, "vae.manifold")
 
 
-def draw_fast(snap: Snapshot) -> np.ndarray:
-    task: VAETask = run.task
-    picture = manifold_picture(decoder_from_arrays(task.config, snap.arrays), task.config.image_shape, n)
+def caption(snap: Snapshot) -> str:
     if snap.step == 0:
-        caption = f"Step 0: {task.source}"
-    else:
-        caption = f"Live: step {snap.step}, epoch {snap.latest('epoch', 0.0):.2f}, ELBO {snap.latest('elbo'):.1f}"
+        return f"Step 0: {run.task.source}"
+    return f"Live: step {snap.step}, epoch {snap.latest('epoch', 0.0):.2f}, ELBO {snap.latest('elbo'):.1f}"
+
+
+def draw_fast(snap: Snapshot) -> np.ndarray | None:
+    config = run.task.config
     left, right = st.columns([3, 2])
     with left:
-        show_manifold(picture, caption, height=MANIFOLD_HEIGHT)
+        picture = views.show_frames(lambda s: manifold_picture(decoder_from_arrays(config, s.arrays), config.image_shape, n), snap, caption=caption,
+                                    target_width=manifold_width(config.image_shape, MANIFOLD_HEIGHT))  # fmt: skip
     with right:
         if snap.step > 0:
             st.metric("ELBO (train batch)", f"{snap.latest('elbo'):.1f}")

@@ -42,7 +42,11 @@ def vae_data(dataset: str) -> Split | None:
         return None
 
 
+def manifold_width(shape: tuple[int, int], height: int) -> int:
+    """The width in CSS pixels of a manifold picture (or of one of its tiles) of ``shape`` (rows, columns) shown ``height`` pixels tall."""
+    return int(round(height * shape[1] / shape[0]))
+
+
 def show_manifold(picture: np.ndarray, caption: str, height: int = 660) -> None:
     """A manifold picture about ``height`` pixels tall: sent at its own size, upscaled by the browser (see :func:`lab.views.crisp_pixels`)."""
-    h, w = picture.shape
-    views.show_image(picture, caption, target_width=int(round(height * w / h)))
+    views.show_image(picture, caption, target_width=manifold_width(picture.shape, height))
