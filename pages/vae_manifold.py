@@ -10,7 +10,7 @@ from engine.tasks.vae import MANIFOLD_PARAMS, VAETask, decoder_from_arrays
 from lab import controls as ui
 from lab import stage, views
 from lab.live import live_panel
-from lab.vae.pictures import LIVE_FPS, manifold_picture
+from lab.vae.pictures import manifold_picture
 from lab.vae.views import manifold_width, pretrained, show_manifold, vae_data
 
 MANIFOLD_HEIGHT = 420
@@ -47,7 +47,7 @@ if data is None:
     st.stop()
 
 params = P.complete(settings)
-run = ui.session_run(f"vae.manifold.{dataset}", VAETask, params, max_fps=LIVE_FPS)
+run = ui.session_run(f"vae.manifold.{dataset}", VAETask, params)
 ui.push_params(run, params)
 ui.run_controls(run, "vae.manifold")
 

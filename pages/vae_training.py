@@ -12,7 +12,7 @@ from engine.tasks.vae import COMPARISONS, CompareTask, VAETask, decoder_from_arr
 from lab import compare, stage, views
 from lab import controls as ui
 from lab.live import live_panel
-from lab.vae.pictures import LIVE_FPS, tiles
+from lab.vae.pictures import tiles
 from lab.vae.views import vae_data
 
 PRIOR_Z = torch.randn((64, 20), generator=torch.Generator().manual_seed(1234))
@@ -58,7 +58,7 @@ def one_model() -> None:
     if data is None:
         st.stop()
     params = P.complete(shown)
-    run = compare.session_run(f"vae.train.{dataset}", VAETask, pair, params, max_fps=LIVE_FPS)
+    run = compare.session_run(f"vae.train.{dataset}", VAETask, pair, params)
     ui.push_params(run, params)
     ui.run_controls(run, "vae.train")
     task: VAETask = compare.task_of(run)

@@ -1,7 +1,7 @@
 """`genlab bench vae`: the engine's live training against a plain PyTorch loop, and the manifold redraw rate.
 
 Contender 1 (engine): a :class:`engine.run.Run` driving :class:`engine.tasks.vae.VAETask` in its
-background thread at full speed, publishing snapshots (the decoder's parameters) at the pages' rate (LIVE_FPS).
+background thread at full speed, publishing snapshots (the decoder's parameters) at the pages' rate (engine.run.MAX_FPS).
 Contender 2 (peer): the same MNIST 784-400-2 model (tanh MLPs, Bernoulli decoder, dynamic
 binarization, Adam 1e-3, batch 100) as a plain ``for`` loop written here, with no live machinery
 (its minibatch order from the same :class:`engine.data.EpochSampler`).
@@ -31,7 +31,7 @@ from engine.models.vae import VAE
 from engine.run import Run
 from engine.tasks.vae import TRAIN_PARAMS, VAETask, decoder_from_arrays, load_vae_data
 from lab.pictures import png_bytes
-from lab.vae.pictures import LIVE_FPS, manifold_picture
+from lab.vae.pictures import manifold_picture
 
 PARAMS = TRAIN_PARAMS.defaults("mnist")
 """The training task's declared defaults for MNIST: 784-400-2, tanh, AEVB, dynamic binarization, Adam 1e-3, batch 100."""
@@ -75,7 +75,7 @@ def plain_loop_rate(train: torch.Tensor, steps: int, batch: int = 100) -> float:
 
 def engine_rate(steps: int, data_root: str | None) -> float:
     """Examples per second of a Run training VAETask in its background thread, snapshots published as usual."""
-    run = Run(VAETask(root=data_root), PARAMS, max_fps=LIVE_FPS)
+    run = Run(VAETask(root=data_root), PARAMS)
     try:
         t0 = time.perf_counter()
         run.start()

@@ -8,10 +8,6 @@ import torch
 from engine.models.vae import latent_grid
 from lab.pictures import tile_grid
 
-LIVE_FPS = 30.0
-"""Snapshots per second of a live VAE run: each one copies the decoder's weights (the state a divergence rolls back
-to is copied once a second, engine.run.ROLLBACK_EVERY_S), and the manifold page decodes each (20 x 20 tiles: 5 ms)."""
-
 
 @torch.no_grad()
 def manifold_picture(decoder: torch.nn.Module, image_shape: tuple[int, int], n: int) -> np.ndarray:

@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from engine.run import FAILED, IDLE, PAUSED, RUNNING, Run
+from engine.run import FAILED, IDLE, PAUSED, RUNNING, Run, _History
 
 
 class Growth:
@@ -302,3 +302,25 @@ def test_at_full_speed_the_rollback_state_is_copied_about_once_a_second_not_at_e
     assert published > 20  # it published dozens of times ...
     assert task.states <= 8  # ... and copied its state at Reset, Play, Pause and once a second (ROLLBACK_EVERY_S)
 
+
+
+
+
+def test_a_published_series_never_changes_as_the_history_grows_halves_or_rolls_back():
+    history = _History(limit=8)
+    for step in range(1, 6):
+        history.add(step, float(step))
+    early = history.series()
+    assert list(early.steps) == [1, 2, 3, 4, 5] and not early.steps.flags.writeable and not early.values.flags.writeable
+    for step in range(6, 8):
+        history.add(step, float(step))
+    before_rollback = history.series()
+    history.truncate(5)  # a rollback to step 5 ...
+    history.add(6, 99.0)  # ... and the run goes on from there
+    assert list(history.series().values) == [1, 2, 3, 4, 5, 99]
+    assert list(before_rollback.values) == [1, 2, 3, 4, 5, 6, 7] and list(early.values) == [1, 2, 3, 4, 5]
+    for step in range(7, 12):  # past 8 points: every other one is kept, at a doubled stride
+        history.add(step, float(step))
+    halved = history.series()
+    assert list(halved.steps) == [1, 3, 5, 7, 9, 11] and history.stride == 2
+    assert list(before_rollback.values) == [1, 2, 3, 4, 5, 6, 7]
