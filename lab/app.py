@@ -13,10 +13,11 @@ from lab import janitor, stage
 from lab.catalog import HOME, LAB_PAGES, by_section
 from lab.views import crisp_pixels
 
+# Cores the lab leaves its training runs without: the web server and the browser showing the pages need one. On 2
+# cores a browser playing the RBM page took about a core, and the run's OpenMP team of 2 then trained at 25 steps/s
+# against 56 with 1 thread (its threads waited for each other's core). A comment, not a docstring: this is the app's
+# script, and Streamlit draws a bare string in it on every page.
 SERVING_CORES = 1
-"""Cores the lab leaves its training runs without: the web server and the browser showing the pages need one. On
-2 cores a browser playing the RBM page took about a core, and the run's OpenMP team of 2 then trained at 25 steps/s
-against 56 with 1 thread (its threads waited for each other's core)."""
 
 
 def navigation() -> st.navigation:
