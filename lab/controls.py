@@ -27,6 +27,7 @@ from engine.params import ARRAY, RESET, Param, Params
 from engine.run import FAILED, RUNNING, WAITING, Run, Task
 from lab import stage
 from lab.limits import admission
+from lab.scrubber import scrubber
 
 SPEEDS: dict[str, float | None] = {
     "1 step / 4 s": 0.25,
@@ -130,10 +131,10 @@ def push_params_restarting(run: Run, params: Mapping[str, Any]) -> None:
 
 def run_controls(run: Run, key: str, *, step_label: str = "Step", show_speed: bool = True, default_speed: str = "full speed", export: bool = True,
                  export_plot: str | None = None) -> None:  # fmt: skip
-    """The run bar: Play / Pause / Step / Reset buttons, the speed control and (``export``, for a page whose live panel
-    returns its picture, or whose Plotly stage plot ``export_plot`` keeps its figures) the Export menu on one row
-    (they wrap, never clip), and the run's status line. Keys (lab.stage): Space plays or pauses, the right arrow
-    steps, R resets."""
+    """The run bar: Play / Pause / Step / Reset buttons, the speed control, (``export``, for a page whose live panel
+    returns its picture, or whose Plotly stage plot ``export_plot`` keeps its figures) the Export menu and the Timeline
+    (lab.scrubber) on one row (they wrap, never clip), and the run's status line. Keys (lab.stage): Space plays or
+    pauses, the right arrow steps, R resets."""
     if st.session_state.pop(f"{key}.preset_pending", False):  # a preset was applied (presets): start again from it
         run.reset()
     running = run.status in (RUNNING, WAITING)
@@ -159,12 +160,13 @@ def run_controls(run: Run, key: str, *, step_label: str = "Step", show_speed: bo
                 persist_state="session",
                 label_visibility="collapsed",
                 help="Slow motion down to one step every 4 seconds",
-                width=180,
+                width=120,
             )
             if run.speed[0] != SPEEDS[label]:
                 run.set_speed(SPEEDS[label])
         if export:
             stage.export_menu(run, key, plot=export_plot)
+        scrubber(run, key)
     status_line(run)
 
 

@@ -54,11 +54,13 @@ HEADER = struct.Struct("<I")
 """The payload starts with the length of its JSON header (uint32, little-endian)."""
 
 
-def pack(frames: Sequence[Frame], *, slot: str, width: int) -> bytes:
+def pack(frames: Sequence[Frame], *, slot: str, width: int, at_once: bool = False) -> bytes:
     """The renderer's payload: header length, JSON header, then every frame's pixels one after another.
 
     All frames of a batch share one shape. The header names the picture's ``slot`` (the browser keeps one player
-    per slot) and its display ``width`` in CSS pixels, and per frame its step, publication time and caption.
+    per slot) and its display ``width`` in CSS pixels, and per frame its step, publication time and caption;
+    ``at_once`` asks the browser to show the batch's last frame now and forget what it was going to play (a page
+    run: the run as it is, or a moment of its past chosen in the Timeline).
     """
     if not frames:
         raise ValueError("a batch needs at least one frame")
@@ -69,7 +71,7 @@ def pack(frames: Sequence[Frame], *, slot: str, width: int) -> bytes:
         if f.pixels.shape != shape or f.pixels.dtype != np.uint8:
             raise ValueError(f"every frame of a batch is uint8 of shape {shape}, got {f.pixels.dtype} {f.pixels.shape}")
     header = json.dumps({
-        "slot": slot, "h": shape[0], "w": shape[1], "channels": 1 if len(shape) == 2 else 3, "width": int(width),
+        "slot": slot, "h": shape[0], "w": shape[1], "channels": 1 if len(shape) == 2 else 3, "width": int(width), "at_once": bool(at_once),
         "steps": [int(f.step) for f in frames], "times": [round(float(f.time), 4) for f in frames], "captions": [f.caption for f in frames],
     }, separators=(",", ":")).encode()  # fmt: skip
     return b"".join([HEADER.pack(len(header)), header, *(np.ascontiguousarray(f.pixels).tobytes() for f in frames)])
@@ -115,6 +117,7 @@ export default function ({ data, parentElement }) {
                                         w: head.w, h: head.h, channels: head.channels };
     }
     player.batches = (player.batches || 0) + 1;
+    if (head.at_once) { player.queue = []; player.latest = -Infinity; }  // a page run: this picture now, whatever its age
     const now = performance.now() / 1000;
     let late = 0;
     head.steps.forEach((step, i) => {
@@ -167,8 +170,9 @@ export default function ({ data, parentElement }) {
         if (frame !== player.shown) player.drawn += 1;
         player.shown = frame;
     };
-    if (player.shown) player.draw(player.shown);  // a new canvas starts from the picture on screen
-    else player.draw(player.queue.shift());       // a page's first picture: at once
+    if (head.at_once) player.draw(player.queue.splice(0).pop());  // a page run's picture: at once
+    else if (player.shown) player.draw(player.shown);               // a new canvas starts from the picture on screen
+    else player.draw(player.queue.shift());                         // a page's first picture: at once
 
     if (!player.ticking) {  // one clock per picture: draw the oldest frame that is due, one per browser frame
         player.ticking = true;
@@ -202,8 +206,9 @@ def keep(slot: str) -> None:
     _player(data=pack_keep(slot), key=slot, height="content")
 
 
-def show(frames: Sequence[Frame], *, slot: str, width: int) -> None:
+def show(frames: Sequence[Frame], *, slot: str, width: int, at_once: bool = False) -> None:
     """Hand a batch of frames of one picture to the browser; it plays them (module docstring) in a canvas
     ``width`` CSS pixels wide (never wider than its column), each frame's caption under it. The slot is the
-    component's key: the next batch updates the same canvas (call once per slot per script or fragment run)."""
-    _player(data=pack(frames, slot=slot, width=width), key=slot, height="content")
+    component's key: the next batch updates the same canvas (call once per slot per script or fragment run);
+    ``at_once`` as in :func:`pack`."""
+    _player(data=pack(frames, slot=slot, width=width, at_once=at_once), key=slot, height="content")

@@ -29,9 +29,8 @@ from streamlit.delta_generator import DeltaGenerator
 from streamlit.errors import StreamlitDuplicateElementKey
 
 from engine.run import RUNNING, Run, Snapshot
-from lab import frames, stage
+from lab import frames, scrubber, stage
 from lab.export import FrameRing
-from lab.scrubber import scrubber
 
 Draw = Callable[[Snapshot], "np.ndarray | None"]
 Picture = Callable[[Snapshot], np.ndarray]
@@ -51,6 +50,9 @@ class _Batch:
     renderer: str
     fresh: bool = True
     """False when nothing was published since the last batch: the pictures only need to stay (lab.frames.keep)."""
+    at_once: bool = False
+    """A page run's batch (the run now, or a kept moment chosen in the Timeline): the browser shows it at once, even
+    when it is older than what it showed, instead of playing it after the frames it has."""
     pictures: int = field(default=0)
     made: list[tuple[Picture, np.ndarray]] = field(default_factory=list)
     """Each picture drawn in this batch with the function of a snapshot that made it (:func:`made`)."""
@@ -84,11 +86,10 @@ def redrawn(run: Run, draw: Callable[[Snapshot], None], every: float, at: Snapsh
     area()
 
 
-def rewindable(run: Run, key: str) -> tuple[DeltaGenerator, Snapshot | None]:
-    """A slot for a page's live area with the timeline scrubber under it (lab.scrubber): draw the area in the slot
-    (:func:`redrawn` with ``at``), from the kept moment returned (None: the run as it is now)."""
-    area = st.container()
-    return area, scrubber(run, key)
+def rewindable(run: Run) -> tuple[DeltaGenerator, Snapshot | None]:
+    """A slot for a page's live area and the kept moment chosen in the run bar's Timeline (lab.scrubber; None: the run
+    as it is now): draw the area in the slot (:func:`redrawn` with ``at``)."""
+    return st.container(), scrubber.chosen(run)
 
 
 def drawing() -> _Batch | None:
@@ -101,7 +102,7 @@ def viewing(part: str, view: Callable[[Snapshot], Snapshot]) -> Iterator[None]:
     """Draw one part of what a live panel shows (one side of a pair, engine.pair): the pictures drawn meanwhile get
     the batch's snapshots through ``view`` and keys of their own (``<panel key>.<part>.<n>``)."""
     batch = _drawing.get()
-    part_batch = None if batch is None else _Batch(f"{batch.key}.{part}", [view(s) for s in batch.snapshots], batch.renderer, batch.fresh)
+    part_batch = None if batch is None else _Batch(f"{batch.key}.{part}", [view(s) for s in batch.snapshots], batch.renderer, batch.fresh, batch.at_once)
     token = _drawing.set(part_batch)
     try:
         yield
@@ -133,8 +134,7 @@ def live_panel(run: Run, draw_fast: Draw, draw_slow: Draw | None = None, *, key:
     returns the main picture it drew (uint8), which the run bar's Export menu saves (lab.stage.frames). Charts
     (``views.plot``) keep one key each and are redrawn in place.
 
-    A paused run shows the timeline scrubber under its picture (lab.scrubber): both functions then draw the kept
-    moment chosen there.
+    When the run bar's Timeline (lab.scrubber) chose a kept moment of the paused run, both functions draw that moment.
     """
     renderer = frames.renderer()
     ring = stage.frames(run)
@@ -144,7 +144,7 @@ def live_panel(run: Run, draw_fast: Draw, draw_slow: Draw | None = None, *, key:
     running = run.status == RUNNING
     shown = [-1]  # the version last sent to the browser: a page run sends the latest picture, its fragment runs what is new
     picture_slot = stage.picture()
-    moment = scrubber(run, key)
+    moment = scrubber.chosen(run)
 
     @st.fragment(run_every=1.0 / min(fps, BATCHES_PER_SECOND) if running else None)
     def pictures() -> None:
@@ -153,7 +153,7 @@ def live_panel(run: Run, draw_fast: Draw, draw_slow: Draw | None = None, *, key:
         else:
             batch = run.since(shown[0]) if shown[0] >= 0 else [run.snapshot()]  # a page run: the picture now, no history
         snap = batch[-1]
-        token = _drawing.set(_Batch(key, batch, renderer, fresh=snap.version != shown[0]))
+        token = _drawing.set(_Batch(key, batch, renderer, fresh=snap.version != shown[0], at_once=shown[0] < 0))
         try:
             picture = draw_fast(snap)
             picture_of = maker(picture)

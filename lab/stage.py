@@ -48,6 +48,7 @@ canvas.genlab-frame {display: block; image-rendering: pixelated; max-width: 100%
 .genlab-frame-caption {font-size: 16px; color: #3d4150; padding-top: 0.3rem; line-height: 1.4;}
 [class*="st-key-stage-plot-"] .genlab-plot {height: max(220px, calc(100vh - 280px));}
 .st-key-stage-readouts {max-height: max(220px, calc(100vh - 280px)); overflow-y: auto; overflow-x: hidden; flex-wrap: nowrap;}
+[class*="-runbar"] {column-gap: 0.6rem;}
 </style>
 """
 

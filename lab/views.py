@@ -78,7 +78,7 @@ def show_frames(picture_of: Callable[[Snapshot], np.ndarray], snap: Snapshot, ca
     latest = pictures[-1].pixels
     live.made(lambda s: to_uint8(picture_of(s)), latest)
     pictures = [p for p in pictures if p.pixels.shape == latest.shape]  # a setting changed the picture's size: its new frames only
-    frames.show(pictures, slot=batch.slot(), width=latest.shape[1] * fit_scale(latest.shape[1], target_width))
+    frames.show(pictures, slot=batch.slot(), width=latest.shape[1] * fit_scale(latest.shape[1], target_width), at_once=batch.at_once)
     return latest
 
 

@@ -87,7 +87,7 @@ def draw_pair(snap: Snapshot) -> None:
     compare.draw_curves({"js": ("JS divergence", "nats"), "modes_covered": ("Modes covered", "share of the modes")}, P, comparison, "gan2d-pair")(snap)
 
 
-live_area, moment = live.rewindable(run, "gan2d")
+live_area, moment = live.rewindable(run)
 with live_area:
     live.redrawn(run, draw_live if comparison is None else draw_pair, SCENE_EVERY, at=moment)
 st.caption(

@@ -90,7 +90,7 @@ def draw_charts(snap: Snapshot) -> None:
     st.caption(f"Image shown: {heldout_images(data, 1, number)}. The set: {heldout_images(data, len(gap), int(snap.params['first']))}.")
 
 
-live_area, moment = live.rewindable(run, "amortized")
+live_area, moment = live.rewindable(run)
 with live_area, stage.picture():
     live.redrawn(run, draw_picture, PICTURE_EVERY, at=moment)
 st.caption(

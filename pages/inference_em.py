@@ -70,7 +70,7 @@ def draw_live(snap: Snapshot) -> None:
             views.plot(rise_figure(a), key="em.rise")
 
 
-live_area, moment = live.rewindable(run, "em")
+live_area, moment = live.rewindable(run)
 with live_area:
     live.redrawn(run, draw_live, REDRAW_EVERY, at=moment)
 stage.explain(

@@ -106,7 +106,7 @@ def draw_live(snap: Snapshot) -> None:
             views.plot(variance_figure(a, index, slopes, label), key="grad-variance")
 
 
-live_area, moment = live.rewindable(run, "grad")
+live_area, moment = live.rewindable(run)
 with live_area:
     live.redrawn(run, draw_live, REDRAW_EVERY, at=moment)
 stage.explain(

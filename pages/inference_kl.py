@@ -68,7 +68,7 @@ def draw_curves(snap: Snapshot) -> None:
     views.plot(divergence_figure(snap.metrics, snap.params["divergence"]), key=f"{KEY}.curves")
 
 
-live_area, moment = live.rewindable(run, KEY)
+live_area, moment = live.rewindable(run)
 with live_area, stage.picture():
     live.redrawn(run, draw_picture, REDRAW_EVERY, at=moment)
 with live_area, stage.charts():

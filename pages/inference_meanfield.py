@@ -54,7 +54,7 @@ def draw_live(snap: Snapshot) -> None:
                 views.plot(pair_figure(a["exact_pair_12"], a["q_pair_12"]), key="mf-pair")
 
 
-live_area, moment = live.rewindable(run, "mf")
+live_area, moment = live.rewindable(run)
 with live_area:
     live.redrawn(run, draw_live, PICTURE_EVERY, at=moment)
 stage.explain(

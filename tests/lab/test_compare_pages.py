@@ -52,21 +52,29 @@ def test_a_pair_from_the_link_draws_both_sides_at_the_same_step(name):
     assert len(steps) == 1 and steps.pop() >= 3  # lock step: every picture of both sides shows one step
 
 
+def timeline_disabled(at) -> bool:
+    """Whether the run bar's Timeline button (a popover) is disabled."""
+    (timeline,) = [p for p in at.get("popover") if p.proto.popover.label == "Timeline"]
+    return timeline.proto.popover.disabled
+
+
 def test_scrubbing_shows_a_kept_moment_and_resume_goes_back_to_it():
     at = _open("rbm.py", {"rbm.dataset": "digits 8x8", "rbm.start": "scratch"})
-    assert not [s for s in at.select_slider if s.key == "rbm.live.moment"]  # nothing kept before the first step
+    assert not [s for s in at.select_slider if s.key == "rbm.moment"]  # nothing kept before the first step ...
+    assert timeline_disabled(at)  # ... and the run bar's Timeline says so
     for _ in range(6):
         at.button(key="rbm.step").click().run()
     assert any("step 6" in c for c in picture_captions(at))
-    scrubber = at.select_slider(key="rbm.live.moment")
+    assert not timeline_disabled(at)
+    scrubber = at.select_slider(key="rbm.moment")
     assert scrubber.value == "now" and {0, 1, 2, 5} <= set(scrubber.options[:-1] and [int(o.split()[-1]) for o in scrubber.options[:-1]])
     scrubber.set_value(2).run()
     assert not at.exception
     assert any("step 2" in c for c in picture_captions(at)) and not any("step 6" in c for c in picture_captions(at))
-    at.button(key="rbm.live.resume").click().run()
+    at.button(key="rbm.resume").click().run()
     assert not at.exception
     assert any("step 2" in c for c in picture_captions(at))
-    assert at.select_slider(key="rbm.live.moment").value == "now"
+    assert at.select_slider(key="rbm.moment").value == "now"
     at.button(key="rbm.step").click().run()
     assert any("step 3" in c for c in picture_captions(at))
 

@@ -58,6 +58,7 @@ def test_the_rbm_page_hands_the_canvas_its_filters_as_uint8_frames_of_the_latest
     at.run()
     header, (filters,) = live_frames(at)["rbm.live.1"]
     assert header["steps"] == [3] and header["captions"][0].endswith("step 3")
+    assert header["at_once"]  # a page run's picture is shown at once, even when it is older (a kept moment)
     from lab.rbm.pictures import filter_picture
 
     np.testing.assert_array_equal(filters, filter_picture(run.snapshot().arrays["filters"]))  # the picture itself, not a PNG of it
@@ -107,5 +108,6 @@ def test_a_batch_carries_every_frame_published_since_the_last_one_each_with_its_
     assert not at.exception
     header, frames = live_frames(at)["test.1"]
     assert header["steps"] == [1, 2, 3] and header["captions"] == ["step 1", "step 2", "step 3"]
+    assert not header["at_once"]  # a fragment's batch plays after what the browser has
     assert [int(f[0, 0]) for f in frames] == [1, 2, 3]  # each frame as its step left it
     np.testing.assert_array_equal(at.session_state["latest"], np.full((2, 3), 3, np.uint8))
