@@ -378,7 +378,8 @@ class Run(InLine):
 
     def since(self, version: int, watch: bool = True) -> list[Snapshot]:
         """The snapshots published after ``version``, oldest first, at most the last ``recent`` of them (the latest
-        one included, whatever ``version`` is); of a paused or failed run, only its latest."""
+        one included, whatever ``version`` is). When a playing run stops (paused, failed) it forgets the frames it
+        played: only those published since are kept."""
         if watch:
             self._last_read = time.monotonic()
         with self._snap_lock:
@@ -598,10 +599,10 @@ class Run(InLine):
         with self._cond:
             status, message, params = self._status, self._message, MappingProxyType(dict(self._params))
         with self._snap_lock:
+            if status in (PAUSED, FAILED) and self._recent and self._recent[-1].status == RUNNING:
+                self._recent.clear()  # the run stopped playing: nobody plays its frames, their memory goes back
             self._version += 1
             self._snap = Snapshot(self._version, step, wall, status, message, MappingProxyType(metrics), MappingProxyType(arrays), params, self._rate, now)
-            if status in (PAUSED, FAILED):  # nobody plays the frames of a run that stopped: their memory goes back
-                self._recent.clear()
             self._recent.append(self._snap)
             if keep:
                 self._timeline.add(self._snap, task, now)
