@@ -50,6 +50,8 @@ class _Batch:
     renderer: str
     fresh: bool = True
     """False when nothing was published since the last batch: the pictures only need to stay (lab.frames.keep)."""
+    part: str | None = None
+    """The part of the panel being drawn (one side of a pair: :func:`viewing`), None for the whole panel."""
     at_once: bool = False
     """A page run's batch (the run now, or a kept moment chosen in the Timeline): the browser shows it at once, even
     when it is older than what it showed, instead of playing it after the frames it has."""
@@ -102,7 +104,7 @@ def viewing(part: str, view: Callable[[Snapshot], Snapshot]) -> Iterator[None]:
     """Draw one part of what a live panel shows (one side of a pair, engine.pair): the pictures drawn meanwhile get
     the batch's snapshots through ``view`` and keys of their own (``<panel key>.<part>.<n>``)."""
     batch = _drawing.get()
-    part_batch = None if batch is None else _Batch(f"{batch.key}.{part}", [view(s) for s in batch.snapshots], batch.renderer, batch.fresh, batch.at_once)
+    part_batch = None if batch is None else _Batch(f"{batch.key}.{part}", [view(s) for s in batch.snapshots], batch.renderer, batch.fresh, part, batch.at_once)
     token = _drawing.set(part_batch)
     try:
         yield

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from engine.run import Snapshot
 from lab import frames, live
@@ -35,6 +37,16 @@ def crisp_pixels() -> None:
         "<style>[data-testid='stImage'] img {image-rendering: pixelated; max-width: 100%; height: auto;}"
         " [data-testid='stImageContainer'] {max-width: 100%;}</style>"
     )
+
+
+def beside(spec: int | Sequence[float], **columns: Any) -> list[DeltaGenerator]:
+    """Columns for a live picture and the pictures that go with it (``spec`` and ``columns`` as ``st.columns``'). Drawing
+    one side of a compared pair, which has half the width, they come one under the other instead, so the main picture
+    keeps the side's whole width (and stays on the first screen) and the others follow under it."""
+    batch = live.drawing()
+    if batch is not None and batch.part is not None:
+        return [st.container() for _ in range(spec if isinstance(spec, int) else len(spec))]
+    return st.columns(spec, **columns)
 
 
 def show_image(picture: np.ndarray, caption: str | None = None, target_width: int = 560) -> None:

@@ -39,7 +39,7 @@ def draw_fast(snap: Snapshot) -> np.ndarray:
     phase = str(a["phase"])
     st.markdown(f"**Phase: {phase}** · update {int(a['updates'])} · {snap.steps_per_second:.0f} updates/s")
     sizes = [int(n) for n in a["sizes"]]
-    *layers, chains = st.columns(len(sizes))  # one column per hidden layer's filters, then the chains
+    *layers, chains = views.beside(len(sizes))  # one column per hidden layer's filters, then the chains
     with layers[0]:
         first_layer = views.show_frames(lambda s: filter_grid(s.arrays["filters1"], shape), snap, caption=filter_caption(1, a["filters1"], sizes[1]), target_width=420)
     for l, col in enumerate(layers[1:], start=2):

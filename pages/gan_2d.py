@@ -78,12 +78,18 @@ def draw_live(snap: Snapshot) -> None:
 
 
 def draw_pair(snap: Snapshot) -> None:
-    """Compare mode: each side's 2-D picture, A left and B right, then both sides' curves on shared charts."""
+    """Compare mode: each side's 2-D picture, A left and B right, then both sides' curves on shared charts. The
+    half-width pictures leave their legend and colour scale to the caption under them."""
+    probability = all(side_of(snap, side, comparison).params["loss"] in ("minimax", "nonsaturating") for side in SIDES)
     for side, column in zip(SIDES, stage.picture().columns(len(SIDES)), strict=True):
         seen = side_of(snap, side, comparison)
         with column:
             title = f"{compare.side_label(P, comparison, side)}, step {seen.step:,}"
-            views.stage_plot(gan2d_figure(seen.arrays, layers, VIEW, seen.params["loss"], centers, title=title, height=500), key=f"gan2d.scene.{side}", step=seen.step)
+            figure = gan2d_figure(seen.arrays, layers, VIEW, seen.params["loss"], centers, title=title, height=500, legend=False, colorbar=False)
+            views.stage_plot(figure, key=f"gan2d.scene.{side}", step=seen.step)
+    st.caption("Blue dots: real data; red dots: generated G(z); grey mesh: G(latent grid); dark red lines: G's gradient step; "
+               + ("open circles: the modes; " if centers is not None else "")
+               + ("background: D(x) = P(real), from red (0) to blue (1)." if probability else "background: D's critic value, red low, blue high."))  # fmt: skip
     compare.draw_curves({"js": ("JS divergence", "nats"), "modes_covered": ("Modes covered", "share of the modes")}, P, comparison, "gan2d-pair")(snap)
 
 

@@ -61,7 +61,7 @@ task: MnistGANTask = compare.task_of(run)
 
 def draw_fast(snap: Snapshot) -> np.ndarray:
     a = snap.arrays
-    left, right = st.columns([3, 2], gap="large")
+    left, right = views.beside([3, 2], gap="large")
     with left:
         grid = views.show_frames(lambda s: views.tile_grid(s.arrays["grid"], ncols=8, pad=2), snap, caption=lambda s: f"G(z) for 64 fixed z, step {s.step:,}", target_width=620)
     with right:

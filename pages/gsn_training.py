@@ -43,7 +43,7 @@ ui.run_controls(run, "gsn.train")
 
 def draw_fast(snap: Snapshot) -> np.ndarray:
     a = snap.arrays
-    left, right = st.columns([1, 1])
+    left, right = views.beside([1, 1])
     with left:
         denoising = views.show_frames(lambda s: colour_tiles(np.concatenate([s.arrays["inputs"], s.arrays["corrupted"], s.arrays["reconstructions"]]), None, len(s.arrays["inputs"])),
                                       snap, target_width=3 * tiles_width(len(a["inputs"]), a["inputs"].shape[-1]),

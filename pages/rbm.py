@@ -37,7 +37,7 @@ task: RBMTrainTask = compare.task_of(run)
 
 
 def draw_fast(snap: Snapshot) -> np.ndarray:
-    left, right = st.columns([3, 2])
+    left, right = views.beside([3, 2])
     with left:
         filters = views.show_frames(lambda s: filter_picture(s.arrays["filters"]), snap, target_width=620,
                                     caption=lambda s: f"Filters W:,j ({min(len(s.arrays['filters']), 500)} of {len(s.arrays['filters'])} hidden units), step {s.step}")  # fmt: skip

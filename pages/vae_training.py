@@ -67,7 +67,7 @@ def one_model() -> None:
         decoder = decoder_from_arrays(task.config, snap.arrays)
         with torch.no_grad():
             means = decoder.mean(PRIOR_Z[:, : task.config.n_z]).reshape(-1, *task.config.image_shape).numpy()
-        left, right = st.columns([3, 2])
+        left, right = views.beside([3, 2])
         samples = tiles(means, 8)
         with left:
             views.show_image(samples, caption=f"E[x | z] for 64 fixed z ~ p(z), step {snap.step}", target_width=470)

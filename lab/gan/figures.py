@@ -150,9 +150,12 @@ def gan2d_figure(
     title: str = "",
     height: int = 640,
     clickable: bool = False,
+    legend: bool = True,
+    colorbar: bool = True,
 ) -> go.Figure:
     """The 2-D GAN picture: D's output as a heatmap behind real (blue) and fake (red) samples,
-    the generator's push on each fake as an arrow, and G's image of a latent grid as a mesh."""
+    the generator's push on each fake as an arrow, and G's image of a latent grid as a mesh. Without ``legend`` and
+    ``colorbar`` (a compared pair's half-width pictures, whose page says what the marks are) the square gets their room."""
     traces: list[dict] = []
     if "D heatmap" in layers:
         heat = arrays["heat"]
@@ -162,7 +165,7 @@ def gan2d_figure(
         traces.append({
             "type": "heatmap", "x": g, "y": g, "z": heat, "colorscale": "RdBu", "reversescale": True, "opacity": 0.6, "hovertemplate": "D = %{z:.2f}<extra></extra>",
             "zmin": 0.0 if prob else -lim, "zmax": 1.0 if prob else lim,
-            "colorbar": {"title": {"text": "D(x) = P(real)" if prob else "D(x) (critic)", "side": "right"}, "thickness": 14},
+            "colorbar": {"title": {"text": "D(x) = P(real)" if prob else "D(x) (critic)", "side": "right"}, "thickness": 14}, "showscale": colorbar,
         })  # fmt: skip
     if "latent mesh" in layers:
         xs, ys = mesh_lines(arrays["mesh"])
@@ -188,7 +191,7 @@ def gan2d_figure(
     return fast_figure(
         traces, title, "x₁", "x₂", height=height,
         xaxis={"range": [-view, view], "constrain": "domain"}, yaxis={"range": [-view, view], "scaleanchor": "x", "scaleratio": 1, "constrain": "domain"},
-        legend={"orientation": "h", "y": -0.2, "yanchor": "top", "font": {"size": FONT_SIZE - 2}}, uirevision="gan2d",
+        legend={"orientation": "h", "y": -0.2, "yanchor": "top", "font": {"size": FONT_SIZE - 2}}, showlegend=legend, uirevision="gan2d",
     )  # fmt: skip
 
 

@@ -119,3 +119,23 @@ def test_scrubbing_em_shows_an_earlier_half_step_and_resumes_from_it():
     at.button(key="em.resume").click().run()
     at.button(key="em.step").click().run()
     assert any("iteration 2, after the E-step" in c.value for c in at.caption)
+
+
+def _beside_script() -> None:
+    import streamlit as st
+
+    from lab import live, views
+
+    for part in (None, "A"):
+        token = live._drawing.set(live._Batch("test", [], "canvas", part=part))
+        for i, slot in enumerate(views.beside([3, 2])):
+            slot.write(f"{part} {i}")
+        live._drawing.reset(token)
+    st.write("done")
+
+
+def test_a_pair_side_stacks_the_pictures_that_a_single_run_draws_side_by_side():
+    at = AppTest.from_function(_beside_script).run()
+    assert not at.exception
+    assert len(at.columns) == 2  # the single run's two columns; one side of a pair stacks its two slots instead
+    assert [m.value for m in at.markdown] == ["None 0", "None 1", "A 0", "A 1", "done"]
