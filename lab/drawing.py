@@ -32,7 +32,12 @@ def canvas() -> Callable[..., Any] | None:
     return st_canvas
 
 
-def draw_digit(key: str, shape: tuple[int, int] = (28, 28), size: int = 280) -> np.ndarray | None:
+CANVAS_SIZE = 252
+"""The side of the drawing and painting canvases, in CSS pixels: inside the settings sidebar (278 px wide at 1280 px;
+280 stuck out of it) and 9 canvas pixels per pixel of a 28 x 28 image."""
+
+
+def draw_digit(key: str, shape: tuple[int, int] = (28, 28), size: int = CANVAS_SIZE) -> np.ndarray | None:
     """A square canvas to draw a digit on; the drawing as pixels in [0, 1] of ``shape`` (ink bright, :data:`LEVELS`
     gray levels), or None while nothing is drawn (or when the canvas package is missing, after saying so).
 

@@ -15,7 +15,7 @@ from engine.data import DataError, Split, data_root
 from engine.eval.inpainting import train_pixel_classifier
 from engine.models.gsn import ChainModel, load_model
 from engine.tasks.gsn import ASSETS, PRETRAINED, load_split
-from lab.drawing import canvas
+from lab.drawing import CANVAS_SIZE, canvas
 
 
 @st.cache_resource(show_spinner="Loading the pretrained chains ...")
@@ -55,7 +55,6 @@ def mnist_available() -> bool:
         return False
 
 
-CANVAS_SIZE = 280
 MASK_INK = "rgba(255, 214, 90, 0.75)"
 
 
