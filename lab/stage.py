@@ -49,6 +49,7 @@ canvas.genlab-frame {display: block; image-rendering: pixelated; max-width: 100%
 [class*="st-key-stage-plot-"] .genlab-plot {height: max(220px, calc(100vh - 280px));}
 .st-key-stage-readouts {max-height: max(220px, calc(100vh - 280px)); overflow-y: auto; overflow-x: hidden; flex-wrap: nowrap;}
 [class*="-runbar"] {column-gap: 0.6rem;}
+[class*="-runbar"] button {padding-left: 0.6rem; padding-right: 0.6rem;}
 </style>
 """
 

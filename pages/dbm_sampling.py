@@ -13,7 +13,7 @@ from lab.dbm.pictures import samples_grid, units_picture
 from lab.dbm.views import pretrained_dbm
 from lab.live import live_panel
 
-stage.title("Sampling: DBM Gibbs chains vs DBN ancestral sampling")
+stage.title("DBM Gibbs chains vs DBN ancestral sampling")
 
 trained = pretrained_dbm()
 if trained is None:
