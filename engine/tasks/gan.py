@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import math
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -270,9 +269,10 @@ The parameters both GANs have share the 2-D GAN's ranges (``genlab train gan`` h
 
 N_GRID = 64
 N_NEAREST = 8
-NEAREST_EVERY_S = 1.0
-"""The nearest training images of the first samples are searched again at most this often: one search through the
-10,000 images took 30 ms (two of its training steps), and a page shows the samples up to 40 times a second."""
+NEAREST_EVERY = 50
+"""The nearest training images of the first samples are searched again once this many steps have passed since the
+last search: one search through the 10,000 images took 30 ms (two training steps), and a page shows the samples up
+to 60 times a second. Counted in steps, not seconds, so a run resumed from a kept moment repeats its pictures."""
 WRECKED_D_FAKE = (0.01, 50)
 """The MNIST GAN is wrecked when D(G(z)) stays below 0.01 (D tells every generated image from a real one) or above 0.99
 (D takes every one for real) for 50 steps in a row. Measured on the 10,000 MNIST test images from seeds 0-2: with the
@@ -335,7 +335,6 @@ class MnistGANTask:
         self.source = f"pretrained ({self.pretrained.extra.get('steps', '?')} steps)" if model is not None else f"scratch ({cfg.noise_dim}-{'-'.join(map(str, cfg.hidden_g))}-784)"
         self.decided = (0, 0)
         self.nearest: dict[str, np.ndarray] = {}
-        self.nearest_at = -math.inf
 
     def step(self, params: Mapping[str, Any]) -> dict[str, float]:
         self.trainer.retune(params["lr_g"], params["lr_d"], params["loss"])
@@ -359,16 +358,14 @@ class MnistGANTask:
         return f"D(G(z)) has stayed above {1 - edge:g} for {steps} steps in a row: D takes every generated image for real"
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """G(z) for the fixed z, and the first samples beside their nearest training images (searched again at most
-        every :data:`NEAREST_EVERY_S` seconds: ``nearest_samples`` are the samples of step ``nearest_step``)."""
+        """G(z) for the fixed z, and the first samples beside their nearest training images (searched again once
+        :data:`NEAREST_EVERY` steps have passed: ``nearest_samples`` are the samples of step ``nearest_step``)."""
         grid = np.nan_to_num(self.trainer.model.images(self.z))
-        now = time.monotonic()
-        if not self.nearest or now - self.nearest_at >= NEAREST_EVERY_S:
+        if not self.nearest or self.trainer.steps - int(self.nearest["nearest_step"]) >= NEAREST_EVERY:
             samples = grid[:N_NEAREST]
             idx, dist = nearest_neighbours(samples.reshape(N_NEAREST, -1), self.images)
             self.nearest = {"nearest_samples": samples, "nearest": self.images[idx].reshape(-1, 28, 28), "nearest_dist": dist, "nearest_index": idx,
                             "nearest_step": np.array(self.trainer.steps)}  # fmt: skip
-            self.nearest_at = now
         return {"grid": grid, **self.nearest}
 
     def nonfinite(self) -> str | None:

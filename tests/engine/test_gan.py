@@ -28,7 +28,7 @@ from engine.models.gan import (
 )
 from engine.models.gan_mnist import MnistGANConfig, MnistGANTrainer, model_from_checkpoint, write_checkpoint
 from engine.run import PAUSED, Run
-from engine.tasks.gan import GAN2D_PARAMS, N_NEAREST, NEAREST_EVERY_S, PRESETS_2D, WRECKED_D_FAKE, WRECKED_SPREAD, GAN2DTask, MnistGANTask, config_from, read_pretrained
+from engine.tasks.gan import GAN2D_PARAMS, N_NEAREST, NEAREST_EVERY, PRESETS_2D, WRECKED_D_FAKE, WRECKED_SPREAD, GAN2DTask, MnistGANTask, config_from, read_pretrained
 
 
 @pytest.fixture(autouse=True)
@@ -254,30 +254,28 @@ def test_mnist_wreck_rule_counts_steps_in_a_row_on_one_side():
     assert task.wrecked({"d_fake": 1 - edge / 2}) is None  # after saying so it counts afresh
 
 
-def test_mnist_samples_are_shown_beside_their_nearest_training_images_searched_at_most_once_a_second(monkeypatch):
+def test_mnist_samples_are_shown_beside_their_nearest_training_images_searched_every_so_many_steps():
     images = np.random.default_rng(1).uniform(size=(60, 784)).astype(np.float32)
     task = MnistGANTask(images)
     params = {"start": "scratch", "loss": "nonsaturating", "lr_g": 2e-3, "lr_d": 2e-3, "batch_size": 16, "seed": 0, "noise_dim": 4, "width": 8}
     task.reset(params)
-    clock = [100.0]
-    monkeypatch.setattr("engine.tasks.gan.time.monotonic", lambda: clock[0])
     first = task.arrays()
     distances = np.linalg.norm(first["nearest_samples"].reshape(N_NEAREST, 1, -1) - images[None], axis=2)
     np.testing.assert_array_equal(first["nearest_index"], distances.argmin(1))  # brute force over every training image
     np.testing.assert_allclose(first["nearest_dist"], distances.min(1), rtol=1e-4)
     np.testing.assert_array_equal(first["nearest"], images[distances.argmin(1)].reshape(-1, 28, 28))
     np.testing.assert_array_equal(first["nearest_samples"], first["grid"][:N_NEAREST])
-    for _ in range(5):
+    for _ in range(NEAREST_EVERY - 1):
         task.step(params)
-    clock[0] += NEAREST_EVERY_S / 2
     soon = task.arrays()
     assert not np.array_equal(soon["grid"], first["grid"])  # the samples move on every publication ...
     np.testing.assert_array_equal(soon["nearest_samples"], first["nearest_samples"])  # ... their neighbours are kept a while, with the samples they belong to
     assert int(soon["nearest_step"]) == 0
-    clock[0] += NEAREST_EVERY_S
+    task.step(params)
     later = task.arrays()
     np.testing.assert_array_equal(later["nearest_samples"], later["grid"][:N_NEAREST])
-    assert int(later["nearest_step"]) == 5
+    assert int(later["nearest_step"]) == NEAREST_EVERY
+
 
 @needs_mnist
 @pytest.mark.parametrize("seed", SEEDS)
