@@ -59,15 +59,19 @@ TIMELINE_WIDTH = 420
 """The slider's width in the Timeline popover, in CSS pixels: room for the steps' labels."""
 
 
-def _chosen_key(run: Run) -> str:
-    return f"scrubber.chosen.{id(run)}"
+CHOSEN = "scrubber.chosen"
+"""This session's chosen moments, by run (``id``): only the runs whose Timeline shows a past moment have one."""
 
 
 def _choose(run: Run, moment: Snapshot | None) -> Snapshot | None:
-    st.session_state[_chosen_key(run)] = moment
+    chosen_moments = st.session_state.setdefault(CHOSEN, {})
+    if moment is None:
+        chosen_moments.pop(id(run), None)
+    else:
+        chosen_moments[id(run)] = moment
     return moment
 
 
 def chosen(run: Run) -> Snapshot | None:
     """The kept moment of ``run`` chosen in its run bar's Timeline in this script run (None: the run as it is now)."""
-    return st.session_state.get(_chosen_key(run))
+    return st.session_state.get(CHOSEN, {}).get(id(run))
