@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 from engine.data import toy_points
-from engine.models.gan import MIN_USER_POINTS, VIEW, fit_user_points
+from engine.models.gan import MIN_USER_POINTS, VIEW, d_is_probability, fit_user_points
 from engine.pair import SIDES, side_of
 from engine.run import Snapshot
 from engine.tasks.gan import COMPARISONS_2D, PRESETS_2D, GAN2DTask
@@ -80,7 +80,7 @@ def draw_live(snap: Snapshot) -> None:
 def draw_pair(snap: Snapshot) -> None:
     """Compare mode: each side's 2-D picture, A left and B right, then both sides' curves on shared charts. The
     half-width pictures leave their legend and colour scale to the caption under them."""
-    probability = all(side_of(snap, side, comparison).params["loss"] in ("minimax", "nonsaturating") for side in SIDES)
+    probability = all(d_is_probability(side_of(snap, side, comparison).params["loss"]) for side in SIDES)
     for side, column in zip(SIDES, stage.picture().columns(len(SIDES)), strict=True):
         seen = side_of(snap, side, comparison)
         with column:

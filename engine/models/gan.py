@@ -127,9 +127,14 @@ def g_loss_per_sample(logit_fake: torch.Tensor, loss: str) -> torch.Tensor:
     raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {loss!r}")
 
 
+def d_is_probability(loss: str) -> bool:
+    """Whether D's output under ``loss`` is a probability P(real) (the log losses) rather than a critic's score."""
+    return loss in ("minimax", "nonsaturating")
+
+
 def discriminator_probability(logit: torch.Tensor, loss: str) -> torch.Tensor:
     """What D says about x, for the heatmap: P(real) = sigma(l) for the log losses, l itself otherwise."""
-    return torch.sigmoid(logit) if loss in ("minimax", "nonsaturating") else logit
+    return torch.sigmoid(logit) if d_is_probability(loss) else logit
 
 
 def generator_push(model: GAN2D, fake: torch.Tensor, loss: str) -> np.ndarray:

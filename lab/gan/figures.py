@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from engine.models.gan import d_is_probability
 from lab.figures import FONT_SIZE
 from lab.pictures import PALETTE
 
@@ -160,7 +161,7 @@ def gan2d_figure(
     if "D heatmap" in layers:
         heat = arrays["heat"]
         g = np.linspace(-view, view, heat.shape[0])
-        prob = loss in ("minimax", "nonsaturating")
+        prob = d_is_probability(loss)
         lim = float(np.abs(heat).max()) or 1.0
         traces.append({
             "type": "heatmap", "x": g, "y": g, "z": heat, "colorscale": "RdBu", "reversescale": True, "opacity": 0.6, "hovertemplate": "D = %{z:.2f}<extra></extra>",
